@@ -1,0 +1,230 @@
+//! The command line: `run`, `check`, `keygen` and `synth`. Results go to standard output, progress
+//! and errors to standard error.
+#![allow(clippy::print_stdout, reason = "this module writes the command's results")]
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::{self, Overrides};
+use crate::error::Error;
+use crate::{Progress, synth};
+
+/// Publish statistics about the people a service serves without exposing any of them.
+#[derive(Debug, Parser)]
+#[command(name = "privstat", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a pipeline file end to end and publish the release.
+    Run {
+        /// The pipeline file (TOML).
+        pipeline: PathBuf,
+        /// Publish into DIR instead of the pipeline's [publish] dir.
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        /// Read source NAME from PATH instead of the pipeline's path (repeatable).
+        #[arg(long = "source", value_name = "NAME=PATH", value_parser = parse_source)]
+        sources: Vec<(String, PathBuf)>,
+        /// Replace an existing release of the same name.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Check a pipeline file and its inputs, print the plan and the quarantine, write nothing.
+    Check {
+        /// The pipeline file (TOML).
+        pipeline: PathBuf,
+        /// Read source NAME from PATH instead of the pipeline's path (repeatable).
+        #[arg(long = "source", value_name = "NAME=PATH", value_parser = parse_source)]
+        sources: Vec<(String, PathBuf)>,
+    },
+    /// Write a new random pseudonymisation key (32 bytes, hex) readable only by its owner.
+    Keygen {
+        /// Where to write the key; an existing file is never overwritten.
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
+    /// Write a synthetic export for tests and benchmarks (seeded, deterministic).
+    Synth {
+        /// Which kind of export to imitate.
+        #[arg(long, value_enum)]
+        profile: synth::Profile,
+        /// Number of data rows.
+        #[arg(long, default_value_t = 3000)]
+        rows: u64,
+        /// Random seed; the same seed gives the same file.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Text encoding of the file.
+        #[arg(long, value_enum, default_value_t = synth::OutputEncoding::Utf8)]
+        encoding: synth::OutputEncoding,
+        /// Share of rows with injected messiness (0 to 1).
+        #[arg(long, default_value_t = 0.08)]
+        messiness: f64,
+        /// Output file (CSV).
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
+}
+
+fn parse_source(s: &str) -> Result<(String, PathBuf), String> {
+    s.split_once('=')
+        .filter(|(n, p)| !n.is_empty() && !p.is_empty())
+        .map(|(n, p)| (n.to_owned(), PathBuf::from(p)))
+        .ok_or_else(|| format!("`{s}` is not NAME=PATH"))
+}
+
+/// Executes a parsed command line.
+///
+/// # Errors
+/// Whatever the command fails with.
+pub fn execute(cli: Cli) -> Result<(), Error> {
+    match cli.command {
+        Command::Run {
+            pipeline,
+            out,
+            sources,
+            force,
+        } => {
+            let plan = config::load(&pipeline, &Overrides { out, sources })?;
+            warn_about_key(&plan);
+            let published = crate::run(&plan, force, &Progress::stderr())?;
+            let m = &published.manifest;
+            println!("published {}", published.release_dir.display());
+            for input in &m.inputs {
+                println!(
+                    "  source {}: {} rows read = {} used + {} quarantined",
+                    input.source, input.rows_read, input.rows_used, input.rows_quarantined
+                );
+            }
+            for t in &m.tables {
+                let statuses: Vec<String> = t
+                    .cells_by_status
+                    .iter()
+                    .map(|(s, n)| format!("{n} {}", s.as_str()))
+                    .collect();
+                println!("  table {}: {} cells ({})", t.name, t.cells, statuses.join(", "));
+            }
+            for w in &m.protection.warnings {
+                println!("  warning: {w}");
+            }
+            println!("  quarantine report: {}", published.quarantine_report.display());
+            Ok(())
+        }
+        Command::Check { pipeline, sources } => {
+            let plan = config::load(
+                &pipeline,
+                &Overrides {
+                    out: None,
+                    sources,
+                },
+            )?;
+            warn_about_key(&plan);
+            let analysis = crate::analyse(&plan, &Progress::stderr())?;
+            print_check(&plan, &analysis);
+            Ok(())
+        }
+        Command::Keygen { out } => {
+            crate::pseudonymise::key::write_new_key(&out)?;
+            println!("wrote a new key to {} (mode 0600); keep it secret and backed up", out.display());
+            Ok(())
+        }
+        Command::Synth {
+            profile,
+            rows,
+            seed,
+            encoding,
+            messiness,
+            out,
+        } => {
+            let written = synth::write(
+                &synth::Spec {
+                    profile,
+                    rows,
+                    seed,
+                    encoding,
+                    messiness,
+                },
+                &out,
+            )?;
+            println!("wrote {written} rows to {}", out.display());
+            Ok(())
+        }
+    }
+}
+
+fn warn_about_key(plan: &config::Plan) {
+    if let config::plan::KeySource::File(path) = &plan.pseudonymise.key {
+        if crate::pseudonymise::key::readable_by_others(path) {
+            eprintln!(
+                "warning: {}: the key file is readable by other users; run chmod 600 on it",
+                path.display()
+            );
+        }
+    }
+}
+
+fn print_check(plan: &config::Plan, analysis: &crate::Analysis) {
+    println!("pipeline {} is valid: release `{}`", plan.file.display(), plan.release.name);
+    for s in &analysis.sources {
+        let encoding = s
+            .encoding
+            .map_or_else(|| "parquet".to_owned(), |e| format!("{e:?}").to_lowercase());
+        println!(
+            "source {} ({}, {encoding}): {} rows read = {} usable + {} quarantined",
+            s.name,
+            s.file.display(),
+            s.rows_read,
+            s.rows_used,
+            s.rows_quarantined
+        );
+        println!(
+            "  identifiers: {} distinct values, {} persons; {} wrong check digit, {} unrecognised, {} type not accepted, {} spreadsheet-damaged",
+            s.ids.distinct_values,
+            s.ids.distinct_persons,
+            s.ids.invalid_check_digit,
+            s.ids.unrecognised,
+            s.ids.type_not_accepted,
+            s.ids.excel_damaged
+        );
+        if s.undecodable_bytes + s.private_use_characters + s.dates_ambiguous > 0 {
+            println!(
+                "  {} undecodable bytes, {} user-defined (造字) characters, {} six-digit dates read as ROC",
+                s.undecodable_bytes, s.private_use_characters, s.dates_ambiguous
+            );
+        }
+        for (domain, n) in &s.mapped_to_other {
+            println!("  {n} rows mapped to the `other` code of {domain}");
+        }
+    }
+    let summary = analysis.quarantine.summary();
+    if summary.is_empty() {
+        println!("quarantine: none");
+    } else {
+        println!("quarantine (source, column, reason: values, first row):");
+        for (source, column, reason, n, first) in summary {
+            println!("  {source}, {column}, {}: {n}, first at row {first}", reason.describe());
+        }
+    }
+    for pt in &analysis.protected.tables {
+        let t = &pt.table;
+        let suppressed = pt.status.iter().filter(|s| s.is_suppressed()).count();
+        println!(
+            "table {}: {} cells × {} measures from {} rows in scope; {} cells below the threshold",
+            t.name,
+            t.len(),
+            t.measures.len(),
+            t.rows_in_scope,
+            suppressed
+        );
+    }
+    for w in &analysis.protected.warnings {
+        println!("warning: {w}");
+    }
+    println!("nothing was written");
+}

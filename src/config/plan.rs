@@ -1,0 +1,865 @@
+//! The checked pipeline: every cross-reference resolved to an index, every range checked, every
+//! default filled in. After [`Plan::from_raw`] nothing in a plan can be wrong, only the data.
+
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::num::NonZeroU32;
+use std::path::{Path, PathBuf};
+
+use chrono::NaiveDate;
+
+use super::error::{ConfigError, Problem};
+use super::raw::{
+    DateFormat, EncodingChoice, FieldKind, IdType, InvalidIds, Label, OutputFormat,
+    ProtectionMethod, RawColumn, RawDomain, RawMeasure, RawPeriod, RawPipeline, RawSource,
+    RawTable, SimpleMeasure, SourceFormat, UnknownPolicy,
+};
+use super::suggest::did_you_mean;
+
+/// The code of a total (SDMX `_T`), used for margins.
+pub const TOTAL_CODE: &str = "_T";
+
+/// A checked pipeline.
+#[derive(Debug)]
+pub struct Plan {
+    /// The pipeline file as given.
+    pub file: PathBuf,
+    /// SHA-256 of the pipeline file's bytes, hex.
+    pub file_sha256: String,
+    pub release: Release,
+    pub pseudonymise: Pseudonymise,
+    pub sources: Vec<Source>,
+    pub domains: Vec<Domain>,
+    pub tables: Vec<TableSpec>,
+    pub protection: Protection,
+    pub publish: Publish,
+}
+
+/// `[release]`, checked.
+#[derive(Debug)]
+pub struct Release {
+    /// A file-name-safe name; the release directory is `publish.dir/<name>`.
+    pub name: String,
+    pub title: Option<Label>,
+    pub description: Option<Label>,
+    /// Default reporting period of every table.
+    pub period: Option<Period>,
+}
+
+/// An inclusive range of days.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Period {
+    pub start: NaiveDate,
+    pub end: NaiveDate,
+}
+
+/// Where the pseudonymisation key comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeySource {
+    /// A file holding the key as hex (as written by `privstat keygen`).
+    File(PathBuf),
+    /// An environment variable holding the key as hex.
+    Env(String),
+    /// No key configured: a random key for this run only; pseudonyms are not linkable.
+    Ephemeral,
+}
+
+/// `[pseudonymise]`, checked.
+#[derive(Debug)]
+pub struct Pseudonymise {
+    pub key: KeySource,
+    /// Domain-separation string mixed into every pseudonym.
+    pub context: String,
+    pub invalid_ids: InvalidIds,
+}
+
+/// One input export.
+#[derive(Debug)]
+pub struct Source {
+    pub name: String,
+    pub path: PathBuf,
+    pub format: SourceFormat,
+    pub encoding: EncodingChoice,
+    /// Header of the person identifier column.
+    pub person_column: String,
+    /// Identifier schemes accepted in the person column.
+    pub id_types: Vec<IdType>,
+    pub date: Option<DateColumn>,
+    pub coded: Vec<CodedColumn>,
+    pub text: Vec<NamedColumn>,
+    pub integer: Vec<NamedColumn>,
+    /// Headers declared as direct identifiers: never read.
+    pub direct_identifiers: Vec<String>,
+}
+
+/// The service date column of a source.
+#[derive(Debug)]
+pub struct DateColumn {
+    pub column: String,
+    pub format: DateFormat,
+}
+
+/// A column whose values are codes of a domain.
+#[derive(Debug)]
+pub struct CodedColumn {
+    /// Index into [`Plan::domains`]; the field's name is the domain's name.
+    pub domain: usize,
+    pub column: String,
+    /// Source value → code of the domain, applied before the domain's own codes and aliases.
+    pub values: BTreeMap<String, String>,
+}
+
+/// A non-coded field.
+#[derive(Debug)]
+pub struct NamedColumn {
+    pub field: String,
+    pub column: String,
+}
+
+/// The public list of codes of one dimension.
+#[derive(Debug)]
+pub struct Domain {
+    pub name: String,
+    pub label: Label,
+    /// Leaf codes, in publication order.
+    pub codes: Vec<Code>,
+    /// Parent codes, each the sum of its members (leaf indices).
+    pub groups: Vec<Group>,
+    pub group_label: Option<Label>,
+    /// Index of the leaf code that unknown values are mapped to, when `unknown = "other"`.
+    pub other: Option<usize>,
+    pub unknown: UnknownPolicy,
+}
+
+/// A leaf code.
+#[derive(Debug)]
+pub struct Code {
+    pub code: String,
+    pub label: Label,
+    pub aliases: Vec<String>,
+}
+
+/// A parent code.
+#[derive(Debug)]
+pub struct Group {
+    pub code: String,
+    pub label: Label,
+    pub members: Vec<usize>,
+}
+
+/// A table to publish.
+#[derive(Debug)]
+pub struct TableSpec {
+    pub name: String,
+    pub title: Option<Label>,
+    /// Index into [`Plan::sources`].
+    pub source: usize,
+    /// Indices into [`Plan::domains`], in column order.
+    pub dims: Vec<usize>,
+    pub measures: Vec<Measure>,
+    /// Whether totals (`_T`) and group codes are published.
+    pub margins: bool,
+    pub period: Option<Period>,
+    /// Position in `dims` of the dimension whose total is the denominator of a published share.
+    pub share_of: Option<usize>,
+}
+
+/// What a table counts in each cell.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Measure {
+    /// Distinct persons (人).
+    Persons,
+    /// Records, one per contact or attendance (人次).
+    PersonTimes,
+    /// Distinct values of a text field, e.g. sessions (場次).
+    Distinct(String),
+    /// Sum of an integer field.
+    Sum(String),
+}
+
+impl Measure {
+    /// The value of the `measure` column in published tables.
+    #[must_use]
+    pub fn name(&self) -> String {
+        match self {
+            Self::Persons => "persons".to_owned(),
+            Self::PersonTimes => "person_times".to_owned(),
+            Self::Distinct(field) => format!("distinct_{field}"),
+            Self::Sum(field) => format!("sum_{field}"),
+        }
+    }
+
+    /// Bilingual description for the data dictionary.
+    #[must_use]
+    pub fn label(&self) -> Label {
+        match self {
+            Self::Persons => Label {
+                zh: "人數（期間內不重複人數）".into(),
+                en: "Persons (distinct persons in the period)".into(),
+            },
+            Self::PersonTimes => Label {
+                zh: "人次".into(),
+                en: "Person-times (records)".into(),
+            },
+            Self::Distinct(field) => Label {
+                zh: format!("{field} 不重複數（如場次）"),
+                en: format!("Distinct values of {field} (e.g. sessions)"),
+            },
+            Self::Sum(field) => Label {
+                zh: format!("{field} 合計"),
+                en: format!("Sum of {field}"),
+            },
+        }
+    }
+}
+
+/// `[protection]`, checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Protection {
+    pub method: ProtectionMethod,
+    /// Cells with `0 < value < threshold` are suppressed, as are cells of other measures whose
+    /// underlying person count is in that range.
+    pub threshold: NonZeroU32,
+}
+
+/// `[publish]`, checked.
+#[derive(Debug)]
+pub struct Publish {
+    pub dir: PathBuf,
+    pub formats: Vec<OutputFormat>,
+    pub csv_bom: bool,
+}
+
+/// Command-line overrides applied before checking.
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    /// `--out DIR`.
+    pub out: Option<PathBuf>,
+    /// `--source NAME=PATH`, paths relative to the working directory.
+    pub sources: Vec<(String, PathBuf)>,
+}
+
+impl Plan {
+    /// Checks a parsed pipeline file, reporting every problem found at once.
+    ///
+    /// # Errors
+    /// [`ConfigError::Invalid`] listing each problem with its key path.
+    pub fn from_raw(
+        raw: RawPipeline,
+        file: &Path,
+        file_sha256: String,
+        overrides: &Overrides,
+    ) -> Result<Self, ConfigError> {
+        let base = file.parent().unwrap_or(Path::new(".")).to_path_buf();
+        let mut problems = Vec::new();
+        let mut check = Checker {
+            problems: &mut problems,
+        };
+
+        let release = check.release(&raw.release);
+        let pseudonymise = check.pseudonymise(&raw.pseudonymise, &base);
+        let (domains, domain_index) = check.domains(&raw.domains);
+
+        for (name, _) in &overrides.sources {
+            if !raw.sources.contains_key(name) {
+                check.push(
+                    "--source",
+                    format!("no source named `{name}` in the pipeline file"),
+                    did_you_mean(name, raw.sources.keys()),
+                );
+            }
+        }
+        let source_names: Vec<&String> = raw.sources.keys().collect();
+        let sources: Vec<Source> = raw
+            .sources
+            .iter()
+            .map(|(name, source)| {
+                let path = overrides
+                    .sources
+                    .iter()
+                    .find(|(n, _)| n == name)
+                    .map_or_else(|| base.join(&source.path), |(_, p)| p.clone());
+                check.source(name, source, path, &domains, &domain_index)
+            })
+            .collect();
+        if sources.is_empty() {
+            check.push("sources", "at least one source is required".into(), None);
+        }
+
+        let tables: Vec<TableSpec> = raw
+            .tables
+            .iter()
+            .filter_map(|(name, table)| {
+                check.table(name, table, &source_names, &sources, &domains, &domain_index)
+            })
+            .collect();
+        if raw.tables.is_empty() {
+            check.push("tables", "at least one table is required".into(), None);
+        }
+
+        let protection = check.protection(&raw);
+        let publish = Publish {
+            dir: overrides
+                .out
+                .clone()
+                .unwrap_or_else(|| base.join(&raw.publish.dir)),
+            formats: check.formats(raw.publish.formats.as_deref()),
+            csv_bom: raw.publish.csv_bom,
+        };
+
+        if problems.is_empty() {
+            Ok(Self {
+                file: file.to_path_buf(),
+                file_sha256,
+                release,
+                pseudonymise,
+                sources,
+                domains,
+                tables,
+                protection,
+                publish,
+            })
+        } else {
+            Err(ConfigError::Invalid {
+                file: file.to_path_buf(),
+                problems,
+            })
+        }
+    }
+
+    /// The domain of a table's dimension.
+    #[must_use]
+    pub fn domain(&self, index: usize) -> &Domain {
+        &self.domains[index]
+    }
+}
+
+struct Checker<'a> {
+    problems: &'a mut Vec<Problem>,
+}
+
+impl Checker<'_> {
+    fn push(&mut self, key: &str, message: String, hint: Option<String>) {
+        self.problems.push(Problem {
+            key: key.to_owned(),
+            message,
+            hint,
+        });
+    }
+
+    fn release(&mut self, raw: &super::raw::RawRelease) -> Release {
+        let name_ok = !raw.name.is_empty()
+            && !raw.name.starts_with('.')
+            && raw
+                .name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+        if !name_ok {
+            self.push(
+                "release.name",
+                format!("`{}` cannot be used as a directory name", raw.name),
+                Some("use ASCII letters, digits, `-`, `_` and `.`, not starting with `.`".into()),
+            );
+        }
+        Release {
+            name: raw.name.clone(),
+            title: raw.title.clone(),
+            description: raw.description.clone(),
+            period: raw
+                .period
+                .as_ref()
+                .and_then(|p| self.period("release.period", p)),
+        }
+    }
+
+    fn period(&mut self, key: &str, raw: &RawPeriod) -> Option<Period> {
+        let parse = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok();
+        match (parse(&raw.start), parse(&raw.end)) {
+            (Some(start), Some(end)) if start <= end => Some(Period { start, end }),
+            (Some(_), Some(_)) => {
+                self.push(key, "start is after end".into(), None);
+                None
+            }
+            _ => {
+                self.push(
+                    key,
+                    format!(
+                        "start = \"{}\", end = \"{}\" are not both ISO dates",
+                        raw.start, raw.end
+                    ),
+                    Some("write dates as YYYY-MM-DD, e.g. start = \"2021-01-01\"".into()),
+                );
+                None
+            }
+        }
+    }
+
+    fn pseudonymise(&mut self, raw: &super::raw::RawPseudonymise, base: &Path) -> Pseudonymise {
+        let key = match (&raw.key_file, &raw.key_env) {
+            (Some(_), Some(_)) => {
+                self.push(
+                    "pseudonymise",
+                    "key_file and key_env are both set".into(),
+                    Some("choose one source for the key".into()),
+                );
+                KeySource::Ephemeral
+            }
+            (Some(file), None) => KeySource::File(base.join(file)),
+            (None, Some(var)) => KeySource::Env(var.clone()),
+            (None, None) => KeySource::Ephemeral,
+        };
+        let context = match (&raw.context, &key) {
+            (Some(c), _) if c.trim().is_empty() => {
+                self.push("pseudonymise.context", "must not be empty".into(), None);
+                String::new()
+            }
+            (Some(c), _) => c.clone(),
+            (None, KeySource::Ephemeral) => "ephemeral".to_owned(),
+            (None, _) => {
+                self.push(
+                    "pseudonymise.context",
+                    "is required when a key is configured".into(),
+                    Some(
+                        "pseudonyms are linkable only under the same key and context; \
+                         name the dataset, e.g. context = \"kaohsiung-nifsc/v1\""
+                            .into(),
+                    ),
+                );
+                String::new()
+            }
+        };
+        Pseudonymise {
+            key,
+            context,
+            invalid_ids: raw.invalid_ids,
+        }
+    }
+
+    fn domains(
+        &mut self,
+        raw: &BTreeMap<String, RawDomain>,
+    ) -> (Vec<Domain>, BTreeMap<String, usize>) {
+        let mut domains = Vec::new();
+        let mut index = BTreeMap::new();
+        for (name, d) in raw {
+            let key = format!("domains.{name}");
+            if d.codes.is_empty() {
+                self.push(&key, "has no codes".into(), None);
+            }
+            let mut seen = HashSet::new();
+            for c in &d.codes {
+                if c.code == TOTAL_CODE || c.code.trim().is_empty() {
+                    self.push(
+                        &format!("{key}.codes"),
+                        format!("`{}` cannot be a code", c.code),
+                        Some(format!("`{TOTAL_CODE}` is reserved for totals")),
+                    );
+                }
+                if !seen.insert(c.code.clone()) {
+                    self.push(
+                        &format!("{key}.codes"),
+                        format!("code `{}` appears twice", c.code),
+                        None,
+                    );
+                }
+            }
+            let position = |code: &str| d.codes.iter().position(|c| c.code == code);
+            let mut in_group = vec![false; d.codes.len()];
+            let mut groups = Vec::new();
+            for g in &d.groups {
+                if !seen.insert(g.code.clone()) || g.code == TOTAL_CODE {
+                    self.push(
+                        &format!("{key}.groups"),
+                        format!("group code `{}` is already a code", g.code),
+                        None,
+                    );
+                }
+                let mut members = Vec::new();
+                for m in &g.members {
+                    match position(m) {
+                        Some(i) if in_group[i] => self.push(
+                            &format!("{key}.groups"),
+                            format!("code `{m}` is a member of two groups"),
+                            Some("each code belongs to at most one group".into()),
+                        ),
+                        Some(i) => {
+                            in_group[i] = true;
+                            members.push(i);
+                        }
+                        None => self.push(
+                            &format!("{key}.groups"),
+                            format!("group `{}` names unknown member `{m}`", g.code),
+                            did_you_mean(m, d.codes.iter().map(|c| &c.code)),
+                        ),
+                    }
+                }
+                groups.push(Group {
+                    code: g.code.clone(),
+                    label: Label {
+                        zh: g.zh.clone(),
+                        en: g.en.clone(),
+                    },
+                    members,
+                });
+            }
+            let other = d.other.as_ref().and_then(|o| {
+                let p = position(o);
+                if p.is_none() {
+                    self.push(
+                        &format!("{key}.other"),
+                        format!("`{o}` is not one of the domain's codes"),
+                        None,
+                    );
+                }
+                p
+            });
+            if d.unknown == UnknownPolicy::Other && other.is_none() && d.other.is_none() {
+                self.push(
+                    &format!("{key}.unknown"),
+                    "is \"other\" but no `other` code is declared".into(),
+                    Some("add other = \"<code>\" naming the catch-all code".into()),
+                );
+            }
+            index.insert(name.clone(), domains.len());
+            domains.push(Domain {
+                name: name.clone(),
+                label: d.label.clone(),
+                codes: d
+                    .codes
+                    .iter()
+                    .map(|c| Code {
+                        code: c.code.clone(),
+                        label: Label {
+                            zh: c.zh.clone(),
+                            en: c.en.clone(),
+                        },
+                        aliases: c.aliases.clone(),
+                    })
+                    .collect(),
+                groups,
+                group_label: d.group_label.clone(),
+                other,
+                unknown: d.unknown,
+            });
+        }
+        (domains, index)
+    }
+
+    fn source(
+        &mut self,
+        name: &str,
+        raw: &RawSource,
+        path: PathBuf,
+        domains: &[Domain],
+        domain_index: &BTreeMap<String, usize>,
+    ) -> Source {
+        let key = format!("sources.{name}");
+        let format = raw.format.or_else(|| {
+            match path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase) {
+                Some(e) if e == "csv" || e == "txt" => Some(SourceFormat::Csv),
+                Some(e) if e == "parquet" => Some(SourceFormat::Parquet),
+                _ => None,
+            }
+        });
+        let format = format.unwrap_or_else(|| {
+            self.push(
+                &format!("{key}.format"),
+                "cannot be told from the file name".into(),
+                Some("add format = \"csv\" or format = \"parquet\"".into()),
+            );
+            SourceFormat::Csv
+        });
+        if format == SourceFormat::Parquet && raw.encoding != EncodingChoice::Auto {
+            self.push(
+                &format!("{key}.encoding"),
+                "applies to CSV sources only".into(),
+                None,
+            );
+        }
+
+        let mut coded = Vec::new();
+        let mut text = Vec::new();
+        let mut integer = Vec::new();
+        let mut used: Vec<&str> = vec![raw.person.column.as_str()];
+        if let Some(d) = &raw.date {
+            used.push(&d.column);
+        }
+        for (field, column) in &raw.columns {
+            match (column, domain_index.get(field)) {
+                (RawColumn::Coded(column), Some(&domain)) => {
+                    used.push(column);
+                    coded.push(CodedColumn {
+                        domain,
+                        column: column.clone(),
+                        values: BTreeMap::new(),
+                    });
+                }
+                (RawColumn::Coded(_), None) => self.push(
+                    &format!("{key}.columns.{field}"),
+                    format!("`{field}` is not a domain"),
+                    did_you_mean(field, domain_index.keys()).or_else(|| {
+                        Some(format!(
+                            "declare a domain [domains.{field}], or a typed field: \
+                             {field} = {{ column = \"...\", type = \"text\" }}"
+                        ))
+                    }),
+                ),
+                (RawColumn::Typed(t), Some(_)) => self.push(
+                    &format!("{key}.columns.{field}"),
+                    format!("`{field}` is a domain, so its column is coded, not typed"),
+                    Some(format!("write {field} = \"{}\"", t.column)),
+                ),
+                (RawColumn::Typed(t), None) => {
+                    used.push(&t.column);
+                    let named = NamedColumn {
+                        field: field.clone(),
+                        column: t.column.clone(),
+                    };
+                    match t.kind {
+                        FieldKind::Text => text.push(named),
+                        FieldKind::Integer => integer.push(named),
+                    }
+                }
+            }
+        }
+        let mut once = HashSet::new();
+        for column in &used {
+            if !once.insert(*column) {
+                self.push(
+                    &key,
+                    format!("column `{column}` is used by two fields"),
+                    None,
+                );
+            }
+        }
+        for column in &raw.direct_identifiers {
+            if used.contains(&column.as_str()) {
+                self.push(
+                    &format!("{key}.direct_identifiers"),
+                    format!("`{column}` is declared a direct identifier but is also mapped"),
+                    Some("direct identifiers are never read; remove one of the two".into()),
+                );
+            }
+        }
+        for (field, map) in &raw.values {
+            let Some(c) = coded
+                .iter_mut()
+                .find(|c| domains.get(c.domain).is_some_and(|d| &d.name == field))
+            else {
+                self.push(
+                    &format!("{key}.values.{field}"),
+                    format!("`{field}` is not a coded column of this source"),
+                    did_you_mean(field, raw.columns.keys()),
+                );
+                continue;
+            };
+            let domain = &domains[c.domain];
+            for (from, to) in map {
+                if !domain.codes.iter().any(|code| &code.code == to) {
+                    self.push(
+                        &format!("{key}.values.{field}"),
+                        format!("`{from}` maps to `{to}`, which is not a code of domain {field}"),
+                        did_you_mean(to, domain.codes.iter().map(|c| &c.code)),
+                    );
+                }
+            }
+            c.values.clone_from(map);
+        }
+        let id_types = raw.person.id_types.clone().unwrap_or_else(|| {
+            vec![
+                IdType::TwNational,
+                IdType::TwUi,
+                IdType::Hkid,
+                IdType::PrcId,
+            ]
+        });
+        if id_types.is_empty() {
+            self.push(
+                &format!("{key}.person.id_types"),
+                "is empty".into(),
+                Some("list at least one of tw_national, tw_ui, hkid, prc_id".into()),
+            );
+        }
+        Source {
+            name: name.to_owned(),
+            path,
+            format,
+            encoding: raw.encoding,
+            person_column: raw.person.column.clone(),
+            id_types,
+            date: raw.date.as_ref().map(|d| DateColumn {
+                column: d.column.clone(),
+                format: d.format,
+            }),
+            coded,
+            text,
+            integer,
+            direct_identifiers: raw.direct_identifiers.clone(),
+        }
+    }
+
+    fn table(
+        &mut self,
+        name: &str,
+        raw: &RawTable,
+        source_names: &[&String],
+        sources: &[Source],
+        domains: &[Domain],
+        domain_index: &BTreeMap<String, usize>,
+    ) -> Option<TableSpec> {
+        let key = format!("tables.{name}");
+        let Some(source) = source_names.iter().position(|s| *s == &raw.source) else {
+            self.push(
+                &format!("{key}.source"),
+                format!("no source named `{}`", raw.source),
+                did_you_mean(&raw.source, source_names.iter().copied()),
+            );
+            return None;
+        };
+        let src = &sources[source];
+        let mut dims = Vec::new();
+        for dim in &raw.by {
+            match domain_index.get(dim) {
+                Some(&d) if src.coded.iter().any(|c| c.domain == d) => {
+                    if dims.contains(&d) {
+                        self.push(
+                            &format!("{key}.by"),
+                            format!("`{dim}` appears twice"),
+                            None,
+                        );
+                    }
+                    dims.push(d);
+                }
+                Some(_) => self.push(
+                    &format!("{key}.by"),
+                    format!("source `{}` has no column for `{dim}`", raw.source),
+                    Some(format!("map one under [sources.{}.columns]", raw.source)),
+                ),
+                None => self.push(
+                    &format!("{key}.by"),
+                    format!("unknown dimension `{dim}`"),
+                    did_you_mean(dim, domain_index.keys()),
+                ),
+            }
+        }
+        if raw.by.is_empty() || raw.by.len() > 4 {
+            self.push(
+                &format!("{key}.by"),
+                format!("has {} dimensions; tables have 1 to 4", raw.by.len()),
+                None,
+            );
+        }
+        let mut measures = Vec::new();
+        for m in &raw.measures {
+            let measure = match m {
+                RawMeasure::Simple(SimpleMeasure::Persons) => Measure::Persons,
+                RawMeasure::Simple(SimpleMeasure::PersonTimes) => Measure::PersonTimes,
+                RawMeasure::Distinct { distinct } => {
+                    if !src.text.iter().any(|t| &t.field == distinct) {
+                        self.push(
+                            &format!("{key}.measures"),
+                            format!("`{distinct}` is not a text field of source `{}`", src.name),
+                            did_you_mean(distinct, src.text.iter().map(|t| &t.field)),
+                        );
+                    }
+                    Measure::Distinct(distinct.clone())
+                }
+                RawMeasure::Sum { sum } => {
+                    if !src.integer.iter().any(|t| &t.field == sum) {
+                        self.push(
+                            &format!("{key}.measures"),
+                            format!("`{sum}` is not an integer field of source `{}`", src.name),
+                            did_you_mean(sum, src.integer.iter().map(|t| &t.field)),
+                        );
+                    }
+                    Measure::Sum(sum.clone())
+                }
+            };
+            if measures.contains(&measure) {
+                self.push(
+                    &format!("{key}.measures"),
+                    format!("`{}` appears twice", measure.name()),
+                    None,
+                );
+            }
+            measures.push(measure);
+        }
+        if measures.is_empty() {
+            self.push(
+                &format!("{key}.measures"),
+                "is empty".into(),
+                Some("e.g. measures = [\"persons\", \"person_times\"]".into()),
+            );
+        }
+        let period = raw
+            .period
+            .as_ref()
+            .and_then(|p| self.period(&format!("{key}.period"), p));
+        if raw.period.is_some() && src.date.is_none() {
+            self.push(
+                &format!("{key}.period"),
+                format!("source `{}` has no date column to filter on", src.name),
+                Some(format!("add [sources.{}.date]", src.name)),
+            );
+        }
+        let share_of = raw.share_of.as_ref().and_then(|s| {
+            let found = domain_index
+                .get(s)
+                .and_then(|d| dims.iter().position(|x| x == d));
+            if found.is_none() {
+                self.push(
+                    &format!("{key}.share_of"),
+                    format!("`{s}` is not one of this table's dimensions"),
+                    did_you_mean(s, raw.by.iter()),
+                );
+            }
+            if !raw.margins {
+                self.push(
+                    &format!("{key}.share_of"),
+                    "needs margins = true: the denominator is the total".into(),
+                    None,
+                );
+            }
+            found
+        });
+        let _ = domains;
+        Some(TableSpec {
+            name: name.to_owned(),
+            title: raw.title.clone(),
+            source,
+            dims,
+            measures,
+            margins: raw.margins,
+            period,
+            share_of,
+        })
+    }
+
+    fn protection(&mut self, raw: &RawPipeline) -> Protection {
+        let threshold = raw.protection.threshold;
+        if threshold < 2 {
+            self.push(
+                "protection.threshold",
+                format!("= {threshold} suppresses nothing"),
+                Some("the usual floor is 3 (fewer than 3 units is confidential)".into()),
+            );
+        }
+        Protection {
+            method: raw.protection.method,
+            threshold: NonZeroU32::new(threshold.max(2)).expect("max(2) is non-zero"),
+        }
+    }
+
+    fn formats(&mut self, raw: Option<&[OutputFormat]>) -> Vec<OutputFormat> {
+        let formats: BTreeSet<OutputFormat> = raw
+            .map_or_else(
+                || vec![OutputFormat::Parquet, OutputFormat::Csv],
+                <[OutputFormat]>::to_vec,
+            )
+            .into_iter()
+            .collect();
+        if formats.is_empty() {
+            self.push("publish.formats", "is empty".into(), None);
+        }
+        formats.into_iter().collect()
+    }
+}

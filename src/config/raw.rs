@@ -1,0 +1,315 @@
+//! A serde mirror of the pipeline file. Nothing here is checked beyond its shape: unknown keys are
+//! rejected and closed choices are enums, but cross-references (a table naming a source, a field naming
+//! a domain) are resolved by [`super::plan`].
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde::Deserialize;
+
+/// The whole pipeline file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPipeline {
+    pub release: RawRelease,
+    #[serde(default)]
+    pub pseudonymise: RawPseudonymise,
+    pub sources: BTreeMap<String, RawSource>,
+    pub domains: BTreeMap<String, RawDomain>,
+    pub tables: BTreeMap<String, RawTable>,
+    #[serde(default)]
+    pub protection: RawProtection,
+    pub publish: RawPublish,
+}
+
+/// `[release]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRelease {
+    pub name: String,
+    pub title: Option<Label>,
+    pub description: Option<Label>,
+    pub period: Option<RawPeriod>,
+}
+
+/// A label in both publication languages.
+#[derive(Debug, Clone, Deserialize, serde::Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Label {
+    pub zh: String,
+    pub en: String,
+}
+
+/// An inclusive date range written as ISO dates.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPeriod {
+    pub start: String,
+    pub end: String,
+}
+
+/// `[pseudonymise]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPseudonymise {
+    pub key_file: Option<PathBuf>,
+    pub key_env: Option<String>,
+    pub context: Option<String>,
+    #[serde(default)]
+    pub invalid_ids: InvalidIds,
+}
+
+/// What to do with an identifier whose format or check digit is wrong.
+#[derive(Debug, Clone, Copy, Default, Deserialize, serde::Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum InvalidIds {
+    /// Send the row to the quarantine report.
+    #[default]
+    Quarantine,
+    /// Keep the row, pseudonymising the identifier as written; counted in the report.
+    Keep,
+}
+
+/// `[sources.NAME]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSource {
+    pub path: PathBuf,
+    pub format: Option<SourceFormat>,
+    #[serde(default)]
+    pub encoding: EncodingChoice,
+    pub person: RawPerson,
+    pub date: Option<RawDate>,
+    #[serde(default)]
+    pub columns: BTreeMap<String, RawColumn>,
+    #[serde(default)]
+    pub direct_identifiers: Vec<String>,
+    #[serde(default)]
+    pub values: BTreeMap<String, BTreeMap<String, String>>,
+}
+
+/// File format of a source.
+#[derive(Debug, Clone, Copy, Deserialize, serde::Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum SourceFormat {
+    Csv,
+    Parquet,
+}
+
+/// Declared text encoding of a CSV source.
+#[derive(Debug, Clone, Copy, Default, Deserialize, serde::Serialize, PartialEq, Eq)]
+pub enum EncodingChoice {
+    /// Byte-order mark, then strict UTF-8, then Big5/CP950.
+    #[default]
+    #[serde(rename = "auto")]
+    Auto,
+    #[serde(rename = "utf-8")]
+    Utf8,
+    #[serde(rename = "big5")]
+    Big5,
+}
+
+/// The column that identifies a person.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPerson {
+    pub column: String,
+    pub id_types: Option<Vec<IdType>>,
+}
+
+/// Identifier schemes that can be validated.
+#[derive(Debug, Clone, Copy, Deserialize, serde::Serialize, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum IdType {
+    /// Taiwan national ID, `A123456789`.
+    TwNational,
+    /// Taiwan UI number, legacy `AB12345678` or 2021 `A812345678`.
+    TwUi,
+    /// Hong Kong Identity Card, `A123456(3)`.
+    Hkid,
+    /// PRC resident identity card, 18 characters.
+    PrcId,
+}
+
+/// The service date column.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDate {
+    pub column: String,
+    #[serde(default)]
+    pub format: DateFormat,
+}
+
+/// How the date column is written.
+#[derive(Debug, Clone, Copy, Default, Deserialize, serde::Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum DateFormat {
+    /// Any form of domain.md §2.1: ROC when the year is at most 200, AD otherwise, Excel serials.
+    #[default]
+    Auto,
+    /// ROC (民國) years only.
+    Roc,
+    /// Gregorian years only.
+    Ad,
+}
+
+/// A field's column: a bare header name (a coded field whose name is a domain), or a typed field.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum RawColumn {
+    Coded(String),
+    Typed(RawTypedColumn),
+}
+
+/// A field that is not coded against a domain.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTypedColumn {
+    pub column: String,
+    #[serde(rename = "type")]
+    pub kind: FieldKind,
+}
+
+/// Type of a non-coded field.
+#[derive(Debug, Clone, Copy, Deserialize, serde::Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum FieldKind {
+    /// Free text used only for distinct counts, such as a session number.
+    Text,
+    /// A non-negative whole number, such as an attendance count.
+    Integer,
+}
+
+/// `[domains.NAME]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDomain {
+    pub label: Label,
+    pub codes: Vec<RawCode>,
+    #[serde(default)]
+    pub groups: Vec<RawGroup>,
+    pub group_label: Option<Label>,
+    pub other: Option<String>,
+    #[serde(default)]
+    pub unknown: UnknownPolicy,
+}
+
+/// One public code of a domain.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCode {
+    pub code: String,
+    pub zh: String,
+    pub en: String,
+    #[serde(default)]
+    pub aliases: Vec<String>,
+}
+
+/// A parent level of a hierarchy: a code that is the sum of its member codes.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawGroup {
+    pub code: String,
+    pub zh: String,
+    pub en: String,
+    pub members: Vec<String>,
+}
+
+/// What happens to a value that matches no code of its domain.
+#[derive(Debug, Clone, Copy, Default, Deserialize, serde::Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum UnknownPolicy {
+    #[default]
+    Quarantine,
+    /// Map it to the domain's declared `other` code (counted in the report).
+    Other,
+}
+
+/// `[tables.NAME]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTable {
+    pub source: String,
+    pub title: Option<Label>,
+    pub by: Vec<String>,
+    pub measures: Vec<RawMeasure>,
+    #[serde(default = "yes")]
+    pub margins: bool,
+    pub period: Option<RawPeriod>,
+    pub share_of: Option<String>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// What a table counts.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum RawMeasure {
+    Simple(SimpleMeasure),
+    Distinct {
+        distinct: String,
+    },
+    Sum {
+        sum: String,
+    },
+}
+
+/// The two counts every table can make.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum SimpleMeasure {
+    Persons,
+    PersonTimes,
+}
+
+/// `[protection]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawProtection {
+    #[serde(default)]
+    pub method: ProtectionMethod,
+    #[serde(default = "default_threshold")]
+    pub threshold: u32,
+}
+
+impl Default for RawProtection {
+    fn default() -> Self {
+        Self {
+            method: ProtectionMethod::default(),
+            threshold: default_threshold(),
+        }
+    }
+}
+
+fn default_threshold() -> u32 {
+    3
+}
+
+/// Disclosure-control method.
+#[derive(Debug, Clone, Copy, Default, Deserialize, serde::Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ProtectionMethod {
+    /// Primary suppression of cells below the threshold.
+    #[default]
+    Threshold,
+}
+
+/// `[publish]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPublish {
+    pub dir: PathBuf,
+    pub formats: Option<Vec<OutputFormat>>,
+    #[serde(default)]
+    pub csv_bom: bool,
+}
+
+/// Output file formats.
+#[derive(Debug, Clone, Copy, Deserialize, serde::Serialize, PartialEq, Eq, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+pub enum OutputFormat {
+    Parquet,
+    Csv,
+}

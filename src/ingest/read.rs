@@ -1,0 +1,476 @@
+//! One source, read in two passes over a lazy scan of only the mapped columns:
+//! 1. the distinct raw values of every mapped column (and the row count);
+//! 2. a join of each column with a small table that maps each distinct value to its parsed form or to
+//!    a quarantine reason, collected as compact integer columns.
+//!
+//! So parsing, code lookup and date conversion run once per distinct value, and no loop touches rows.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use chrono::NaiveDate;
+use polars::prelude::*;
+
+use super::codes::{CodeLookup, Coded};
+use super::encoding::{self, DetectedEncoding};
+use super::error::IngestError;
+use super::quarantine::{QuarantinedRow, Reason};
+use super::roc_date::{DateProblem, parse_date};
+use super::{IngestedSource, SourceReport, columns};
+use crate::config::plan::{Domain, Source};
+use crate::config::raw::SourceFormat;
+use crate::scrub::scrub;
+
+/// One mapped column: its header in the file, and the field it becomes.
+struct Mapped<'a> {
+    header: String,
+    raw: String,
+    kind: Kind<'a>,
+}
+
+enum Kind<'a> {
+    Person,
+    Date(crate::config::raw::DateFormat),
+    Coded(usize, &'a Domain, &'a crate::config::plan::CodedColumn),
+    Text(&'a str),
+    Integer(&'a str),
+}
+
+impl Mapped<'_> {
+    fn field(&self) -> &str {
+        match &self.kind {
+            Kind::Person => columns::ID_REF,
+            Kind::Date(_) => columns::DATE,
+            Kind::Coded(_, d, _) => &d.name,
+            Kind::Text(f) | Kind::Integer(f) => f,
+        }
+    }
+
+    fn why(&self) -> String {
+        format!("{}__why", self.raw)
+    }
+}
+
+/// Reads one source into compact typed columns and its quarantined rows.
+///
+/// # Errors
+/// [`IngestError`] when the file cannot be read or lacks a mapped column.
+pub fn read_source(
+    source: &Source,
+    domains: &[Domain],
+    today: NaiveDate,
+) -> Result<(IngestedSource, Vec<QuarantinedRow>), IngestError> {
+    let file = source.path.as_path();
+    let sha256 = super::sha256_file(file)?;
+    let (prepared, detected) = match source.format {
+        SourceFormat::Csv => {
+            let p = encoding::prepare(file, source.encoding)?;
+            let d = Some(p.encoding);
+            (Some(p), d)
+        }
+        SourceFormat::Parquet => (None, None),
+    };
+    let read_path = prepared.as_ref().map_or(file, |p| p.path.as_path());
+    let mut lf = scan(source.format, read_path).map_err(|e| unreadable(file, source.format, &e))?;
+    let available: Vec<String> = lf
+        .collect_schema()
+        .map_err(|e| unreadable(file, source.format, &e))?
+        .iter_names()
+        .map(|n| n.to_string())
+        .collect();
+
+    let mapped = mapped_columns(source, domains, &available)?;
+    let polars_err = |e: PolarsError| unreadable(file, source.format, &e);
+
+    // Pass 1: row count and distinct raw values of each mapped column.
+    let renamed: Vec<Expr> = std::iter::once(col(columns::ROW))
+        .chain(
+            mapped
+                .iter()
+                .map(|m| col(m.header.as_str()).cast(DataType::String).alias(m.raw.as_str())),
+        )
+        .collect();
+    let lf = lf.select(renamed);
+    let distinct_exprs: Vec<Expr> = std::iter::once(len().alias("__n"))
+        .chain(
+            mapped
+                .iter()
+                .map(|m| col(m.raw.as_str()).unique().implode(false)),
+        )
+        .collect();
+    let distinct = lf
+        .clone()
+        .select(distinct_exprs)
+        .collect_with_engine(Engine::Streaming)
+        .map_err(polars_err)?
+        .unwrap_single();
+    let rows_read = distinct
+        .column("__n")
+        .and_then(|c| c.cast(&DataType::UInt64))
+        .ok()
+        .and_then(|c| c.u64().ok().and_then(|ca| ca.get(0)))
+        .unwrap_or(0);
+
+    // Pass 2: join every column with the map of its distinct values.
+    let mut person_ids = Vec::new();
+    let mut joined = lf;
+    let mut notes = Vec::new();
+    for m in &mapped {
+        let values: Vec<String> = distinct
+            .column(m.raw.as_str())
+            .and_then(|c| c.list())
+            .ok()
+            .and_then(|l| l.get_as_series(0))
+            .map(|s| {
+                s.str()
+                    .map(|ca| ca.iter().flatten().map(str::to_owned).collect())
+                    .unwrap_or_default()
+            })
+            .unwrap_or_default();
+        let map = value_map(m, values, today, &mut person_ids, &mut notes).map_err(polars_err)?;
+        joined = joined.join(
+            map.lazy(),
+            [col(m.raw.as_str())],
+            [col(m.raw.as_str())],
+            JoinArgs::new(JoinType::Left),
+        );
+    }
+    let mut keep: Vec<Expr> = vec![col(columns::ROW)];
+    for m in &mapped {
+        keep.push(col(m.field()));
+        keep.push(
+            when(col(m.raw.as_str()).is_null())
+                .then(lit(u32::from(Reason::MissingValue.code())))
+                .otherwise(col(m.why()))
+                .alias(m.why()),
+        );
+    }
+    for n in &notes {
+        keep.push(col(n.as_str()));
+    }
+    let df = joined
+        .select(keep)
+        .collect_with_engine(Engine::Streaming)
+        .map_err(polars_err)?
+        .unwrap_single();
+
+    let note_counts: HashMap<String, u64> = notes
+        .iter()
+        .map(|n| {
+            let count = df
+                .column(n.as_str())
+                .ok()
+                .and_then(|c| c.as_materialized_series().sum::<u64>().ok())
+                .unwrap_or(0);
+            (n.clone(), count)
+        })
+        .collect();
+
+    let any_bad = mapped
+        .iter()
+        .fold(lit(false), |acc, m| acc.or(col(m.why()).is_not_null()));
+    let bad = df
+        .clone()
+        .lazy()
+        .filter(any_bad.clone())
+        .select(
+            std::iter::once(col(columns::ROW))
+                .chain(mapped.iter().map(|m| col(m.why())))
+                .collect::<Vec<_>>(),
+        )
+        .collect()
+        .map_err(polars_err)?;
+    let good = df
+        .lazy()
+        .filter(any_bad.not())
+        .select(mapped.iter().fold(vec![col(columns::ROW)], |mut v, m| {
+            v.push(col(m.field()));
+            v
+        }))
+        .collect()
+        .map_err(polars_err)?;
+
+    let quarantined = quarantined_rows(source, &mapped, &bad).map_err(polars_err)?;
+    let mapped_to_other = mapped
+        .iter()
+        .filter_map(|m| match m.kind {
+            Kind::Coded(_, d, _) => note_counts
+                .get(&format!("{}__other", m.raw))
+                .filter(|&&n| n > 0)
+                .map(|&n| (d.name.clone(), n)),
+            _ => None,
+        })
+        .collect();
+    let report = SourceReport {
+        name: source.name.clone(),
+        file: file.to_path_buf(),
+        sha256,
+        encoding: detected,
+        person_column: mapped[0].header.clone(),
+        rows_read,
+        rows_used: 0,
+        rows_quarantined: 0,
+        undecodable_bytes: prepared.as_ref().map_or(0, |p| p.undecodable),
+        private_use_characters: prepared.as_ref().map_or(0, |p| p.private_use),
+        dates_ambiguous: note_counts.get("__date_raw__amb").copied().unwrap_or(0),
+        mapped_to_other,
+        columns_read: mapped.iter().map(|m| m.header.clone()).collect(),
+        columns_not_read: available
+            .iter()
+            .filter(|a| a.as_str() != columns::ROW && !mapped.iter().any(|m| &m.header == *a))
+            .count(),
+        direct_identifiers_dropped: source.direct_identifiers.clone(),
+        ids: super::IdCounts::default(),
+    };
+    debug_assert!(detected.is_none() || detected != Some(DetectedEncoding::Utf8) || report.undecodable_bytes == 0);
+    Ok((
+        IngestedSource {
+            frame: good,
+            person_ids,
+            report,
+        },
+        quarantined,
+    ))
+}
+
+fn scan(format: SourceFormat, path: &Path) -> PolarsResult<LazyFrame> {
+    let pl_path = PlRefPath::try_from_path(path)?;
+    match format {
+        SourceFormat::Csv => LazyCsvReader::new(pl_path)
+            .with_has_header(true)
+            .with_infer_schema_length(Some(0))
+            .with_missing_is_null(true)
+            .with_row_index(Some(RowIndex {
+                name: columns::ROW.into(),
+                offset: 2,
+            }))
+            .finish(),
+        SourceFormat::Parquet => LazyFrame::scan_parquet(
+            pl_path,
+            ScanArgsParquet {
+                row_index: Some(RowIndex {
+                    name: columns::ROW.into(),
+                    offset: 1,
+                }),
+                ..ScanArgsParquet::default()
+            },
+        ),
+    }
+}
+
+fn unreadable(file: &Path, format: SourceFormat, e: &PolarsError) -> IngestError {
+    IngestError::Unreadable {
+        file: file.to_path_buf(),
+        format: match format {
+            SourceFormat::Csv => "CSV",
+            SourceFormat::Parquet => "Parquet",
+        },
+        message: scrub(&e.to_string()),
+    }
+}
+
+/// Finds each configured header among the file's, tolerating a byte-order mark, surrounding white
+/// space and full-width forms.
+fn mapped_columns<'a>(
+    source: &'a Source,
+    domains: &'a [Domain],
+    available: &[String],
+) -> Result<Vec<Mapped<'a>>, IngestError> {
+    let fold = |s: &str| super::text::lookup_key(s.trim_start_matches('\u{FEFF}'));
+    let find = |wanted: &str| -> Result<String, IngestError> {
+        available
+            .iter()
+            .find(|a| a.as_str() == wanted)
+            .or_else(|| available.iter().find(|a| fold(a) == fold(wanted)))
+            .cloned()
+            .ok_or_else(|| IngestError::MissingColumn {
+                file: source.path.clone(),
+                source_name: source.name.clone(),
+                column: wanted.to_owned(),
+                available: available
+                    .iter()
+                    .filter(|a| a.as_str() != columns::ROW)
+                    .cloned()
+                    .collect(),
+                suggestion: crate::config::did_you_mean(wanted, available.iter()),
+            })
+    };
+    let mut mapped = vec![Mapped {
+        header: find(&source.person_column)?,
+        raw: "__id_raw".into(),
+        kind: Kind::Person,
+    }];
+    if let Some(d) = &source.date {
+        mapped.push(Mapped {
+            header: find(&d.column)?,
+            raw: "__date_raw".into(),
+            kind: Kind::Date(d.format),
+        });
+    }
+    for (i, c) in source.coded.iter().enumerate() {
+        mapped.push(Mapped {
+            header: find(&c.column)?,
+            raw: format!("__c{i}_raw"),
+            kind: Kind::Coded(i, &domains[c.domain], c),
+        });
+    }
+    for (i, t) in source.text.iter().enumerate() {
+        mapped.push(Mapped {
+            header: find(&t.column)?,
+            raw: format!("__t{i}_raw"),
+            kind: Kind::Text(&t.field),
+        });
+    }
+    for (i, t) in source.integer.iter().enumerate() {
+        mapped.push(Mapped {
+            header: find(&t.column)?,
+            raw: format!("__n{i}_raw"),
+            kind: Kind::Integer(&t.field),
+        });
+    }
+    Ok(mapped)
+}
+
+/// The map from each distinct raw value of one column to its parsed value or quarantine reason.
+fn value_map(
+    m: &Mapped<'_>,
+    values: Vec<String>,
+    today: NaiveDate,
+    person_ids: &mut Vec<String>,
+    notes: &mut Vec<String>,
+) -> PolarsResult<DataFrame> {
+    let reason = |r: Reason| Some(u32::from(r.code()));
+    let (parsed, why): (Series, Vec<Option<u32>>) = match &m.kind {
+        Kind::Person => {
+            let index: Vec<Option<u32>> = (0..values.len())
+                .map(|i| u32::try_from(i).ok())
+                .collect();
+            let why: Vec<Option<u32>> = vec![None; values.len()];
+            let raw = Series::new(m.raw.as_str().into(), &values);
+            *person_ids = values;
+            return DataFrame::new_infer_height(vec![
+                raw.into(),
+                Series::new(m.field().into(), index).into(),
+                Series::new(m.why().into(), why).into(),
+            ]);
+        }
+        Kind::Date(format) => {
+            let mut days = Vec::with_capacity(values.len());
+            let mut why = Vec::with_capacity(values.len());
+            let mut ambiguous = Vec::with_capacity(values.len());
+            let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).expect("valid date");
+            for v in &values {
+                match parse_date(v, *format, today) {
+                    Ok(p) => {
+                        days.push(i32::try_from((p.date - epoch).num_days()).ok());
+                        why.push(None);
+                        ambiguous.push(u32::from(p.ambiguous));
+                    }
+                    Err(problem) => {
+                        days.push(None);
+                        why.push(reason(match problem {
+                            DateProblem::Unrecognised => Reason::DateUnrecognised,
+                            DateProblem::Impossible => Reason::DateImpossible,
+                            DateProblem::OutOfRange => Reason::DateOutOfRange,
+                        }));
+                        ambiguous.push(0);
+                    }
+                }
+            }
+            let note = format!("{}__amb", m.raw);
+            notes.push(note.clone());
+            let parsed = Series::new(m.field().into(), days).cast(&DataType::Date)?;
+            return DataFrame::new_infer_height(vec![
+                Series::new(m.raw.as_str().into(), &values).into(),
+                parsed.into(),
+                Series::new(m.why().into(), why).into(),
+                Series::new(note.into(), ambiguous).into(),
+            ]);
+        }
+        Kind::Coded(_, domain, column) => {
+            let lookup = CodeLookup::new(column, domain);
+            let mut codes = Vec::with_capacity(values.len());
+            let mut why = Vec::with_capacity(values.len());
+            let mut other = Vec::with_capacity(values.len());
+            for v in &values {
+                let (code, w, o) = match lookup.get(v) {
+                    Coded::Known(i) => (Some(i), None, 0u32),
+                    Coded::Other(i) => (Some(i), None, 1),
+                    Coded::Unknown => (None, reason(Reason::UnknownCode), 0),
+                };
+                codes.push(code);
+                why.push(w);
+                other.push(o);
+            }
+            if domain.other.is_some() {
+                let note = format!("{}__other", m.raw);
+                notes.push(note.clone());
+                return DataFrame::new_infer_height(vec![
+                    Series::new(m.raw.as_str().into(), &values).into(),
+                    Series::new(m.field().into(), codes).into(),
+                    Series::new(m.why().into(), why).into(),
+                    Series::new(note.into(), other).into(),
+                ]);
+            }
+            (Series::new(m.field().into(), codes), why)
+        }
+        Kind::Text(_) => {
+            let index: Vec<Option<u32>> = (0..values.len())
+                .map(|i| u32::try_from(i).ok())
+                .collect();
+            let why: Vec<Option<u32>> = vec![None; values.len()];
+            (Series::new(m.field().into(), index), why)
+        }
+        Kind::Integer(_) => {
+            let parsed: Vec<Option<i64>> = values
+                .iter()
+                .map(|v| {
+                    let s = super::text::normalise_number(v);
+                    (!s.is_empty() && s.len() <= 9 && s.bytes().all(|b| b.is_ascii_digit()))
+                        .then(|| s.parse().ok())
+                        .flatten()
+                })
+                .collect();
+            let why = parsed
+                .iter()
+                .map(|p| if p.is_some() { None } else { reason(Reason::NotAWholeNumber) })
+                .collect();
+            (Series::new(m.field().into(), parsed), why)
+        }
+    };
+    DataFrame::new_infer_height(vec![
+        Series::new(m.raw.as_str().into(), &values).into(),
+        parsed.into(),
+        Series::new(m.why().into(), why).into(),
+    ])
+}
+
+fn quarantined_rows(
+    source: &Source,
+    mapped: &[Mapped<'_>],
+    bad: &DataFrame,
+) -> PolarsResult<Vec<QuarantinedRow>> {
+    let rows = bad.column(columns::ROW)?.cast(&DataType::UInt64)?;
+    let rows = rows.u64()?;
+    let mut out = Vec::new();
+    for m in mapped {
+        let why = bad.column(m.why().as_str())?.u32()?.clone();
+        for (row, code) in rows.iter().zip(why.iter()) {
+            let reason = code.and_then(|c| u8::try_from(c).ok()).and_then(Reason::from_code);
+            if let (Some(row), Some(reason)) = (row, reason) {
+                out.push(QuarantinedRow {
+                    source: source.name.clone(),
+                    row,
+                    column: m.header.clone(),
+                    reason: if matches!(m.kind, Kind::Person) && reason == Reason::MissingValue {
+                        Reason::MissingPersonId
+                    } else {
+                        reason
+                    },
+                });
+            }
+        }
+    }
+    out.sort_by_key(|r| r.row);
+    Ok(out)
+}

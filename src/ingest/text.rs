@@ -1,0 +1,60 @@
+//! Normalisation of single values. NFKC and separator stripping are for identifier, number and date
+//! fields only (domain.md §1.7): names and labels are never rewritten. Code lookups compare a folded
+//! key, but the published labels come from the domain, never from the data.
+
+use unicode_normalization::UnicodeNormalization;
+
+/// Canonical form of an identifier: NFKC (full-width → ASCII, U+3000 → space), upper case, and no
+/// spaces, hyphens, dots or brackets (`A123456（3）` → `A1234563`).
+#[must_use]
+pub fn normalise_identifier(raw: &str) -> String {
+    raw.nfkc()
+        .filter(|c| {
+            !(c.is_whitespace()
+                || matches!(c, '-' | '‐' | '‑' | '–' | '—' | '－' | '.' | '(' | ')' | '[' | ']'))
+        })
+        .flat_map(char::to_uppercase)
+        .collect()
+}
+
+/// Form of a number or date field: NFKC and trimmed, inner punctuation kept.
+#[must_use]
+pub fn normalise_number(raw: &str) -> String {
+    raw.nfkc().collect::<String>().trim().to_owned()
+}
+
+/// Key under which a coded value is looked up: NFKC, no white space, ASCII upper case, and 臺 for 台
+/// (the official form of place names).
+#[must_use]
+pub fn lookup_key(raw: &str) -> String {
+    raw.nfkc()
+        .filter(|c| !c.is_whitespace())
+        .map(|c| if c == '台' { '臺' } else { c.to_ascii_uppercase() })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn full_width_and_separators_fold_into_the_canonical_identifier() {
+        assert_eq!(normalise_identifier("Ａ１２３４５６７８９"), "A123456789");
+        assert_eq!(normalise_identifier(" a-123 456 789 "), "A123456789");
+        assert_eq!(normalise_identifier("A123456（3）"), "A1234563");
+        assert_eq!(normalise_identifier("A123456　(3)"), "A1234563");
+        assert_eq!(normalise_identifier("０９１２－３４５－６７８"), "0912345678");
+    }
+
+    #[test]
+    fn lookup_keys_fold_tai_and_width_but_not_meaning() {
+        assert_eq!(lookup_key("台北市 "), "臺北市");
+        assert_eq!(lookup_key("ｆ"), "F");
+        assert_ne!(lookup_key("三民區"), lookup_key("三民鄉"));
+    }
+
+    #[test]
+    fn numbers_keep_their_punctuation() {
+        assert_eq!(normalise_number(" １１０/０５/０６ "), "110/05/06");
+    }
+}

@@ -1,0 +1,368 @@
+//! Stage 2, pseudonymise: the distinct raw identifiers of every source → validated, keyed
+//! pseudonyms → a dense person index per row. The raw identifiers are dropped here; no later stage can
+//! see one.
+//!
+//! Pseudonym = first 128 bits of HMAC-SHA256(key, `privstat/v1` ‖ 0x1F ‖ context ‖ 0x1F ‖ identifier),
+//! where the identifier is in canonical form (NFKC, upper case, no separators). One HMAC is computed
+//! per distinct canonical identifier, in parallel. The person index is the rank of the pseudonym, so
+//! the same person has the same index in every source of a release.
+
+pub mod hkid;
+pub mod key;
+pub mod prc_id;
+pub mod tw_id;
+
+use std::collections::HashMap;
+
+use hmac::Mac;
+use polars::prelude::*;
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::config::plan::{Pseudonymise, Source};
+use crate::config::raw::{IdType, InvalidIds};
+use crate::ingest::{
+    IdCounts, Ingested, Quarantine, QuarantinedRow, Reason, SourceReport, columns,
+    text::normalise_identifier,
+};
+pub use key::{Key, KeyError};
+
+/// Bits of the HMAC kept in a pseudonym.
+pub const PSEUDONYM_BITS: u32 = 128;
+
+/// Sources after pseudonymisation.
+#[derive(Debug)]
+pub struct Keyed {
+    /// In the order of the plan's sources; `__id` is replaced by `__person`.
+    pub sources: Vec<KeyedSource>,
+    pub quarantine: Quarantine,
+    /// Pseudonyms by person index (sorted).
+    pub pseudonyms: Vec<u128>,
+    pub method: PseudonymMethod,
+}
+
+/// One source's rows, keyed by person.
+#[derive(Debug)]
+pub struct KeyedSource {
+    pub frame: DataFrame,
+    pub report: SourceReport,
+}
+
+/// How pseudonyms were made, for the manifest. Never the key.
+#[derive(Debug, Clone, Serialize)]
+pub struct PseudonymMethod {
+    pub algorithm: &'static str,
+    pub bits: u32,
+    pub context: String,
+    pub key_fingerprint: String,
+    /// False when the key was ephemeral: pseudonyms cannot be linked to any other release.
+    pub linkable_across_releases: bool,
+    pub invalid_ids: InvalidIds,
+    pub note: &'static str,
+}
+
+/// Kinds of valid identifier.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IdKind {
+    TwNational,
+    TwUiLegacy,
+    TwUi2021,
+    Hkid,
+    PrcId,
+}
+
+impl IdKind {
+    fn id_type(self) -> IdType {
+        match self {
+            Self::TwNational => IdType::TwNational,
+            Self::TwUiLegacy | Self::TwUi2021 => IdType::TwUi,
+            Self::Hkid => IdType::Hkid,
+            Self::PrcId => IdType::PrcId,
+        }
+    }
+}
+
+/// The outcome of checking one canonical identifier.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    Valid(IdKind),
+    Invalid(Reason),
+}
+
+/// Classifies a canonical identifier and checks its check digit.
+#[must_use]
+pub fn classify(id: &str, accepted: &[IdType]) -> Verdict {
+    let b = id.as_bytes();
+    let kind = if let Some(shape) = tw_id::shape(b) {
+        let kind = match shape {
+            tw_id::TwShape::National => IdKind::TwNational,
+            tw_id::TwShape::UiLegacy => IdKind::TwUiLegacy,
+            tw_id::TwShape::Ui2021 => IdKind::TwUi2021,
+        };
+        (kind, tw_id::check_digit_ok(b))
+    } else if hkid::is_shaped(b) {
+        (IdKind::Hkid, hkid::check_digit_ok(b))
+    } else if prc_id::is_shaped(b) {
+        (IdKind::PrcId, prc_id::check_digit_ok(b))
+    } else if prc_id::is_first_generation(b) {
+        (IdKind::PrcId, true)
+    } else if is_excel_number(id) {
+        return Verdict::Invalid(Reason::IdExcelDamaged);
+    } else {
+        return Verdict::Invalid(Reason::IdUnrecognised);
+    };
+    match kind {
+        (k, _) if !accepted.contains(&k.id_type()) => Verdict::Invalid(Reason::IdTypeNotAccepted),
+        (k, true) => Verdict::Valid(k),
+        (_, false) => Verdict::Invalid(Reason::IdCheckDigit),
+    }
+}
+
+/// `1.10105E+17` after canonicalisation: digits, `E`, optional `+`, digits.
+fn is_excel_number(id: &str) -> bool {
+    id.split_once('E').is_some_and(|(mantissa, exponent)| {
+        !mantissa.is_empty()
+            && mantissa.bytes().all(|b| b.is_ascii_digit())
+            && exponent.trim_start_matches('+').bytes().all(|b| b.is_ascii_digit())
+            && exponent.len() > 1
+    })
+}
+
+/// Errors of this stage.
+#[derive(Debug, thiserror::Error)]
+pub enum PseudonymiseError {
+    #[error(transparent)]
+    Key(#[from] KeyError),
+    #[error("internal error while keying source `{source_name}`: {message}; this is a bug in privstat, please report it")]
+    Frame { source_name: String, message: String },
+}
+
+/// Pseudonymises every source, quarantining rows whose identifier is missing or (by policy) invalid.
+///
+/// # Errors
+/// [`PseudonymiseError`] only on a broken internal invariant.
+pub fn apply(
+    ingested: Ingested,
+    plan_sources: &[Source],
+    settings: &Pseudonymise,
+    key: &Key,
+) -> Result<Keyed, PseudonymiseError> {
+    let Ingested {
+        sources,
+        mut quarantine,
+    } = ingested;
+
+    // Classify each distinct raw value once; keep canonical forms of accepted ones.
+    let checked: Vec<Vec<(String, Option<Reason>, Option<IdKind>)>> = sources
+        .iter()
+        .zip(plan_sources)
+        .map(|(s, plan_source)| {
+            let accepted = &plan_source.id_types;
+            s.person_ids
+                .par_iter()
+                .map(|raw| {
+                    let id = normalise_identifier(raw);
+                    if id.is_empty() {
+                        return (id, Some(Reason::MissingPersonId), None);
+                    }
+                    match classify(&id, accepted) {
+                        Verdict::Valid(kind) => (id, None, Some(kind)),
+                        Verdict::Invalid(reason) => (id, Some(reason), None),
+                    }
+                })
+                .collect()
+        })
+        .collect();
+
+    let keep_invalid = settings.invalid_ids == InvalidIds::Keep;
+    let accepted = |reason: Option<Reason>| {
+        reason.is_none() || (keep_invalid && reason != Some(Reason::MissingPersonId))
+    };
+    let mut canonical: Vec<&str> = checked
+        .iter()
+        .flatten()
+        .filter(|(_, reason, _)| accepted(*reason))
+        .map(|(id, _, _)| id.as_str())
+        .collect();
+    canonical.par_sort_unstable();
+    canonical.dedup();
+
+    let prefix = {
+        let mut mac = key.mac();
+        mac.update(b"privstat/v1\x1f");
+        mac.update(settings.context.as_bytes());
+        mac.update(b"\x1f");
+        mac
+    };
+    let tags: Vec<u128> = canonical
+        .par_iter()
+        .map(|id| {
+            let mut mac = prefix.clone();
+            mac.update(id.as_bytes());
+            let tag = mac.finalize().into_bytes();
+            let mut first = [0u8; 16];
+            first.copy_from_slice(&tag[..16]);
+            u128::from_be_bytes(first)
+        })
+        .collect();
+    let mut pseudonyms = tags.clone();
+    pseudonyms.par_sort_unstable();
+    pseudonyms.dedup();
+    let person_of: HashMap<&str, u32> = canonical
+        .iter()
+        .zip(&tags)
+        .map(|(id, tag)| {
+            let rank = pseudonyms.binary_search(tag).expect("every tag is in the sorted list");
+            (*id, u32::try_from(rank).expect("fewer than 2^32 persons"))
+        })
+        .collect();
+
+    let mut keyed = Vec::with_capacity(sources.len());
+    for (source, checks) in sources.into_iter().zip(&checked) {
+        let mut report = source.report;
+        report.ids = count_ids(checks, keep_invalid);
+        let persons: Vec<Option<u32>> = checks
+            .iter()
+            .map(|(id, reason, _)| {
+                accepted(*reason)
+                    .then(|| person_of.get(id.as_str()).copied())
+                    .flatten()
+            })
+            .collect();
+        report.ids.distinct_persons = {
+            let mut p: Vec<u32> = persons.iter().flatten().copied().collect();
+            p.sort_unstable();
+            p.dedup();
+            p.len() as u64
+        };
+        let whys: Vec<Option<u32>> = checks
+            .iter()
+            .map(|(_, reason, _)| reason.filter(|_| !accepted(*reason)).map(|r| u32::from(r.code())))
+            .collect();
+        let frame = key_frame(source.frame, persons, whys, &report, &mut quarantine)
+            .map_err(|e| PseudonymiseError::Frame {
+                source_name: report.name.clone(),
+                message: crate::scrub::scrub(&e.to_string()),
+            })?;
+        keyed.push(KeyedSource { frame, report });
+        // The distinct raw identifiers of this source are dropped here.
+        drop(source.person_ids);
+    }
+
+    Ok(Keyed {
+        sources: keyed,
+        quarantine,
+        pseudonyms,
+        method: PseudonymMethod {
+            algorithm: "HMAC-SHA256",
+            bits: PSEUDONYM_BITS,
+            context: settings.context.clone(),
+            key_fingerprint: key.fingerprint(),
+            linkable_across_releases: !key.is_ephemeral(),
+            invalid_ids: settings.invalid_ids,
+            note: "legacy and 2021 UI numbers and a later national ID of one person are different \
+                   identifiers and get different pseudonyms unless a cross-walk is applied upstream",
+        },
+    })
+}
+
+fn count_ids(checks: &[(String, Option<Reason>, Option<IdKind>)], keep_invalid: bool) -> IdCounts {
+    let mut c = IdCounts {
+        distinct_values: checks.len() as u64,
+        ..IdCounts::default()
+    };
+    for (_, reason, kind) in checks {
+        match (kind, reason) {
+            (Some(IdKind::TwNational), _) => c.tw_national += 1,
+            (Some(IdKind::TwUiLegacy), _) => c.tw_ui_legacy += 1,
+            (Some(IdKind::TwUi2021), _) => c.tw_ui_2021 += 1,
+            (Some(IdKind::Hkid), _) => c.hkid += 1,
+            (Some(IdKind::PrcId), _) => c.prc_id += 1,
+            (None, Some(Reason::IdCheckDigit)) => c.invalid_check_digit += 1,
+            (None, Some(Reason::IdTypeNotAccepted)) => c.type_not_accepted += 1,
+            (None, Some(Reason::IdExcelDamaged)) => c.excel_damaged += 1,
+            (None, Some(Reason::IdUnrecognised)) => c.unrecognised += 1,
+            _ => {}
+        }
+        if keep_invalid && kind.is_none() && *reason != Some(Reason::MissingPersonId) {
+            c.kept_invalid += 1;
+        }
+    }
+    c
+}
+
+/// Replaces `__id` by `__person` and moves rows with a rejected identifier to the quarantine.
+fn key_frame(
+    frame: DataFrame,
+    persons: Vec<Option<u32>>,
+    whys: Vec<Option<u32>>,
+    report: &SourceReport,
+    quarantine: &mut Quarantine,
+) -> PolarsResult<DataFrame> {
+    let ids: Vec<u32> = (0..u32::try_from(persons.len()).unwrap_or(u32::MAX)).collect();
+    let map = DataFrame::new_infer_height(vec![
+        Series::new(columns::ID_REF.into(), ids).into(),
+        Series::new(columns::PERSON.into(), persons).into(),
+        Series::new("__why".into(), whys).into(),
+    ])?;
+    let joined = frame
+        .lazy()
+        .join(
+            map.lazy(),
+            [col(columns::ID_REF)],
+            [col(columns::ID_REF)],
+            JoinArgs::new(JoinType::Left),
+        )
+        .drop(by_name([columns::ID_REF], true, false))
+        .collect()?;
+    let bad = joined
+        .clone()
+        .lazy()
+        .filter(col("__why").is_not_null())
+        .select([col(columns::ROW).cast(DataType::UInt64), col("__why")])
+        .collect()?;
+    for (row, why) in bad
+        .column(columns::ROW)?
+        .u64()?
+        .iter()
+        .zip(bad.column("__why")?.u32()?.iter())
+    {
+        let reason = why.and_then(|c| u8::try_from(c).ok()).and_then(Reason::from_code);
+        if let (Some(row), Some(reason)) = (row, reason) {
+            quarantine.rows.push(QuarantinedRow {
+                source: report.name.clone(),
+                row,
+                column: report.person_column.clone(),
+                reason,
+            });
+        }
+    }
+    joined
+        .lazy()
+        .filter(col("__why").is_null())
+        .drop(by_name(["__why"], true, false))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ALL: [IdType; 4] = [IdType::TwNational, IdType::TwUi, IdType::Hkid, IdType::PrcId];
+
+    #[test]
+    fn each_scheme_is_recognised_and_checked() {
+        assert_eq!(classify("E100000005", &ALL), Verdict::Valid(IdKind::TwNational));
+        assert_eq!(classify("EB00000005", &ALL), Verdict::Valid(IdKind::TwUiLegacy));
+        assert_eq!(classify("E990000008", &ALL), Verdict::Valid(IdKind::TwUi2021));
+        assert_eq!(classify("A1234563", &ALL), Verdict::Valid(IdKind::Hkid));
+        assert_eq!(classify("11010519491231002X", &ALL), Verdict::Valid(IdKind::PrcId));
+        assert_eq!(classify("E100000006", &ALL), Verdict::Invalid(Reason::IdCheckDigit));
+        assert_eq!(classify("110105E+17", &ALL), Verdict::Invalid(Reason::IdExcelDamaged));
+        assert_eq!(classify("王小明", &ALL), Verdict::Invalid(Reason::IdUnrecognised));
+        assert_eq!(
+            classify("A1234563", &[IdType::TwNational]),
+            Verdict::Invalid(Reason::IdTypeNotAccepted)
+        );
+    }
+}

@@ -1,0 +1,287 @@
+//! Published frames: tables in long form, the data dictionary, code lists and the quarantine report.
+
+use std::path::Path;
+
+use polars::prelude::*;
+
+use super::PublishError;
+use crate::config::Plan;
+use crate::config::raw::OutputFormat;
+use crate::ingest::{Quarantine, SourceReport};
+use crate::protect::{CellStatus, Protected, ProtectedTable};
+use crate::tabulate::Level;
+
+/// One row per cell and measure: `<dim>`, `<dim>_label`, `<dim>_label_en` per dimension, then
+/// `measure`, `value` (null when suppressed), `status`, and the share columns when configured.
+pub fn table_frame(pt: &ProtectedTable, plan: &Plan) -> PolarsResult<DataFrame> {
+    let t = &pt.table;
+    let n_rows = t.len() * t.measures.len();
+    let mut codes: Vec<Vec<&str>> = vec![Vec::with_capacity(n_rows); t.axes.len()];
+    let mut zh: Vec<Vec<&str>> = vec![Vec::with_capacity(n_rows); t.axes.len()];
+    let mut en: Vec<Vec<&str>> = vec![Vec::with_capacity(n_rows); t.axes.len()];
+    let mut measure = Vec::with_capacity(n_rows);
+    let mut value: Vec<Option<i64>> = Vec::with_capacity(n_rows);
+    let mut status = Vec::with_capacity(n_rows);
+    let mut share: Vec<Option<f64>> = Vec::new();
+    let mut num_status = Vec::new();
+    let mut den_status = Vec::new();
+    let names: Vec<String> = t.measures.iter().map(crate::config::plan::Measure::name).collect();
+    for cell in 0..t.len() {
+        let positions = t.positions(cell);
+        for (m, name) in names.iter().enumerate() {
+            for (a, (axis, &p)) in t.axes.iter().zip(&positions).enumerate() {
+                let c = &axis.cells[p];
+                codes[a].push(&c.code);
+                zh[a].push(&c.label.zh);
+                en[a].push(&c.label.en);
+            }
+            measure.push(name.as_str());
+            let s = pt.status[cell];
+            value.push((!s.is_suppressed()).then_some(t.values[m][cell]));
+            status.push(s.as_str());
+            if let Some(axis) = t.share_of {
+                let mut den_pos = positions.clone();
+                den_pos[axis] = t.axes[axis].cells.len() - 1;
+                let den = t.index(&den_pos);
+                let ds = pt.status[den];
+                share.push(match (s, ds) {
+                    (CellStatus::Published, CellStatus::Published) if t.values[m][den] > 0 => {
+                        #[allow(clippy::cast_precision_loss, reason = "counts far below 2^52")]
+                        Some(t.values[m][cell] as f64 / t.values[m][den] as f64)
+                    }
+                    _ => None,
+                });
+                num_status.push(s.as_str());
+                den_status.push(ds.as_str());
+            }
+        }
+    }
+    let mut columns: Vec<Column> = Vec::new();
+    for (a, axis) in t.axes.iter().enumerate() {
+        columns.push(Series::new(axis.name.as_str().into(), &codes[a]).into());
+        columns.push(Series::new(format!("{}_label", axis.name).into(), &zh[a]).into());
+        columns.push(Series::new(format!("{}_label_en", axis.name).into(), &en[a]).into());
+    }
+    columns.push(Series::new("measure".into(), measure).into());
+    columns.push(Series::new("value".into(), value).into());
+    columns.push(Series::new("status".into(), status).into());
+    if t.share_of.is_some() {
+        columns.push(Series::new("share".into(), share).into());
+        columns.push(Series::new("share_numerator_status".into(), num_status).into());
+        columns.push(Series::new("share_denominator_status".into(), den_status).into());
+    }
+    let _ = plan;
+    DataFrame::new_infer_height(columns)
+}
+
+/// Every column of every published table, in both languages.
+pub fn dictionary_frame(protected: &Protected, plan: &Plan) -> PolarsResult<DataFrame> {
+    let mut rows: Vec<[String; 6]> = Vec::new();
+    let text = |s: &str| s.to_owned();
+    for pt in &protected.tables {
+        let t = &pt.table;
+        let file = t.name.clone();
+        for axis in &t.axes {
+            let d = &plan.domains[axis.domain];
+            rows.push([
+                file.clone(),
+                axis.name.clone(),
+                text("string"),
+                d.label.zh.clone(),
+                d.label.en.clone(),
+                format!(
+                    "code of {} (see codelists.csv); {} = total / 總計",
+                    d.name,
+                    crate::config::plan::TOTAL_CODE
+                ),
+            ]);
+            rows.push([
+                file.clone(),
+                format!("{}_label", axis.name),
+                text("string"),
+                format!("{}（中文名稱）", d.label.zh),
+                format!("{} (Chinese label)", d.label.en),
+                text("label of the code"),
+            ]);
+            rows.push([
+                file.clone(),
+                format!("{}_label_en", axis.name),
+                text("string"),
+                format!("{}（英文名稱）", d.label.zh),
+                format!("{} (English label)", d.label.en),
+                text("label of the code"),
+            ]);
+        }
+        let measures: Vec<String> = t
+            .measures
+            .iter()
+            .map(|m| format!("{} = {} / {}", m.name(), m.label().en, m.label().zh))
+            .collect();
+        rows.push([
+            file.clone(),
+            text("measure"),
+            text("string"),
+            text("統計量"),
+            text("Measure"),
+            measures.join("; "),
+        ]);
+        rows.push([
+            file.clone(),
+            text("value"),
+            text("integer"),
+            text("數值"),
+            text("Value"),
+            text("count; empty when the cell is suppressed"),
+        ]);
+        rows.push([
+            file.clone(),
+            text("status"),
+            text("string"),
+            text("狀態"),
+            text("Status"),
+            text(
+                "published = 公布; suppressed_primary = 因人數少於門檻而不公布 \
+                 (withheld: fewer persons than the threshold)",
+            ),
+        ]);
+        if t.share_of.is_some() {
+            for (name, zh, en, desc) in [
+                ("share", "比率", "Share", "value / value at the total of the share dimension; empty when either is suppressed"),
+                ("share_numerator_status", "分子狀態", "Status of the numerator", "status of this cell"),
+                ("share_denominator_status", "分母狀態", "Status of the denominator", "status of the total cell"),
+            ] {
+                rows.push([
+                    file.clone(),
+                    text(name),
+                    text(if name == "share" { "float" } else { "string" }),
+                    text(zh),
+                    text(en),
+                    text(desc),
+                ]);
+            }
+        }
+    }
+    let column = |i: usize, name: &str| -> Column {
+        Series::new(name.into(), rows.iter().map(|r| r[i].as_str()).collect::<Vec<_>>()).into()
+    };
+    DataFrame::new_infer_height(vec![
+        column(0, "table"),
+        column(1, "column"),
+        column(2, "type"),
+        column(3, "label_zh"),
+        column(4, "label_en"),
+        column(5, "description"),
+    ])
+}
+
+/// Every code of every dimension used, with its level and parent.
+pub fn codelists_frame(protected: &Protected, plan: &Plan) -> PolarsResult<DataFrame> {
+    let mut domains: Vec<usize> = protected
+        .tables
+        .iter()
+        .flat_map(|t| t.table.axes.iter().map(|a| a.domain))
+        .collect();
+    domains.sort_unstable();
+    domains.dedup();
+    let mut rows: Vec<[String; 6]> = Vec::new();
+    for d in domains {
+        let domain = &plan.domains[d];
+        let parent_of = |leaf: usize| {
+            domain
+                .groups
+                .iter()
+                .find(|g| g.members.contains(&leaf))
+                .map_or(crate::config::plan::TOTAL_CODE, |g| g.code.as_str())
+        };
+        for (i, c) in domain.codes.iter().enumerate() {
+            rows.push([
+                domain.name.clone(),
+                c.code.clone(),
+                c.label.zh.clone(),
+                c.label.en.clone(),
+                "leaf".into(),
+                parent_of(i).to_owned(),
+            ]);
+        }
+        for g in &domain.groups {
+            rows.push([
+                domain.name.clone(),
+                g.code.clone(),
+                g.label.zh.clone(),
+                g.label.en.clone(),
+                "group".into(),
+                crate::config::plan::TOTAL_CODE.into(),
+            ]);
+        }
+        rows.push([
+            domain.name.clone(),
+            crate::config::plan::TOTAL_CODE.into(),
+            "總計".into(),
+            "Total".into(),
+            "total".into(),
+            String::new(),
+        ]);
+    }
+    let _ = Level::Leaf;
+    let column = |i: usize, name: &str| -> Column {
+        Series::new(name.into(), rows.iter().map(|r| r[i].as_str()).collect::<Vec<_>>()).into()
+    };
+    DataFrame::new_infer_height(vec![
+        column(0, "dimension"),
+        column(1, "code"),
+        column(2, "label_zh"),
+        column(3, "label_en"),
+        column(4, "level"),
+        column(5, "parent"),
+    ])
+}
+
+/// The quarantine report: where each rejected value is and why, never the value itself.
+pub fn quarantine_frame(quarantine: &Quarantine, sources: &[SourceReport]) -> PolarsResult<DataFrame> {
+    let file_of = |source: &str| {
+        sources
+            .iter()
+            .find(|s| s.name == source)
+            .and_then(|s| s.file.file_name())
+            .map_or_else(String::new, |f| f.to_string_lossy().into_owned())
+    };
+    let rows = &quarantine.rows;
+    DataFrame::new_infer_height(vec![
+        Series::new("source".into(), rows.iter().map(|r| r.source.as_str()).collect::<Vec<_>>()).into(),
+        Series::new("file".into(), rows.iter().map(|r| file_of(&r.source)).collect::<Vec<_>>()).into(),
+        Series::new("row".into(), rows.iter().map(|r| r.row).collect::<Vec<_>>()).into(),
+        Series::new("column".into(), rows.iter().map(|r| r.column.as_str()).collect::<Vec<_>>()).into(),
+        Series::new(
+            "reason".into(),
+            rows.iter()
+                .map(|r| serde_json::to_value(r.reason).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default())
+                .collect::<Vec<_>>(),
+        )
+        .into(),
+        Series::new("description".into(), rows.iter().map(|r| r.reason.describe()).collect::<Vec<_>>()).into(),
+    ])
+}
+
+/// Writes a frame as CSV into any writer.
+pub fn write_csv<W: std::io::Write>(df: &mut DataFrame, out: W, bom: bool) -> PolarsResult<()> {
+    CsvWriter::new(out).include_bom(bom).finish(df)
+}
+
+/// Writes a frame to a new file in one format, synced to disk.
+pub fn write_frame(
+    df: &mut DataFrame,
+    path: &Path,
+    format: OutputFormat,
+    bom: bool,
+) -> Result<(), PublishError> {
+    let mut file = std::fs::File::create(path).map_err(|e| PublishError::io(path, e))?;
+    let result = match format {
+        OutputFormat::Csv => write_csv(df, &mut file, bom),
+        OutputFormat::Parquet => ParquetWriter::new(&mut file).finish(df).map(|_| ()),
+    };
+    result.map_err(|e| PublishError::Frame {
+        file: path.display().to_string(),
+        message: crate::scrub::scrub(&e.to_string()),
+    })?;
+    file.sync_all().map_err(|e| PublishError::io(path, e))
+}

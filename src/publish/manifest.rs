@@ -1,0 +1,236 @@
+//! `manifest.json`: what a release is made of and how it was protected, enough to verify every file
+//! and to reproduce the run. Never a key, an identifier or a raw value.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::Serialize;
+
+use super::{PublishError, ReleaseInput};
+use crate::config::Plan;
+use crate::config::raw::{Label, ProtectionMethod};
+use crate::ingest::{IdCounts, Reason};
+use crate::protect::{CellStatus, ProtectedTable};
+use crate::pseudonymise::PseudonymMethod;
+
+/// The manifest of one release.
+#[derive(Debug, Clone, Serialize)]
+pub struct Manifest {
+    pub release: String,
+    pub title: Option<Label>,
+    pub description: Option<Label>,
+    pub privstat_version: &'static str,
+    pub created_at: String,
+    pub pipeline: PipelineEntry,
+    pub inputs: Vec<InputEntry>,
+    pub pseudonymisation: PseudonymMethod,
+    pub protection: ProtectionEntry,
+    pub tables: Vec<TableEntry>,
+    pub files: Vec<FileEntry>,
+    /// Relative to the release directory.
+    pub quarantine_report: String,
+}
+
+/// The pipeline file.
+#[derive(Debug, Clone, Serialize)]
+pub struct PipelineEntry {
+    pub file: String,
+    pub sha256: String,
+}
+
+/// One input file, reconciled: `rows_read = rows_used + rows_quarantined`.
+#[derive(Debug, Clone, Serialize)]
+pub struct InputEntry {
+    pub source: String,
+    pub file: String,
+    pub sha256: String,
+    pub encoding: Option<crate::ingest::encoding::DetectedEncoding>,
+    pub rows_read: u64,
+    pub rows_used: u64,
+    pub rows_quarantined: u64,
+    pub quarantined_values_by_reason: BTreeMap<Reason, u64>,
+    pub undecodable_bytes: u64,
+    pub private_use_characters: u64,
+    pub dates_ambiguous: u64,
+    pub mapped_to_other: BTreeMap<String, u64>,
+    pub identifiers: IdCounts,
+    pub direct_identifiers_dropped: Vec<String>,
+}
+
+/// Protection settings and what they do not guarantee.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProtectionEntry {
+    pub method: ProtectionMethod,
+    pub threshold: u32,
+    pub rule: &'static str,
+    pub zeros: &'static str,
+    pub secondary_suppression: bool,
+    pub warnings: Vec<String>,
+}
+
+/// One published file.
+#[derive(Debug, Clone, Serialize)]
+pub struct FileEntry {
+    pub name: String,
+    pub sha256: String,
+    pub bytes: u64,
+}
+
+impl FileEntry {
+    /// Hashes a written file.
+    ///
+    /// # Errors
+    /// I/O errors.
+    pub fn of(path: &Path, name: String) -> Result<Self, PublishError> {
+        let sha256 = crate::ingest::sha256_file(path).map_err(|e| PublishError::Io {
+            path: path.to_path_buf(),
+            source: std::io::Error::other(e.to_string()),
+        })?;
+        let bytes = std::fs::metadata(path)
+            .map_err(|e| PublishError::io(path, e))?
+            .len();
+        Ok(Self {
+            name,
+            sha256,
+            bytes,
+        })
+    }
+}
+
+/// One published table.
+#[derive(Debug, Clone, Serialize)]
+pub struct TableEntry {
+    pub name: String,
+    pub title: Option<Label>,
+    pub source: String,
+    pub dimensions: Vec<DimensionEntry>,
+    pub measures: Vec<String>,
+    pub period: Option<[String; 2]>,
+    pub rows_in_scope: u64,
+    pub cells: usize,
+    pub rows: usize,
+    pub cells_by_status: BTreeMap<CellStatus, usize>,
+    pub share_of: Option<String>,
+    pub files: Vec<FileEntry>,
+}
+
+/// One dimension of a table.
+#[derive(Debug, Clone, Serialize)]
+pub struct DimensionEntry {
+    pub name: String,
+    pub codes: usize,
+    pub groups: usize,
+    pub margins: bool,
+    /// Whether each person has at most one code of this dimension in scope, so that person counts
+    /// add up over it. When false, Σ cells ≥ total for persons.
+    pub persons_additive: bool,
+}
+
+impl TableEntry {
+    /// Describes a protected table and its files.
+    #[must_use]
+    pub fn new(pt: &ProtectedTable, plan: &Plan, files: Vec<FileEntry>) -> Self {
+        let t = &pt.table;
+        let spec = plan.tables.iter().find(|s| s.name == t.name);
+        let mut cells_by_status = BTreeMap::new();
+        for s in &pt.status {
+            *cells_by_status.entry(*s).or_insert(0) += 1;
+        }
+        Self {
+            name: t.name.clone(),
+            title: t.title.clone(),
+            source: spec.map_or_else(String::new, |s| plan.sources[s.source].name.clone()),
+            dimensions: t
+                .axes
+                .iter()
+                .map(|a| DimensionEntry {
+                    name: a.name.clone(),
+                    codes: plan.domains[a.domain].codes.len(),
+                    groups: a
+                        .cells
+                        .iter()
+                        .filter(|c| c.level == crate::tabulate::Level::Group)
+                        .count(),
+                    margins: a.cells.iter().any(|c| c.level == crate::tabulate::Level::Total),
+                    persons_additive: a.persons_additive,
+                })
+                .collect(),
+            measures: t.measures.iter().map(crate::config::plan::Measure::name).collect(),
+            period: t.period.map(|p| [p.start.to_string(), p.end.to_string()]),
+            rows_in_scope: t.rows_in_scope,
+            cells: t.len(),
+            rows: t.len() * t.measures.len(),
+            cells_by_status,
+            share_of: t.share_of.map(|a| t.axes[a].name.clone()),
+            files,
+        }
+    }
+}
+
+impl Manifest {
+    /// Assembles the manifest.
+    #[must_use]
+    pub fn new(
+        input: &ReleaseInput<'_>,
+        tables: Vec<TableEntry>,
+        files: Vec<FileEntry>,
+        quarantine_path: &Path,
+    ) -> Self {
+        let plan = input.plan;
+        let file_name = |p: &Path| {
+            p.file_name()
+                .map_or_else(String::new, |f| f.to_string_lossy().into_owned())
+        };
+        let inputs = input
+            .sources
+            .iter()
+            .map(|s| {
+                let mut by_reason = BTreeMap::new();
+                for r in input.quarantine.rows.iter().filter(|r| r.source == s.name) {
+                    *by_reason.entry(r.reason).or_insert(0) += 1;
+                }
+                InputEntry {
+                    source: s.name.clone(),
+                    file: file_name(&s.file),
+                    sha256: s.sha256.clone(),
+                    encoding: s.encoding,
+                    rows_read: s.rows_read,
+                    rows_used: s.rows_used,
+                    rows_quarantined: s.rows_quarantined,
+                    quarantined_values_by_reason: by_reason,
+                    undecodable_bytes: s.undecodable_bytes,
+                    private_use_characters: s.private_use_characters,
+                    dates_ambiguous: s.dates_ambiguous,
+                    mapped_to_other: s.mapped_to_other.clone(),
+                    identifiers: s.ids.clone(),
+                    direct_identifiers_dropped: s.direct_identifiers_dropped.clone(),
+                }
+            })
+            .collect();
+        Self {
+            release: plan.release.name.clone(),
+            title: plan.release.title.clone(),
+            description: plan.release.description.clone(),
+            privstat_version: env!("CARGO_PKG_VERSION"),
+            created_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            pipeline: PipelineEntry {
+                file: file_name(&plan.file),
+                sha256: plan.file_sha256.clone(),
+            },
+            inputs,
+            pseudonymisation: input.pseudonyms.clone(),
+            protection: ProtectionEntry {
+                method: input.protected.protection.method,
+                threshold: input.protected.protection.threshold.get(),
+                rule: "a cell is suppressed when 0 < distinct persons behind it < threshold, \
+                       for every measure",
+                zeros: "published",
+                secondary_suppression: false,
+                warnings: input.protected.warnings.clone(),
+            },
+            tables,
+            files,
+            quarantine_report: format!("../{}", file_name(quarantine_path)),
+        }
+    }
+}

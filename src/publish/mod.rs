@@ -1,0 +1,136 @@
+//! Stage 5, publish: protected tables → a release directory, all or nothing.
+//!
+//! `DIR/<release>/` holds, per table, `<table>.parquet` and/or `<table>.csv` in tidy long form (one
+//! row per cell and measure), `data-dictionary.csv`, `codelists.csv` and `manifest.json`. Everything
+//! is written into a temporary directory beside the target and renamed into place; the quarantine
+//! report goes to `DIR/<release>.quarantine.csv`, outside the release.
+
+mod atomic;
+mod frames;
+pub mod manifest;
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::config::Plan;
+use crate::config::raw::OutputFormat;
+use crate::ingest::{Quarantine, SourceReport};
+use crate::protect::Protected;
+use crate::pseudonymise::PseudonymMethod;
+
+pub use atomic::{release_dir, write_atomic};
+
+/// Errors while writing a release.
+#[derive(Debug, thiserror::Error)]
+pub enum PublishError {
+    #[error("{}: a release of that name exists\n  hint: pass --force to replace it, or change [release] name", path.display())]
+    Exists { path: PathBuf },
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("internal error while writing `{file}`: {message}; this is a bug in privstat, please report it")]
+    Frame { file: String, message: String },
+}
+
+impl PublishError {
+    pub(crate) fn io(path: &Path, source: std::io::Error) -> Self {
+        Self::Io {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+}
+
+/// What was written.
+#[derive(Debug, Clone, Serialize)]
+pub struct Published {
+    pub release_dir: PathBuf,
+    pub quarantine_report: PathBuf,
+    pub manifest: manifest::Manifest,
+}
+
+/// Everything the release is made of.
+pub struct ReleaseInput<'a> {
+    pub plan: &'a Plan,
+    pub protected: &'a Protected,
+    pub sources: &'a [SourceReport],
+    pub quarantine: &'a Quarantine,
+    pub pseudonyms: &'a PseudonymMethod,
+    pub force: bool,
+}
+
+/// Writes the release and the quarantine report.
+///
+/// # Errors
+/// [`PublishError::Exists`] when the release exists and `force` is off; I/O errors otherwise. On
+/// error nothing is left in place of the release.
+pub fn write(input: &ReleaseInput<'_>) -> Result<Published, PublishError> {
+    let plan = input.plan;
+    let target = release_dir(plan);
+    if target.exists() && !input.force {
+        return Err(PublishError::Exists { path: target });
+    }
+    let staging = atomic::Staging::new(&plan.publish.dir, &plan.release.name)?;
+
+    let mut table_entries = Vec::new();
+    for pt in &input.protected.tables {
+        let mut df = frames::table_frame(pt, plan).map_err(|e| frame_error(&pt.table.name, &e))?;
+        let mut files = Vec::new();
+        for format in &plan.publish.formats {
+            let name = match format {
+                OutputFormat::Parquet => format!("{}.parquet", pt.table.name),
+                OutputFormat::Csv => format!("{}.csv", pt.table.name),
+            };
+            let path = staging.path().join(&name);
+            frames::write_frame(&mut df, &path, *format, plan.publish.csv_bom)?;
+            files.push(manifest::FileEntry::of(&path, name)?);
+        }
+        table_entries.push(manifest::TableEntry::new(pt, plan, files));
+    }
+
+    let mut dictionary = frames::dictionary_frame(input.protected, plan)
+        .map_err(|e| frame_error("data-dictionary.csv", &e))?;
+    let dict_path = staging.path().join("data-dictionary.csv");
+    frames::write_frame(&mut dictionary, &dict_path, OutputFormat::Csv, plan.publish.csv_bom)?;
+    let mut codelists =
+        frames::codelists_frame(input.protected, plan).map_err(|e| frame_error("codelists.csv", &e))?;
+    let codes_path = staging.path().join("codelists.csv");
+    frames::write_frame(&mut codelists, &codes_path, OutputFormat::Csv, plan.publish.csv_bom)?;
+    let other_files = vec![
+        manifest::FileEntry::of(&dict_path, "data-dictionary.csv".into())?,
+        manifest::FileEntry::of(&codes_path, "codelists.csv".into())?,
+    ];
+
+    let quarantine_path = plan
+        .publish
+        .dir
+        .join(format!("{}.quarantine.csv", plan.release.name));
+    let manifest = manifest::Manifest::new(input, table_entries, other_files, &quarantine_path);
+    let json = serde_json::to_vec_pretty(&manifest).map_err(|e| frame_error("manifest.json", &e))?;
+    atomic::write_synced(&staging.path().join("manifest.json"), &json)?;
+
+    let mut report = frames::quarantine_frame(input.quarantine, input.sources)
+        .map_err(|e| frame_error("quarantine report", &e))?;
+    let mut bytes = Vec::new();
+    frames::write_csv(&mut report, &mut bytes, plan.publish.csv_bom)
+        .map_err(|e| frame_error("quarantine report", &e))?;
+    write_atomic(&quarantine_path, &bytes)?;
+
+    staging.commit(&target, input.force)?;
+    Ok(Published {
+        release_dir: target,
+        quarantine_report: quarantine_path,
+        manifest,
+    })
+}
+
+fn frame_error(file: &str, e: &dyn std::fmt::Display) -> PublishError {
+    PublishError::Frame {
+        file: file.to_owned(),
+        message: crate::scrub::scrub(&e.to_string()),
+    }
+}

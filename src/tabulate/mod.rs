@@ -1,0 +1,431 @@
+//! Stage 3, tabulate: keyed rows → one dense [`Table`] per table of the plan, with every cell of the
+//! public key domain present (zeros included) and, when margins are on, every group code and total
+//! (`_T`) of every dimension.
+//!
+//! Invariant: a person count is computed from records for every cell it is published for, margins
+//! included; it is never the sum of finer cells, because persons are not additive over periods or
+//! over categories a person can have several of (domain.md §4.4). Person-times and sums are
+//! additive, and computing them the same way keeps them exactly equal to the sum of their cells.
+
+use polars::prelude::*;
+
+use crate::config::Plan;
+use crate::config::plan::{Domain, Measure, Period, TOTAL_CODE, TableSpec};
+use crate::config::raw::Label;
+use crate::ingest::columns;
+use crate::pseudonymise::Keyed;
+
+/// The level of a code on one axis.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Level {
+    Leaf,
+    Group,
+    Total,
+}
+
+/// One position on an axis.
+#[derive(Debug, Clone)]
+pub struct AxisCell {
+    pub code: String,
+    pub label: Label,
+    pub level: Level,
+}
+
+/// One dimension of a table: its leaves, then its groups, then its total.
+#[derive(Debug, Clone)]
+pub struct Axis {
+    /// Index into the plan's domains.
+    pub domain: usize,
+    pub name: String,
+    pub cells: Vec<AxisCell>,
+    /// Per leaf, the axis position of its group, if any.
+    pub group_of: Vec<Option<u32>>,
+    /// Whether every person has at most one leaf of this dimension in the table's scope, so that
+    /// person counts add up over it.
+    pub persons_additive: bool,
+}
+
+/// A tabulated table: values per measure over the cross product of its axes, last axis fastest.
+#[derive(Debug, Clone)]
+pub struct Table {
+    pub name: String,
+    pub title: Option<Label>,
+    pub axes: Vec<Axis>,
+    pub measures: Vec<Measure>,
+    /// `values[m][cell]`.
+    pub values: Vec<Vec<i64>>,
+    /// Distinct persons behind each cell, whatever the measures are.
+    pub persons: Vec<i64>,
+    pub rows_in_scope: u64,
+    pub period: Option<Period>,
+    /// Position of the axis whose total is a share's denominator.
+    pub share_of: Option<usize>,
+}
+
+impl Table {
+    /// Number of cells.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.axes.iter().map(|a| a.cells.len()).product()
+    }
+
+    /// Whether the table has no cells (never true for a checked plan).
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Axis positions of a cell index.
+    #[must_use]
+    pub fn positions(&self, mut cell: usize) -> Vec<usize> {
+        let mut out = vec![0; self.axes.len()];
+        for (slot, axis) in out.iter_mut().zip(&self.axes).rev() {
+            *slot = cell % axis.cells.len();
+            cell /= axis.cells.len();
+        }
+        out
+    }
+
+    /// Cell index of axis positions.
+    #[must_use]
+    pub fn index(&self, positions: &[usize]) -> usize {
+        positions
+            .iter()
+            .zip(&self.axes)
+            .fold(0, |acc, (p, a)| acc * a.cells.len() + p)
+    }
+}
+
+/// Errors of this stage: only broken invariants, since the plan and ingest checked everything.
+#[derive(Debug, thiserror::Error)]
+#[error("internal error while tabulating `{table}`: {message}; this is a bug in privstat, please report it")]
+pub struct TabulateError {
+    pub table: String,
+    pub message: String,
+}
+
+/// Tabulates every table of the plan.
+///
+/// # Errors
+/// [`TabulateError`] on a broken internal invariant.
+pub fn count(keyed: &Keyed, plan: &Plan) -> Result<Vec<Table>, TabulateError> {
+    plan.tables
+        .iter()
+        .map(|spec| {
+            count_table(&keyed.sources[spec.source].frame, spec, plan).map_err(|e| TabulateError {
+                table: spec.name.clone(),
+                message: crate::scrub::scrub(&e.to_string()),
+            })
+        })
+        .collect()
+}
+
+fn axis(domain_index: usize, domain: &Domain, margins: bool) -> Axis {
+    let leaves = domain.codes.iter().map(|c| AxisCell {
+        code: c.code.clone(),
+        label: c.label.clone(),
+        level: Level::Leaf,
+    });
+    let mut cells: Vec<AxisCell> = leaves.collect();
+    let mut group_of = vec![None; domain.codes.len()];
+    if margins {
+        for g in &domain.groups {
+            let position = u32::try_from(cells.len()).expect("small axis");
+            for &m in &g.members {
+                group_of[m] = Some(position);
+            }
+            cells.push(AxisCell {
+                code: g.code.clone(),
+                label: g.label.clone(),
+                level: Level::Group,
+            });
+        }
+        cells.push(AxisCell {
+            code: TOTAL_CODE.to_owned(),
+            label: Label {
+                zh: "總計".into(),
+                en: "Total".into(),
+            },
+            level: Level::Total,
+        });
+    }
+    Axis {
+        domain: domain_index,
+        name: domain.name.clone(),
+        cells,
+        group_of,
+        persons_additive: true,
+    }
+}
+
+fn count_table(frame: &DataFrame, spec: &TableSpec, plan: &Plan) -> PolarsResult<Table> {
+    let mut axes: Vec<Axis> = spec
+        .dims
+        .iter()
+        .map(|&d| axis(d, &plan.domains[d], spec.margins))
+        .collect();
+    let period = spec.period.or(plan.release.period);
+    let mut lf = frame.clone().lazy();
+    if let Some(p) = period {
+        let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).expect("valid date");
+        let day = |d: chrono::NaiveDate| {
+            lit(i32::try_from((d - epoch).num_days()).expect("date within i32 days"))
+        };
+        let date = col(columns::DATE).cast(DataType::Int32);
+        lf = lf.filter(date.clone().gt_eq(day(p.start)).and(date.lt_eq(day(p.end))));
+    }
+    let scoped = lf.collect()?;
+    let rows_in_scope = scoped.height() as u64;
+    let dim_names: Vec<String> = axes.iter().map(|a| a.name.clone()).collect();
+
+    // Distinct (cell, person) pairs with their record counts and sums; distinct-value measures need
+    // their own (cell, value) pairs.
+    let mut person_aggs = vec![len().cast(DataType::Int64).alias("__times")];
+    for m in &spec.measures {
+        if let Measure::Sum(f) = m {
+            person_aggs.push(col(f.as_str()).sum().cast(DataType::Int64).alias(f.as_str()));
+        }
+    }
+    let keys: Vec<Expr> = dim_names
+        .iter()
+        .map(|n| col(n.as_str()))
+        .chain(std::iter::once(col(columns::PERSON)))
+        .collect();
+    let person_cells = scoped
+        .clone()
+        .lazy()
+        .group_by(keys)
+        .agg(person_aggs)
+        .collect()?;
+
+    for (axis, name) in axes.iter_mut().zip(&dim_names) {
+        let most = person_cells
+            .clone()
+            .lazy()
+            .group_by([col(columns::PERSON)])
+            .agg([col(name.as_str()).n_unique().alias("__k")])
+            .select([col("__k").max().cast(DataType::Int64)])
+            .collect()?;
+        let max = most.column("__k")?.i64()?.get(0).unwrap_or(0);
+        axis.persons_additive = max <= 1;
+    }
+
+    let n_cells: usize = axes.iter().map(|a| a.cells.len()).product();
+    let mut values = vec![vec![0i64; n_cells]; spec.measures.len()];
+    let mut persons = vec![0i64; n_cells];
+    let distinct_frames: Vec<Option<DataFrame>> = spec
+        .measures
+        .iter()
+        .map(|m| match m {
+            Measure::Distinct(f) => scoped
+                .clone()
+                .lazy()
+                .select(
+                    dim_names
+                        .iter()
+                        .map(|n| col(n.as_str()))
+                        .chain(std::iter::once(col(f.as_str())))
+                        .collect::<Vec<_>>(),
+                )
+                .unique(None, UniqueKeepStrategy::Any)
+                .collect()
+                .map(Some),
+            _ => Ok(None),
+        })
+        .collect::<PolarsResult<_>>()?;
+
+    let mut table = Table {
+        name: spec.name.clone(),
+        title: spec.title.clone(),
+        axes,
+        measures: spec.measures.clone(),
+        values: Vec::new(),
+        persons: Vec::new(),
+        rows_in_scope,
+        period,
+        share_of: spec.share_of,
+    };
+
+    for levels in level_combinations(&table.axes) {
+        let (lf, pos_names) = map_levels(person_cells.clone().lazy(), &table.axes, &levels)?;
+        let mut aggs = vec![
+            col(columns::PERSON).n_unique().cast(DataType::Int64).alias("__persons"),
+            col("__times").sum().cast(DataType::Int64).alias("__times"),
+        ];
+        for m in &spec.measures {
+            if let Measure::Sum(f) = m {
+                aggs.push(col(f.as_str()).sum().cast(DataType::Int64).alias(f.as_str()));
+            }
+        }
+        let agg = aggregate(lf, &pos_names, aggs)?;
+        let cells = cell_indices(&table, &agg, &pos_names, &levels)?;
+        let persons_col = agg.column("__persons")?.i64()?.clone();
+        let times_col = agg.column("__times")?.i64()?.clone();
+        for (i, &cell) in cells.iter().enumerate() {
+            let p = persons_col.get(i).unwrap_or(0);
+            persons[cell] = p;
+            for (m, measure) in spec.measures.iter().enumerate() {
+                values[m][cell] = match measure {
+                    Measure::Persons => p,
+                    Measure::PersonTimes => times_col.get(i).unwrap_or(0),
+                    Measure::Sum(f) => agg.column(f.as_str())?.i64()?.get(i).unwrap_or(0),
+                    Measure::Distinct(_) => continue,
+                };
+            }
+        }
+        for (m, measure) in spec.measures.iter().enumerate() {
+            let (Measure::Distinct(f), Some(frame)) = (measure, &distinct_frames[m]) else {
+                continue;
+            };
+            let (lf, pos_names) = map_levels(frame.clone().lazy(), &table.axes, &levels)?;
+            let agg = aggregate(
+                lf,
+                &pos_names,
+                vec![col(f.as_str()).n_unique().cast(DataType::Int64).alias("__distinct")],
+            )?;
+            let cells = cell_indices(&table, &agg, &pos_names, &levels)?;
+            let col_ = agg.column("__distinct")?.i64()?.clone();
+            for (i, &cell) in cells.iter().enumerate() {
+                values[m][cell] = col_.get(i).unwrap_or(0);
+            }
+        }
+    }
+    table.values = values;
+    table.persons = persons;
+    Ok(table)
+}
+
+/// Every combination of levels to aggregate at: leaves only without margins; otherwise each axis at
+/// leaf, group (if it has groups) and total.
+fn level_combinations(axes: &[Axis]) -> Vec<Vec<Level>> {
+    let mut combos: Vec<Vec<Level>> = vec![Vec::new()];
+    for axis in axes {
+        let mut options = vec![Level::Leaf];
+        if axis.cells.iter().any(|c| c.level == Level::Group) {
+            options.push(Level::Group);
+        }
+        if axis.cells.iter().any(|c| c.level == Level::Total) {
+            options.push(Level::Total);
+        }
+        combos = combos
+            .into_iter()
+            .flat_map(|c| {
+                options.iter().map(move |&l| {
+                    let mut next = c.clone();
+                    next.push(l);
+                    next
+                })
+            })
+            .collect();
+    }
+    combos
+}
+
+/// Adds a `__pos{i}` column per non-total axis holding the axis position at the chosen level; rows
+/// whose leaf belongs to no group are dropped at the group level.
+fn map_levels(
+    mut lf: LazyFrame,
+    axes: &[Axis],
+    levels: &[Level],
+) -> PolarsResult<(LazyFrame, Vec<String>)> {
+    let mut pos_names = Vec::new();
+    for (i, (axis, level)) in axes.iter().zip(levels).enumerate() {
+        let pos = format!("__pos{i}");
+        match level {
+            Level::Leaf => lf = lf.with_column(col(axis.name.as_str()).alias(pos.as_str())),
+            Level::Group => {
+                let (leaves, groups): (Vec<u32>, Vec<u32>) = axis
+                    .group_of
+                    .iter()
+                    .zip(0u32..)
+                    .filter_map(|(g, leaf)| g.map(|g| (leaf, g)))
+                    .unzip();
+                let map = DataFrame::new_infer_height(vec![
+                    Series::new(axis.name.as_str().into(), leaves).into(),
+                    Series::new(pos.as_str().into(), groups).into(),
+                ])?;
+                lf = lf.join(
+                    map.lazy(),
+                    [col(axis.name.as_str())],
+                    [col(axis.name.as_str())],
+                    JoinArgs::new(JoinType::Inner),
+                );
+            }
+            Level::Total => continue,
+        }
+        pos_names.push(pos);
+    }
+    Ok((lf, pos_names))
+}
+
+fn aggregate(lf: LazyFrame, pos_names: &[String], aggs: Vec<Expr>) -> PolarsResult<DataFrame> {
+    if pos_names.is_empty() {
+        lf.select(aggs).collect()
+    } else {
+        lf.group_by(pos_names.iter().map(|p| col(p.as_str())).collect::<Vec<_>>())
+            .agg(aggs)
+            .collect()
+    }
+}
+
+/// Cell index of each aggregated row.
+fn cell_indices(
+    table: &Table,
+    agg: &DataFrame,
+    pos_names: &[String],
+    levels: &[Level],
+) -> PolarsResult<Vec<usize>> {
+    let pos_cols: Vec<UInt32Chunked> = pos_names
+        .iter()
+        .map(|p| agg.column(p.as_str()).and_then(|c| c.u32().cloned()))
+        .collect::<PolarsResult<_>>()?;
+    let mut out = Vec::with_capacity(agg.height());
+    for row in 0..agg.height() {
+        let mut next = pos_cols.iter();
+        let positions: Vec<usize> = table
+            .axes
+            .iter()
+            .zip(levels)
+            .map(|(axis, level)| match level {
+                Level::Total => axis.cells.len() - 1,
+                Level::Leaf | Level::Group => next
+                    .next()
+                    .and_then(|c| c.get(row))
+                    .map_or(0, |p| p as usize),
+            })
+            .collect();
+        out.push(table.index(&positions));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn level_combinations_cover_every_margin() {
+        let axis = |groups: bool| Axis {
+            domain: 0,
+            name: "d".into(),
+            cells: [Level::Leaf, Level::Leaf]
+                .into_iter()
+                .chain(groups.then_some(Level::Group))
+                .chain([Level::Total])
+                .map(|level| AxisCell {
+                    code: String::new(),
+                    label: Label {
+                        zh: String::new(),
+                        en: String::new(),
+                    },
+                    level,
+                })
+                .collect(),
+            group_of: vec![None, None],
+            persons_additive: true,
+        };
+        assert_eq!(level_combinations(&[axis(false), axis(true)]).len(), 2 * 3);
+        assert_eq!(level_combinations(&[axis(false); 4]).len(), 16);
+    }
+}

@@ -460,7 +460,8 @@ fn tw_id_for(area: u8, serial: u64, female: bool, nationality: usize, rng: &mut 
             format!("{}{}{category}", area as char, if female { '9' } else { '8' })
         }
     };
-    let digits_needed = 9 - (prefix.len() - 1);
+    // Ten characters in all: the prefix, the serial digits, one check digit.
+    let digits_needed = 10 - prefix.len() - 1;
     let stem = format!("{prefix}{:0width$}", body % 10u64.pow(u32::try_from(digits_needed).unwrap_or(7)), width = digits_needed);
     (0..10)
         .map(|d| format!("{stem}{d}"))

@@ -1,6 +1,9 @@
 //! The command line: `run`, `check`, `keygen` and `synth`. Results go to standard output, progress
 //! and errors to standard error.
-#![allow(clippy::print_stdout, reason = "this module writes the command's results")]
+#![allow(
+    clippy::print_stdout,
+    reason = "this module writes the command's results"
+)]
 
 use std::path::PathBuf;
 
@@ -108,22 +111,24 @@ pub fn execute(cli: Cli) -> Result<(), Error> {
                     .iter()
                     .map(|(s, n)| format!("{n} {}", s.as_str()))
                     .collect();
-                println!("  table {}: {} cells ({})", t.name, t.cells, statuses.join(", "));
+                println!(
+                    "  table {}: {} cells ({})",
+                    t.name,
+                    t.cells,
+                    statuses.join(", ")
+                );
             }
             for w in &m.protection.warnings {
                 println!("  warning: {w}");
             }
-            println!("  quarantine report: {}", published.quarantine_report.display());
+            println!(
+                "  quarantine report: {}",
+                published.quarantine_report.display()
+            );
             Ok(())
         }
         Command::Check { pipeline, sources } => {
-            let plan = config::load(
-                &pipeline,
-                &Overrides {
-                    out: None,
-                    sources,
-                },
-            )?;
+            let plan = config::load(&pipeline, &Overrides { out: None, sources })?;
             warn_about_key(&plan);
             let analysis = crate::analyse(&plan, &Progress::stderr())?;
             print_check(&plan, &analysis);
@@ -131,7 +136,10 @@ pub fn execute(cli: Cli) -> Result<(), Error> {
         }
         Command::Keygen { out } => {
             crate::pseudonymise::key::write_new_key(&out)?;
-            println!("wrote a new key to {} (mode 0600); keep it secret and backed up", out.display());
+            println!(
+                "wrote a new key to {} (mode 0600); keep it secret and backed up",
+                out.display()
+            );
             Ok(())
         }
         Command::Synth {
@@ -170,7 +178,11 @@ fn warn_about_key(plan: &config::Plan) {
 }
 
 fn print_check(plan: &config::Plan, analysis: &crate::Analysis) {
-    println!("pipeline {} is valid: release `{}`", plan.file.display(), plan.release.name);
+    println!(
+        "pipeline {} is valid: release `{}`",
+        plan.file.display(),
+        plan.release.name
+    );
     for s in &analysis.sources {
         let encoding = s
             .encoding
@@ -208,7 +220,10 @@ fn print_check(plan: &config::Plan, analysis: &crate::Analysis) {
     } else {
         println!("quarantine (source, column, reason: values, first row):");
         for (source, column, reason, n, first) in summary {
-            println!("  {source}, {column}, {}: {n}, first at row {first}", reason.describe());
+            println!(
+                "  {source}, {column}, {}: {n}, first at row {first}",
+                reason.describe()
+            );
         }
     }
     for pt in &analysis.protected.tables {

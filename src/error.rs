@@ -5,8 +5,8 @@
 
 use crate::config::ConfigError;
 use crate::ingest::IngestError;
-use crate::publish::PublishError;
 use crate::pseudonymise::{KeyError, PseudonymiseError};
+use crate::publish::PublishError;
 use crate::tabulate::TabulateError;
 
 /// Success.

@@ -32,7 +32,8 @@ impl Progress {
     /// A spinner on standard error, drawn only when standard error is a terminal.
     #[must_use]
     pub fn stderr() -> Self {
-        let bar = indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::stderr());
+        let bar =
+            indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::stderr());
         bar.enable_steady_tick(std::time::Duration::from_millis(120));
         Self { bar }
     }

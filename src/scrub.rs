@@ -16,7 +16,9 @@ pub fn scrub(text: &str) -> String {
         run.clear();
     };
     for c in text.chars() {
-        if c.is_alphanumeric() && (c.is_ascii() || !c.is_alphabetic()) || matches!(c, '(' | ')' | '-') {
+        if c.is_alphanumeric() && (c.is_ascii() || !c.is_alphabetic())
+            || matches!(c, '(' | ')' | '-')
+        {
             run.push(c);
         } else {
             flush(&mut run, &mut out);
@@ -39,6 +41,9 @@ mod tests {
         );
         assert_eq!(scrub("phone 0912-345-678 here"), "phone [redacted] here");
         assert_eq!(scrub("A123456(3)"), "[redacted]");
-        assert_eq!(scrub("found 3 columns, expected 12"), "found 3 columns, expected 12");
+        assert_eq!(
+            scrub("found 3 columns, expected 12"),
+            "found 3 columns, expected 12"
+        );
     }
 }

@@ -289,7 +289,14 @@ impl Plan {
             .tables
             .iter()
             .filter_map(|(name, table)| {
-                check.table(name, table, &source_names, &sources, &domains, &domain_index)
+                check.table(
+                    name,
+                    table,
+                    &source_names,
+                    &sources,
+                    &domains,
+                    &domain_index,
+                )
             })
             .collect();
         if raw.tables.is_empty() {
@@ -554,7 +561,11 @@ impl Checker<'_> {
     ) -> Source {
         let key = format!("sources.{name}");
         let format = raw.format.or_else(|| {
-            match path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase) {
+            match path
+                .extension()
+                .and_then(|e| e.to_str())
+                .map(str::to_ascii_lowercase)
+            {
                 Some(e) if e == "csv" || e == "txt" => Some(SourceFormat::Csv),
                 Some(e) if e == "parquet" => Some(SourceFormat::Parquet),
                 _ => None,
@@ -721,11 +732,7 @@ impl Checker<'_> {
             match domain_index.get(dim) {
                 Some(&d) if src.coded.iter().any(|c| c.domain == d) => {
                     if dims.contains(&d) {
-                        self.push(
-                            &format!("{key}.by"),
-                            format!("`{dim}` appears twice"),
-                            None,
-                        );
+                        self.push(&format!("{key}.by"), format!("`{dim}` appears twice"), None);
                     }
                     dims.push(d);
                 }

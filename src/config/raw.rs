@@ -118,7 +118,9 @@ pub struct RawPerson {
 }
 
 /// Identifier schemes that can be validated.
-#[derive(Debug, Clone, Copy, Deserialize, serde::Serialize, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Debug, Clone, Copy, Deserialize, serde::Serialize, PartialEq, Eq, PartialOrd, Ord, Hash,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum IdType {
     /// Taiwan national ID, `A123456789`.
@@ -248,12 +250,8 @@ fn yes() -> bool {
 #[serde(untagged)]
 pub enum RawMeasure {
     Simple(SimpleMeasure),
-    Distinct {
-        distinct: String,
-    },
-    Sum {
-        sum: String,
-    },
+    Distinct { distinct: String },
+    Sum { sum: String },
 }
 
 /// The two counts every table can make.

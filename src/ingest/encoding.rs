@@ -164,8 +164,7 @@ fn transcode_big5(path: &Path) -> Result<Prepared, IngestError> {
         let mut consumed = 0;
         loop {
             text.clear();
-            let (result, read, _) =
-                decoder.decode_to_string(&buf[consumed..n], &mut text, last);
+            let (result, read, _) = decoder.decode_to_string(&buf[consumed..n], &mut text, last);
             consumed += read;
             undecodable += text.chars().filter(|&c| c == '\u{FFFD}').count() as u64;
             out.write_all(text.as_bytes()).map_err(io)?;
@@ -226,10 +225,16 @@ mod tests {
     #[test]
     fn bom_wins_and_plain_utf8_is_read_in_place() -> Result<(), IngestError> {
         let f = write("\u{FEFF}性別\n女\n".as_bytes());
-        assert_eq!(prepare(f.path(), EncodingChoice::Big5)?.encoding, DetectedEncoding::Utf8Bom);
+        assert_eq!(
+            prepare(f.path(), EncodingChoice::Big5)?.encoding,
+            DetectedEncoding::Utf8Bom
+        );
         let g = write("性別\n女\n".as_bytes());
         let p = prepare(g.path(), EncodingChoice::Auto)?;
-        assert_eq!((p.encoding, p.path.as_path()), (DetectedEncoding::Utf8, g.path()));
+        assert_eq!(
+            (p.encoding, p.path.as_path()),
+            (DetectedEncoding::Utf8, g.path())
+        );
         Ok(())
     }
 

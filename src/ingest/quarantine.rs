@@ -63,7 +63,9 @@ impl Reason {
             Self::DateImpossible => "a date form, but no such day",
             Self::DateOutOfRange => "a date outside the allowed calendar or beyond next year",
             Self::NotAWholeNumber => "not a non-negative whole number",
-            Self::MissingPersonId => "no person identifier, so the row cannot be counted as a person",
+            Self::MissingPersonId => {
+                "no person identifier, so the row cannot be counted as a person"
+            }
             Self::IdUnrecognised => "the identifier has no known format (TW ID/UI, HKID, PRC ID)",
             Self::IdCheckDigit => "the identifier's check digit is wrong",
             Self::IdTypeNotAccepted => "the identifier's type is not in the source's id_types",

@@ -84,11 +84,11 @@ pub fn read_source(
 
     // Pass 1: row count and distinct raw values of each mapped column.
     let renamed: Vec<Expr> = std::iter::once(col(columns::ROW))
-        .chain(
-            mapped
-                .iter()
-                .map(|m| col(m.header.as_str()).cast(DataType::String).alias(m.raw.as_str())),
-        )
+        .chain(mapped.iter().map(|m| {
+            col(m.header.as_str())
+                .cast(DataType::String)
+                .alias(m.raw.as_str())
+        }))
         .collect();
     let lf = lf.select(renamed);
     let distinct_exprs: Vec<Expr> = std::iter::once(len().alias("__n"))
@@ -222,7 +222,11 @@ pub fn read_source(
         direct_identifiers_dropped: source.direct_identifiers.clone(),
         ids: super::IdCounts::default(),
     };
-    debug_assert!(detected.is_none() || detected != Some(DetectedEncoding::Utf8) || report.undecodable_bytes == 0);
+    debug_assert!(
+        detected.is_none()
+            || detected != Some(DetectedEncoding::Utf8)
+            || report.undecodable_bytes == 0
+    );
     Ok((
         IngestedSource {
             frame: good,
@@ -342,9 +346,8 @@ fn value_map(
     let reason = |r: Reason| Some(u32::from(r.code()));
     let (parsed, why): (Series, Vec<Option<u32>>) = match &m.kind {
         Kind::Person => {
-            let index: Vec<Option<u32>> = (0..values.len())
-                .map(|i| u32::try_from(i).ok())
-                .collect();
+            let index: Vec<Option<u32>> =
+                (0..values.len()).map(|i| u32::try_from(i).ok()).collect();
             let why: Vec<Option<u32>> = vec![None; values.len()];
             let raw = Series::new(m.raw.as_str().into(), &values);
             *person_ids = values;
@@ -415,9 +418,8 @@ fn value_map(
             (Series::new(m.field().into(), codes), why)
         }
         Kind::Text(_) => {
-            let index: Vec<Option<u32>> = (0..values.len())
-                .map(|i| u32::try_from(i).ok())
-                .collect();
+            let index: Vec<Option<u32>> =
+                (0..values.len()).map(|i| u32::try_from(i).ok()).collect();
             let why: Vec<Option<u32>> = vec![None; values.len()];
             (Series::new(m.field().into(), index), why)
         }
@@ -433,7 +435,13 @@ fn value_map(
                 .collect();
             let why = parsed
                 .iter()
-                .map(|p| if p.is_some() { None } else { reason(Reason::NotAWholeNumber) })
+                .map(|p| {
+                    if p.is_some() {
+                        None
+                    } else {
+                        reason(Reason::NotAWholeNumber)
+                    }
+                })
                 .collect();
             (Series::new(m.field().into(), parsed), why)
         }
@@ -456,7 +464,9 @@ fn quarantined_rows(
     for m in mapped {
         let why = bad.column(m.why().as_str())?.u32()?.clone();
         for (row, code) in rows.iter().zip(why.iter()) {
-            let reason = code.and_then(|c| u8::try_from(c).ok()).and_then(Reason::from_code);
+            let reason = code
+                .and_then(|c| u8::try_from(c).ok())
+                .and_then(Reason::from_code);
             if let (Some(row), Some(reason)) = (row, reason) {
                 out.push(QuarantinedRow {
                     source: source.name.clone(),

@@ -28,7 +28,11 @@ pub struct ParsedDate {
 ///
 /// # Errors
 /// The [`DateProblem`] that makes the value unusable.
-pub fn parse_date(raw: &str, format: DateFormat, today: NaiveDate) -> Result<ParsedDate, DateProblem> {
+pub fn parse_date(
+    raw: &str,
+    format: DateFormat,
+    today: NaiveDate,
+) -> Result<ParsedDate, DateProblem> {
     let s = super::text::normalise_number(raw);
     let s = s
         .trim_start_matches("中華民國")
@@ -40,7 +44,10 @@ pub fn parse_date(raw: &str, format: DateFormat, today: NaiveDate) -> Result<Par
     let [y, m, d] = fields;
     let (year, is_roc) = match (compact_len, format) {
         (Some(5), DateFormat::Auto | DateFormat::Ad) => {
-            return excel_serial(y).map(|date| ParsedDate { date, ambiguous: false });
+            return excel_serial(y).map(|date| ParsedDate {
+                date,
+                ambiguous: false,
+            });
         }
         (Some(8), DateFormat::Roc) => return Err(DateProblem::OutOfRange),
         (Some(8), _) => (y, false),
@@ -54,7 +61,11 @@ pub fn parse_date(raw: &str, format: DateFormat, today: NaiveDate) -> Result<Par
     if is_roc && (year == 0 || i64::from(year) > i64::from(max_roc)) {
         return Err(DateProblem::OutOfRange);
     }
-    let year = if is_roc { i64::from(year) + 1911 } else { i64::from(year) };
+    let year = if is_roc {
+        i64::from(year) + 1911
+    } else {
+        i64::from(year)
+    };
     let date = i32::try_from(year)
         .ok()
         .and_then(|y| NaiveDate::from_ymd_opt(y, m, d))
@@ -122,9 +133,20 @@ mod tests {
     fn every_roc_form_of_the_same_day_agrees() -> Result<(), DateProblem> {
         let day = NaiveDate::from_ymd_opt(2021, 5, 6).expect("valid");
         for s in [
-            "110/05/06", "110/5/6", "110.5.6", "110-05-06", "1100506", "110年5月6日",
-            "民國110年5月6日", "中華民國110年5月6日", "１１０年５月６日", "１１０／０５／０６",
-            "2021/5/6", "2021-05-06", "20210506", "44322",
+            "110/05/06",
+            "110/5/6",
+            "110.5.6",
+            "110-05-06",
+            "1100506",
+            "110年5月6日",
+            "民國110年5月6日",
+            "中華民國110年5月6日",
+            "１１０年５月６日",
+            "１１０／０５／０６",
+            "2021/5/6",
+            "2021-05-06",
+            "20210506",
+            "44322",
         ] {
             assert_eq!(auto(s)?, day, "{s}");
         }
@@ -132,7 +154,8 @@ mod tests {
     }
 
     #[test]
-    fn two_digit_roc_years_before_2011_parse_and_six_digits_are_flagged() -> Result<(), DateProblem> {
+    fn two_digit_roc_years_before_2011_parse_and_six_digits_are_flagged() -> Result<(), DateProblem>
+    {
         let day = NaiveDate::from_ymd_opt(2010, 5, 6).expect("valid");
         assert_eq!(auto("99/05/06")?, day);
         assert_eq!(auto("0990506")?, day);

@@ -11,7 +11,10 @@ pub fn normalise_identifier(raw: &str) -> String {
     raw.nfkc()
         .filter(|c| {
             !(c.is_whitespace()
-                || matches!(c, '-' | '‐' | '‑' | '–' | '—' | '－' | '.' | '(' | ')' | '[' | ']'))
+                || matches!(
+                    c,
+                    '-' | '‐' | '‑' | '–' | '—' | '－' | '.' | '(' | ')' | '[' | ']'
+                ))
         })
         .flat_map(char::to_uppercase)
         .collect()
@@ -29,7 +32,13 @@ pub fn normalise_number(raw: &str) -> String {
 pub fn lookup_key(raw: &str) -> String {
     raw.nfkc()
         .filter(|c| !c.is_whitespace())
-        .map(|c| if c == '台' { '臺' } else { c.to_ascii_uppercase() })
+        .map(|c| {
+            if c == '台' {
+                '臺'
+            } else {
+                c.to_ascii_uppercase()
+            }
+        })
         .collect()
 }
 
@@ -43,7 +52,10 @@ mod tests {
         assert_eq!(normalise_identifier(" a-123 456 789 "), "A123456789");
         assert_eq!(normalise_identifier("A123456（3）"), "A1234563");
         assert_eq!(normalise_identifier("A123456　(3)"), "A1234563");
-        assert_eq!(normalise_identifier("０９１２－３４５－６７８"), "0912345678");
+        assert_eq!(
+            normalise_identifier("０９１２－３４５－６７８"),
+            "0912345678"
+        );
     }
 
     #[test]

@@ -81,12 +81,15 @@ pub fn apply(tables: Vec<Table>, protection: &Protection) -> Protected {
         })
         .collect();
     let any_margins = tables.iter().any(|t| {
-        t.table
-            .axes
-            .iter()
-            .any(|a| a.cells.iter().any(|c| c.level != crate::tabulate::Level::Leaf))
+        t.table.axes.iter().any(|a| {
+            a.cells
+                .iter()
+                .any(|c| c.level != crate::tabulate::Level::Leaf)
+        })
     });
-    let any_suppressed = tables.iter().any(|t| t.status.iter().any(|s| s.is_suppressed()));
+    let any_suppressed = tables
+        .iter()
+        .any(|t| t.status.iter().any(|s| s.is_suppressed()));
     let mut warnings = Vec::new();
     if any_margins && any_suppressed {
         warnings.push(

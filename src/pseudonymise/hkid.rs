@@ -45,8 +45,16 @@ mod tests {
     #[test]
     fn reference_vectors_validate() {
         for id in [
-            "G123456A", "A5555550", "C5678909", "AB9876543", "WX1234569", "CA1823611", "A1234563",
-            "A0000003", "K0000000", "XA0000008",
+            "G123456A",
+            "A5555550",
+            "C5678909",
+            "AB9876543",
+            "WX1234569",
+            "CA1823611",
+            "A1234563",
+            "A0000003",
+            "K0000000",
+            "XA0000008",
         ] {
             assert!(is_shaped(id.as_bytes()), "{id}");
             assert!(check_digit_ok(id.as_bytes()), "{id} should be valid");
@@ -58,7 +66,10 @@ mod tests {
         for id in ["C5678908", "Z1234567", "A1234560"] {
             assert!(!check_digit_ok(id.as_bytes()), "{id} should be invalid");
         }
-        assert!(check_digit_ok(b"Z1234561"), "the forum example's true check is 1");
+        assert!(
+            check_digit_ok(b"Z1234561"),
+            "the forum example's true check is 1"
+        );
     }
 
     #[test]

@@ -35,8 +35,13 @@ pub enum KeyError {
         source: std::io::Error,
     },
     #[error("{}: the key file {problem}\n  hint: make a key with `privstat keygen --out FILE`", path.display())]
-    BadFile { path: PathBuf, problem: &'static str },
-    #[error("environment variable {var} {problem}\n  hint: set it to the contents of a file made by `privstat keygen`")]
+    BadFile {
+        path: PathBuf,
+        problem: &'static str,
+    },
+    #[error(
+        "environment variable {var} {problem}\n  hint: set it to the contents of a file made by `privstat keygen`"
+    )]
     BadEnv { var: String, problem: &'static str },
     #[error("{}: already exists; privstat keygen never overwrites a key", path.display())]
     Exists { path: PathBuf },
@@ -193,7 +198,10 @@ mod tests {
         let err = parse_hex("zz").expect_err("not hex");
         assert!(!err.contains("zz"));
         assert!(parse_hex(&"ab".repeat(31)).is_err());
-        assert_eq!(parse_hex(&format!("{}\n", "ab".repeat(32))).map(|b| b.len()), Ok(32));
+        assert_eq!(
+            parse_hex(&format!("{}\n", "ab".repeat(32))).map(|b| b.len()),
+            Ok(32)
+        );
     }
 
     #[test]

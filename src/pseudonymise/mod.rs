@@ -123,7 +123,10 @@ fn is_excel_number(id: &str) -> bool {
     id.split_once('E').is_some_and(|(mantissa, exponent)| {
         !mantissa.is_empty()
             && mantissa.bytes().all(|b| b.is_ascii_digit())
-            && exponent.trim_start_matches('+').bytes().all(|b| b.is_ascii_digit())
+            && exponent
+                .trim_start_matches('+')
+                .bytes()
+                .all(|b| b.is_ascii_digit())
             && exponent.len() > 1
     })
 }
@@ -133,8 +136,13 @@ fn is_excel_number(id: &str) -> bool {
 pub enum PseudonymiseError {
     #[error(transparent)]
     Key(#[from] KeyError),
-    #[error("internal error while keying source `{source_name}`: {message}; this is a bug in privstat, please report it")]
-    Frame { source_name: String, message: String },
+    #[error(
+        "internal error while keying source `{source_name}`: {message}; this is a bug in privstat, please report it"
+    )]
+    Frame {
+        source_name: String,
+        message: String,
+    },
 }
 
 /// Pseudonymises every source, quarantining rows whose identifier is missing or (by policy) invalid.
@@ -212,7 +220,9 @@ pub fn apply(
         .iter()
         .zip(&tags)
         .map(|(id, tag)| {
-            let rank = pseudonyms.binary_search(tag).expect("every tag is in the sorted list");
+            let rank = pseudonyms
+                .binary_search(tag)
+                .expect("every tag is in the sorted list");
             (*id, u32::try_from(rank).expect("fewer than 2^32 persons"))
         })
         .collect();
@@ -237,12 +247,18 @@ pub fn apply(
         };
         let whys: Vec<Option<u32>> = checks
             .iter()
-            .map(|(_, reason, _)| reason.filter(|_| !accepted(*reason)).map(|r| u32::from(r.code())))
+            .map(|(_, reason, _)| {
+                reason
+                    .filter(|_| !accepted(*reason))
+                    .map(|r| u32::from(r.code()))
+            })
             .collect();
-        let frame = key_frame(source.frame, persons, whys, &report, &mut quarantine)
-            .map_err(|e| PseudonymiseError::Frame {
-                source_name: report.name.clone(),
-                message: crate::scrub::scrub(&e.to_string()),
+        let frame =
+            key_frame(source.frame, persons, whys, &report, &mut quarantine).map_err(|e| {
+                PseudonymiseError::Frame {
+                    source_name: report.name.clone(),
+                    message: crate::scrub::scrub(&e.to_string()),
+                }
             })?;
         keyed.push(KeyedSource { frame, report });
         // The distinct raw identifiers of this source are dropped here.
@@ -327,7 +343,9 @@ fn key_frame(
         .iter()
         .zip(bad.column("__why")?.u32()?.iter())
     {
-        let reason = why.and_then(|c| u8::try_from(c).ok()).and_then(Reason::from_code);
+        let reason = why
+            .and_then(|c| u8::try_from(c).ok())
+            .and_then(Reason::from_code);
         if let (Some(row), Some(reason)) = (row, reason) {
             quarantine.rows.push(QuarantinedRow {
                 source: report.name.clone(),
@@ -348,18 +366,44 @@ fn key_frame(
 mod tests {
     use super::*;
 
-    const ALL: [IdType; 4] = [IdType::TwNational, IdType::TwUi, IdType::Hkid, IdType::PrcId];
+    const ALL: [IdType; 4] = [
+        IdType::TwNational,
+        IdType::TwUi,
+        IdType::Hkid,
+        IdType::PrcId,
+    ];
 
     #[test]
     fn each_scheme_is_recognised_and_checked() {
-        assert_eq!(classify("E100000005", &ALL), Verdict::Valid(IdKind::TwNational));
-        assert_eq!(classify("EB00000005", &ALL), Verdict::Valid(IdKind::TwUiLegacy));
-        assert_eq!(classify("E990000008", &ALL), Verdict::Valid(IdKind::TwUi2021));
+        assert_eq!(
+            classify("E100000005", &ALL),
+            Verdict::Valid(IdKind::TwNational)
+        );
+        assert_eq!(
+            classify("EB00000005", &ALL),
+            Verdict::Valid(IdKind::TwUiLegacy)
+        );
+        assert_eq!(
+            classify("E990000008", &ALL),
+            Verdict::Valid(IdKind::TwUi2021)
+        );
         assert_eq!(classify("A1234563", &ALL), Verdict::Valid(IdKind::Hkid));
-        assert_eq!(classify("11010519491231002X", &ALL), Verdict::Valid(IdKind::PrcId));
-        assert_eq!(classify("E100000006", &ALL), Verdict::Invalid(Reason::IdCheckDigit));
-        assert_eq!(classify("110105E+17", &ALL), Verdict::Invalid(Reason::IdExcelDamaged));
-        assert_eq!(classify("王小明", &ALL), Verdict::Invalid(Reason::IdUnrecognised));
+        assert_eq!(
+            classify("11010519491231002X", &ALL),
+            Verdict::Valid(IdKind::PrcId)
+        );
+        assert_eq!(
+            classify("E100000006", &ALL),
+            Verdict::Invalid(Reason::IdCheckDigit)
+        );
+        assert_eq!(
+            classify("110105E+17", &ALL),
+            Verdict::Invalid(Reason::IdExcelDamaged)
+        );
+        assert_eq!(
+            classify("王小明", &ALL),
+            Verdict::Invalid(Reason::IdUnrecognised)
+        );
         assert_eq!(
             classify("A1234563", &[IdType::TwNational]),
             Verdict::Invalid(Reason::IdTypeNotAccepted)

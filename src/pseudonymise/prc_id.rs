@@ -4,7 +4,9 @@
 /// Whether a normalised string is an 18-character PRC number (check character may be `X`).
 #[must_use]
 pub fn is_shaped(id: &[u8]) -> bool {
-    id.len() == 18 && id[..17].iter().all(u8::is_ascii_digit) && matches!(id[17], b'0'..=b'9' | b'X')
+    id.len() == 18
+        && id[..17].iter().all(u8::is_ascii_digit)
+        && matches!(id[17], b'0'..=b'9' | b'X')
 }
 
 /// Whether a string is a 15-digit first-generation number, which has no check digit.
@@ -35,7 +37,11 @@ mod tests {
 
     #[test]
     fn reference_vectors_validate() {
-        for id in ["11010519491231002X", "360426199101010071", "440524188001010014"] {
+        for id in [
+            "11010519491231002X",
+            "360426199101010071",
+            "440524188001010014",
+        ] {
             assert!(check_digit_ok(id.as_bytes()), "{id}");
         }
     }
@@ -43,12 +49,19 @@ mod tests {
     #[test]
     fn weights_are_powers_of_two_mod_11() {
         let weights: Vec<u32> = (1..=17).map(|i| (1u32 << (18 - i)) % 11).collect();
-        assert_eq!(weights, [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]);
+        assert_eq!(
+            weights,
+            [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
+        );
     }
 
     #[test]
     fn wrong_check_characters_are_caught() {
-        for id in ["110105194912310021", "360426199101010070", "44052418800101001X"] {
+        for id in [
+            "110105194912310021",
+            "360426199101010070",
+            "44052418800101001X",
+        ] {
             assert!(!check_digit_ok(id.as_bytes()), "{id}");
         }
         assert!(is_first_generation(b"110105491231002"));

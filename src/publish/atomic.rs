@@ -51,7 +51,9 @@ impl Staging {
         sync_dir(&self.path)?;
         let old = target.with_file_name(format!(
             ".{}.replaced-{}",
-            target.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
+            target
+                .file_name()
+                .map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
             std::process::id()
         ));
         let replacing = target.exists();
@@ -119,7 +121,8 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), PublishError> {
     std::fs::create_dir_all(dir).map_err(|e| PublishError::io(dir, e))?;
     let temp = path.with_file_name(format!(
         ".{}.tmp-{}",
-        path.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
+        path.file_name()
+            .map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
         std::process::id()
     ));
     write_synced(&temp, bytes)?;

@@ -25,7 +25,11 @@ pub fn table_frame(pt: &ProtectedTable, plan: &Plan) -> PolarsResult<DataFrame> 
     let mut share: Vec<Option<f64>> = Vec::new();
     let mut num_status = Vec::new();
     let mut den_status = Vec::new();
-    let names: Vec<String> = t.measures.iter().map(crate::config::plan::Measure::name).collect();
+    let names: Vec<String> = t
+        .measures
+        .iter()
+        .map(crate::config::plan::Measure::name)
+        .collect();
     for cell in 0..t.len() {
         let positions = t.positions(cell);
         for (m, name) in names.iter().enumerate() {
@@ -45,7 +49,8 @@ pub fn table_frame(pt: &ProtectedTable, plan: &Plan) -> PolarsResult<DataFrame> 
                 let den = t.index(&den_pos);
                 let ds = pt.status[den];
                 share.push(match (s, ds) {
-                    (CellStatus::Published, CellStatus::Published) if t.values[m][den] > 0 => {
+                    (CellStatus::Published, CellStatus::Published) if t.values[m][den] > 0 =>
+                    {
                         #[allow(clippy::cast_precision_loss, reason = "counts far below 2^52")]
                         Some(t.values[m][cell] as f64 / t.values[m][den] as f64)
                     }
@@ -146,9 +151,24 @@ pub fn dictionary_frame(protected: &Protected, plan: &Plan) -> PolarsResult<Data
         ]);
         if t.share_of.is_some() {
             for (name, zh, en, desc) in [
-                ("share", "比率", "Share", "value / value at the total of the share dimension; empty when either is suppressed"),
-                ("share_numerator_status", "分子狀態", "Status of the numerator", "status of this cell"),
-                ("share_denominator_status", "分母狀態", "Status of the denominator", "status of the total cell"),
+                (
+                    "share",
+                    "比率",
+                    "Share",
+                    "value / value at the total of the share dimension; empty when either is suppressed",
+                ),
+                (
+                    "share_numerator_status",
+                    "分子狀態",
+                    "Status of the numerator",
+                    "status of this cell",
+                ),
+                (
+                    "share_denominator_status",
+                    "分母狀態",
+                    "Status of the denominator",
+                    "status of the total cell",
+                ),
             ] {
                 rows.push([
                     file.clone(),
@@ -162,7 +182,11 @@ pub fn dictionary_frame(protected: &Protected, plan: &Plan) -> PolarsResult<Data
         }
     }
     let column = |i: usize, name: &str| -> Column {
-        Series::new(name.into(), rows.iter().map(|r| r[i].as_str()).collect::<Vec<_>>()).into()
+        Series::new(
+            name.into(),
+            rows.iter().map(|r| r[i].as_str()).collect::<Vec<_>>(),
+        )
+        .into()
     };
     DataFrame::new_infer_height(vec![
         column(0, "table"),
@@ -224,7 +248,11 @@ pub fn codelists_frame(protected: &Protected, plan: &Plan) -> PolarsResult<DataF
     }
     let _ = Level::Leaf;
     let column = |i: usize, name: &str| -> Column {
-        Series::new(name.into(), rows.iter().map(|r| r[i].as_str()).collect::<Vec<_>>()).into()
+        Series::new(
+            name.into(),
+            rows.iter().map(|r| r[i].as_str()).collect::<Vec<_>>(),
+        )
+        .into()
     };
     DataFrame::new_infer_height(vec![
         column(0, "dimension"),
@@ -237,7 +265,10 @@ pub fn codelists_frame(protected: &Protected, plan: &Plan) -> PolarsResult<DataF
 }
 
 /// The quarantine report: where each rejected value is and why, never the value itself.
-pub fn quarantine_frame(quarantine: &Quarantine, sources: &[SourceReport]) -> PolarsResult<DataFrame> {
+pub fn quarantine_frame(
+    quarantine: &Quarantine,
+    sources: &[SourceReport],
+) -> PolarsResult<DataFrame> {
     let file_of = |source: &str| {
         sources
             .iter()
@@ -247,18 +278,39 @@ pub fn quarantine_frame(quarantine: &Quarantine, sources: &[SourceReport]) -> Po
     };
     let rows = &quarantine.rows;
     DataFrame::new_infer_height(vec![
-        Series::new("source".into(), rows.iter().map(|r| r.source.as_str()).collect::<Vec<_>>()).into(),
-        Series::new("file".into(), rows.iter().map(|r| file_of(&r.source)).collect::<Vec<_>>()).into(),
+        Series::new(
+            "source".into(),
+            rows.iter().map(|r| r.source.as_str()).collect::<Vec<_>>(),
+        )
+        .into(),
+        Series::new(
+            "file".into(),
+            rows.iter().map(|r| file_of(&r.source)).collect::<Vec<_>>(),
+        )
+        .into(),
         Series::new("row".into(), rows.iter().map(|r| r.row).collect::<Vec<_>>()).into(),
-        Series::new("column".into(), rows.iter().map(|r| r.column.as_str()).collect::<Vec<_>>()).into(),
+        Series::new(
+            "column".into(),
+            rows.iter().map(|r| r.column.as_str()).collect::<Vec<_>>(),
+        )
+        .into(),
         Series::new(
             "reason".into(),
             rows.iter()
-                .map(|r| serde_json::to_value(r.reason).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default())
+                .map(|r| {
+                    serde_json::to_value(r.reason)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_owned))
+                        .unwrap_or_default()
+                })
                 .collect::<Vec<_>>(),
         )
         .into(),
-        Series::new("description".into(), rows.iter().map(|r| r.reason.describe()).collect::<Vec<_>>()).into(),
+        Series::new(
+            "description".into(),
+            rows.iter().map(|r| r.reason.describe()).collect::<Vec<_>>(),
+        )
+        .into(),
     ])
 }
 

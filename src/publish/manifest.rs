@@ -151,11 +151,18 @@ impl TableEntry {
                         .iter()
                         .filter(|c| c.level == crate::tabulate::Level::Group)
                         .count(),
-                    margins: a.cells.iter().any(|c| c.level == crate::tabulate::Level::Total),
+                    margins: a
+                        .cells
+                        .iter()
+                        .any(|c| c.level == crate::tabulate::Level::Total),
                     persons_additive: a.persons_additive,
                 })
                 .collect(),
-            measures: t.measures.iter().map(crate::config::plan::Measure::name).collect(),
+            measures: t
+                .measures
+                .iter()
+                .map(crate::config::plan::Measure::name)
+                .collect(),
             period: t.period.map(|p| [p.start.to_string(), p.end.to_string()]),
             rows_in_scope: t.rows_in_scope,
             cells: t.len(),

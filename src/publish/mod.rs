@@ -32,7 +32,9 @@ pub enum PublishError {
         #[source]
         source: std::io::Error,
     },
-    #[error("internal error while writing `{file}`: {message}; this is a bug in privstat, please report it")]
+    #[error(
+        "internal error while writing `{file}`: {message}; this is a bug in privstat, please report it"
+    )]
     Frame { file: String, message: String },
 }
 
@@ -95,11 +97,21 @@ pub fn write(input: &ReleaseInput<'_>) -> Result<Published, PublishError> {
     let mut dictionary = frames::dictionary_frame(input.protected, plan)
         .map_err(|e| frame_error("data-dictionary.csv", &e))?;
     let dict_path = staging.path().join("data-dictionary.csv");
-    frames::write_frame(&mut dictionary, &dict_path, OutputFormat::Csv, plan.publish.csv_bom)?;
-    let mut codelists =
-        frames::codelists_frame(input.protected, plan).map_err(|e| frame_error("codelists.csv", &e))?;
+    frames::write_frame(
+        &mut dictionary,
+        &dict_path,
+        OutputFormat::Csv,
+        plan.publish.csv_bom,
+    )?;
+    let mut codelists = frames::codelists_frame(input.protected, plan)
+        .map_err(|e| frame_error("codelists.csv", &e))?;
     let codes_path = staging.path().join("codelists.csv");
-    frames::write_frame(&mut codelists, &codes_path, OutputFormat::Csv, plan.publish.csv_bom)?;
+    frames::write_frame(
+        &mut codelists,
+        &codes_path,
+        OutputFormat::Csv,
+        plan.publish.csv_bom,
+    )?;
     let other_files = vec![
         manifest::FileEntry::of(&dict_path, "data-dictionary.csv".into())?,
         manifest::FileEntry::of(&codes_path, "codelists.csv".into())?,
@@ -110,7 +122,8 @@ pub fn write(input: &ReleaseInput<'_>) -> Result<Published, PublishError> {
         .dir
         .join(format!("{}.quarantine.csv", plan.release.name));
     let manifest = manifest::Manifest::new(input, table_entries, other_files, &quarantine_path);
-    let json = serde_json::to_vec_pretty(&manifest).map_err(|e| frame_error("manifest.json", &e))?;
+    let json =
+        serde_json::to_vec_pretty(&manifest).map_err(|e| frame_error("manifest.json", &e))?;
     atomic::write_synced(&staging.path().join("manifest.json"), &json)?;
 
     let mut report = frames::quarantine_frame(input.quarantine, input.sources)

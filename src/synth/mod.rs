@@ -61,7 +61,11 @@ pub fn write(spec: &Spec, out: &Path) -> Result<u64, Error> {
     if spec.encoding == OutputEncoding::Utf8Bom {
         w.write_all(b"\xEF\xBB\xBF").map_err(io)?;
     }
-    let mut generator = profiles::Generator::new(spec.profile, ChaCha8Rng::seed_from_u64(spec.seed), spec.messiness);
+    let mut generator = profiles::Generator::new(
+        spec.profile,
+        ChaCha8Rng::seed_from_u64(spec.seed),
+        spec.messiness,
+    );
     let mut line = String::with_capacity(256);
     line.push_str(&generator.header().join(","));
     line.push('\n');

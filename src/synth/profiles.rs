@@ -23,23 +23,61 @@ pub enum Profile {
 }
 
 const KAOHSIUNG_DISTRICTS: [&str; 9] = [
-    "鹽埕區", "鼓山區", "三民區", "新興區", "前金區", "苓雅區", "前鎮區", "旗津區", "小港區",
+    "鹽埕區",
+    "鼓山區",
+    "三民區",
+    "新興區",
+    "前金區",
+    "苓雅區",
+    "前鎮區",
+    "旗津區",
+    "小港區",
 ];
 const KAOHSIUNG_WEIGHTS: [f64; 9] = [3.0, 10.0, 25.0, 6.0, 3.0, 12.0, 16.0, 1.0, 14.0];
-const KEELUNG_DISTRICTS: [&str; 7] = ["中正區", "七堵區", "暖暖區", "仁愛區", "中山區", "安樂區", "信義區"];
+const KEELUNG_DISTRICTS: [&str; 7] = [
+    "中正區",
+    "七堵區",
+    "暖暖區",
+    "仁愛區",
+    "中山區",
+    "安樂區",
+    "信義區",
+];
 const KEELUNG_WEIGHTS: [f64; 7] = [8.0, 9.0, 4.0, 6.0, 6.0, 10.0, 7.0];
 const WORK_AREAS: [&str; 8] = [
-    "生活適應輔導", "醫療生育保健", "保障就業權益", "提升教育文化", "協助子女教養", "人身安全保護",
-    "健全法令制度", "落實觀念宣導",
+    "生活適應輔導",
+    "醫療生育保健",
+    "保障就業權益",
+    "提升教育文化",
+    "協助子女教養",
+    "人身安全保護",
+    "健全法令制度",
+    "落實觀念宣導",
 ];
 const WORK_WEIGHTS: [f64; 8] = [30.0, 15.0, 12.0, 10.0, 14.0, 6.0, 3.0, 10.0];
 const KEELUNG_AGENCIES: [&str; 8] = [
-    "民政處", "衛生局", "產業發展處", "教育處", "社會處", "社會處", "民政處", "文化局",
+    "民政處",
+    "衛生局",
+    "產業發展處",
+    "教育處",
+    "社會處",
+    "社會處",
+    "民政處",
+    "文化局",
 ];
 const MODES_KAOHSIUNG: [&str; 4] = ["電話關懷", "家庭訪視", "面談", "外展服務"];
 const MODES_KEELUNG: [&str; 3] = ["電話關懷", "家庭訪視", "面談"];
 const NATIONALITIES: [&str; 10] = [
-    "大陸地區", "越南", "印尼", "菲律賓", "泰國", "柬埔寨", "日本", "韓國", "港澳地區", "其他",
+    "大陸地區",
+    "越南",
+    "印尼",
+    "菲律賓",
+    "泰國",
+    "柬埔寨",
+    "日本",
+    "韓國",
+    "港澳地區",
+    "其他",
 ];
 const NATIONALITY_WEIGHTS: [f64; 10] = [58.0, 20.0, 7.0, 3.0, 3.0, 2.0, 1.5, 1.0, 3.0, 1.5];
 const MATSU_ISLANDS: [(&str, &str); 5] = [
@@ -88,7 +126,14 @@ const HK_DISTRICTS: [(&str, &str); 18] = [
 const HK_WEIGHTS: [f64; 18] = [
     2.0, 1.5, 4.0, 2.0, 6.0, 14.0, 5.0, 5.0, 10.0, 3.0, 6.0, 8.0, 4.0, 3.0, 3.0, 5.0, 7.0, 0.6,
 ];
-const HK_SUPPORTS: [&str; 6] = ["CSSA", "Housing", "Employment", "Education", "Family reunion", "Social integration"];
+const HK_SUPPORTS: [&str; 6] = [
+    "CSSA",
+    "Housing",
+    "Employment",
+    "Education",
+    "Family reunion",
+    "Social integration",
+];
 const HK_SUPPORT_WEIGHTS: [f64; 6] = [0.0, 30.0, 20.0, 20.0, 15.0, 25.0];
 const SURNAMES: [&str; 16] = [
     "陳", "林", "黃", "張", "李", "王", "吳", "劉", "蔡", "楊", "許", "鄭", "謝", "郭", "洪", "曾",
@@ -151,17 +196,49 @@ impl Generator {
     pub fn header(&self) -> Vec<&'static str> {
         match self.profile {
             Profile::Kaohsiung => vec![
-                "服務日期", "身分證號", "姓名", "性別", "國籍", "聯絡電話", "居住地址", "居住區",
-                "服務項目", "服務方式",
+                "服務日期",
+                "身分證號",
+                "姓名",
+                "性別",
+                "國籍",
+                "聯絡電話",
+                "居住地址",
+                "居住區",
+                "服務項目",
+                "服務方式",
             ],
             Profile::Keelung => vec![
-                "日期", "證號", "姓名", "電話", "性別", "行政區", "重點工作", "主辦單位", "服務方式",
+                "日期",
+                "證號",
+                "姓名",
+                "電話",
+                "性別",
+                "行政區",
+                "重點工作",
+                "主辦單位",
+                "服務方式",
             ],
             Profile::Lienchiang => vec![
-                "場次編號", "活動日期", "重點工作", "措施名稱", "主辦單位", "身分證號", "姓名", "性別",
-                "鄉別", "島別",
+                "場次編號",
+                "活動日期",
+                "重點工作",
+                "措施名稱",
+                "主辦單位",
+                "身分證號",
+                "姓名",
+                "性別",
+                "鄉別",
+                "島別",
             ],
-            Profile::Soco => vec!["Member HKID", "Name", "Phone", "Gender", "District", "Support", "Date"],
+            Profile::Soco => vec![
+                "Member HKID",
+                "Name",
+                "Phone",
+                "Gender",
+                "District",
+                "Support",
+                "Date",
+            ],
         }
     }
 
@@ -174,7 +251,11 @@ impl Generator {
         let person = self.person();
         // Heavy-tailed number of contacts: Pareto with shape 1.6, capped.
         let u: f64 = self.rng.random_range(0.0001..1.0);
-        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss, reason = "bounded to 1..=80")]
+        #[allow(
+            clippy::cast_possible_truncation,
+            clippy::cast_sign_loss,
+            reason = "bounded to 1..=80"
+        )]
         let contacts = (u.powf(-1.0 / 1.6).floor() as u64).clamp(1, 80).min(max);
         (0..contacts).map(|_| self.row(&person)).collect()
     }
@@ -183,9 +264,18 @@ impl Generator {
         self.serial += 1;
         let female = self.rng.random::<f64>() < 0.9;
         let (place, nationality) = match self.profile {
-            Profile::Kaohsiung => (weighted(&mut self.rng, &KAOHSIUNG_WEIGHTS), weighted(&mut self.rng, &NATIONALITY_WEIGHTS)),
-            Profile::Keelung => (weighted(&mut self.rng, &KEELUNG_WEIGHTS), weighted(&mut self.rng, &NATIONALITY_WEIGHTS)),
-            Profile::Lienchiang => (weighted(&mut self.rng, &MATSU_WEIGHTS), weighted(&mut self.rng, &NATIONALITY_WEIGHTS)),
+            Profile::Kaohsiung => (
+                weighted(&mut self.rng, &KAOHSIUNG_WEIGHTS),
+                weighted(&mut self.rng, &NATIONALITY_WEIGHTS),
+            ),
+            Profile::Keelung => (
+                weighted(&mut self.rng, &KEELUNG_WEIGHTS),
+                weighted(&mut self.rng, &NATIONALITY_WEIGHTS),
+            ),
+            Profile::Lienchiang => (
+                weighted(&mut self.rng, &MATSU_WEIGHTS),
+                weighted(&mut self.rng, &NATIONALITY_WEIGHTS),
+            ),
             Profile::Soco => (weighted(&mut self.rng, &HK_WEIGHTS), 0),
         };
         let id = match self.profile {
@@ -195,16 +285,27 @@ impl Generator {
             Profile::Lienchiang => tw_id_for(b'L', self.serial, female, nationality, &mut self.rng),
         };
         let surname = SURNAMES[self.rng.random_range(0..SURNAMES.len())];
-        let given: String = (0..2).map(|_| GIVEN[self.rng.random_range(0..GIVEN.len())]).collect();
+        let given: String = (0..2)
+            .map(|_| GIVEN[self.rng.random_range(0..GIVEN.len())])
+            .collect();
         let name = if self.serial % 997 == 0 {
             format!("{surname}{EUDC}{}", &given[..3])
         } else {
             format!("{surname}{given}")
         };
         let phone = if self.profile == Profile::Soco {
-            format!("{}{:07}", self.rng.random_range(5..=9), self.rng.random_range(0..10_000_000))
+            format!(
+                "{}{:07}",
+                self.rng.random_range(5..=9),
+                self.rng.random_range(0..10_000_000)
+            )
         } else {
-            format!("09{:02}-{:03}-{:03}", self.rng.random_range(10..90), self.rng.random_range(0..1000), self.rng.random_range(0..1000))
+            format!(
+                "09{:02}-{:03}-{:03}",
+                self.rng.random_range(10..90),
+                self.rng.random_range(0..1000),
+                self.rng.random_range(0..1000)
+            )
         };
         Person {
             id,
@@ -223,7 +324,12 @@ impl Generator {
                 let id = self.messy_id(&p.id);
                 let gender = self.gender(p.female);
                 let district = self.place(KAOHSIUNG_DISTRICTS[p.place], &["外縣市", "不詳"]);
-                let address = format!("高雄市{}{}路{}號", KAOHSIUNG_DISTRICTS[p.place], ["中山", "建國", "民族", "自由"][self.rng.random_range(0..4)], self.rng.random_range(1..300));
+                let address = format!(
+                    "高雄市{}{}路{}號",
+                    KAOHSIUNG_DISTRICTS[p.place],
+                    ["中山", "建國", "民族", "自由"][self.rng.random_range(0..4)],
+                    self.rng.random_range(1..300)
+                );
                 let phone = self.messy_phone(&p.phone);
                 vec![
                     date,
@@ -401,7 +507,11 @@ impl Generator {
     fn format_roc(&mut self, day: chrono::NaiveDate) -> String {
         use chrono::Datelike;
         let (y, m, d) = (day.year() - 1911, day.month(), day.day());
-        let form = if self.messy() { self.rng.random_range(0..8) } else { 0 };
+        let form = if self.messy() {
+            self.rng.random_range(0..8)
+        } else {
+            0
+        };
         match form {
             1 => format!("{y}.{m}.{d}"),
             2 => format!("{y}{m:02}{d:02}"),
@@ -411,7 +521,10 @@ impl Generator {
                 let epoch = chrono::NaiveDate::from_ymd_opt(1899, 12, 30).expect("valid date");
                 (day - epoch).num_days().to_string()
             }
-            6 => format!("{y}/{m:02}/{d:02}").chars().map(full_width).collect(),
+            6 => format!("{y}/{m:02}/{d:02}")
+                .chars()
+                .map(full_width)
+                .collect(),
             7 => format!("民國{y}年{m}月{d}日"),
             _ => format!("{y}/{m:02}/{d:02}"),
         }
@@ -445,24 +558,43 @@ fn flip_last_digit(id: &str) -> String {
 
 /// A Taiwanese identifier for a synthetic person: legacy or 2021 UI numbers for foreign and
 /// mainland spouses, a national ID for some settled ones. The serial makes each person's unique.
-fn tw_id_for(area: u8, serial: u64, female: bool, nationality: usize, rng: &mut ChaCha8Rng) -> String {
+fn tw_id_for(
+    area: u8,
+    serial: u64,
+    female: bool,
+    nationality: usize,
+    rng: &mut ChaCha8Rng,
+) -> String {
     let body = (serial * 7919) % 10_000_000;
     let kind = rng.random_range(0..10);
     let prefix = match kind {
         0..=2 => format!("{}{}", area as char, if female { '2' } else { '1' }),
-        3..=5 => format!("{}{}", area as char, ['A', 'B', 'C', 'D'][usize::from(!female) + 2 * usize::from(nationality > 0 && nationality != 8)]),
+        3..=5 => format!(
+            "{}{}",
+            area as char,
+            ['A', 'B', 'C', 'D']
+                [usize::from(!female) + 2 * usize::from(nationality > 0 && nationality != 8)]
+        ),
         _ => {
             let category = match nationality {
                 0 => '9',
                 8 => '8',
                 _ => char::from(b'0' + u8::try_from(nationality % 7).unwrap_or(0)),
             };
-            format!("{}{}{category}", area as char, if female { '9' } else { '8' })
+            format!(
+                "{}{}{category}",
+                area as char,
+                if female { '9' } else { '8' }
+            )
         }
     };
     // Ten characters in all: the prefix, the serial digits, one check digit.
     let digits_needed = 10 - prefix.len() - 1;
-    let stem = format!("{prefix}{:0width$}", body % 10u64.pow(u32::try_from(digits_needed).unwrap_or(7)), width = digits_needed);
+    let stem = format!(
+        "{prefix}{:0width$}",
+        body % 10u64.pow(u32::try_from(digits_needed).unwrap_or(7)),
+        width = digits_needed
+    );
     (0..10)
         .map(|d| format!("{stem}{d}"))
         .find(|id| tw_id::check_digit_ok(id.as_bytes()))
@@ -470,7 +602,11 @@ fn tw_id_for(area: u8, serial: u64, female: bool, nationality: usize, rng: &mut 
 }
 
 fn hkid_for(serial: u64, rng: &mut ChaCha8Rng) -> String {
-    let letters = if rng.random_bool(0.1) { "XA" } else { ["K", "R", "P", "M"][rng.random_range(0..4)] };
+    let letters = if rng.random_bool(0.1) {
+        "XA"
+    } else {
+        ["K", "R", "P", "M"][rng.random_range(0..4)]
+    };
     let stem = format!("{letters}{:06}", (serial * 7919) % 1_000_000);
     ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "A"]
         .iter()
@@ -489,7 +625,13 @@ mod tests {
     fn generated_identifiers_pass_their_check_digits() {
         let mut rng = ChaCha8Rng::seed_from_u64(7);
         for serial in 1..500 {
-            let id = tw_id_for(b'S', serial, serial % 3 != 0, (serial % 10) as usize, &mut rng);
+            let id = tw_id_for(
+                b'S',
+                serial,
+                serial % 3 != 0,
+                (serial % 10) as usize,
+                &mut rng,
+            );
             assert!(tw_id::check_digit_ok(id.as_bytes()), "{id}");
             let hk = hkid_for(serial, &mut rng);
             assert!(hkid::check_digit_ok(hk.as_bytes()), "{hk}");
@@ -500,7 +642,9 @@ mod tests {
     fn the_same_seed_draws_the_same_rows() {
         let draw = || {
             let mut g = Generator::new(Profile::Kaohsiung, ChaCha8Rng::seed_from_u64(3), 0.1);
-            (0..50).flat_map(|_| g.next_person_rows(100)).collect::<Vec<_>>()
+            (0..50)
+                .flat_map(|_| g.next_person_rows(100))
+                .collect::<Vec<_>>()
         };
         assert_eq!(draw(), draw());
     }

@@ -99,7 +99,9 @@ impl Table {
 
 /// Errors of this stage: only broken invariants, since the plan and ingest checked everything.
 #[derive(Debug, thiserror::Error)]
-#[error("internal error while tabulating `{table}`: {message}; this is a bug in privstat, please report it")]
+#[error(
+    "internal error while tabulating `{table}`: {message}; this is a bug in privstat, please report it"
+)]
 pub struct TabulateError {
     pub table: String,
     pub message: String,
@@ -184,7 +186,12 @@ fn count_table(frame: &DataFrame, spec: &TableSpec, plan: &Plan) -> PolarsResult
     let mut person_aggs = vec![len().cast(DataType::Int64).alias("__times")];
     for m in &spec.measures {
         if let Measure::Sum(f) = m {
-            person_aggs.push(col(f.as_str()).sum().cast(DataType::Int64).alias(f.as_str()));
+            person_aggs.push(
+                col(f.as_str())
+                    .sum()
+                    .cast(DataType::Int64)
+                    .alias(f.as_str()),
+            );
         }
     }
     let keys: Vec<Expr> = dim_names
@@ -250,12 +257,20 @@ fn count_table(frame: &DataFrame, spec: &TableSpec, plan: &Plan) -> PolarsResult
     for levels in level_combinations(&table.axes) {
         let (lf, pos_names) = map_levels(person_cells.clone().lazy(), &table.axes, &levels)?;
         let mut aggs = vec![
-            col(columns::PERSON).n_unique().cast(DataType::Int64).alias("__persons"),
+            col(columns::PERSON)
+                .n_unique()
+                .cast(DataType::Int64)
+                .alias("__persons"),
             col("__times").sum().cast(DataType::Int64).alias("__times"),
         ];
         for m in &spec.measures {
             if let Measure::Sum(f) = m {
-                aggs.push(col(f.as_str()).sum().cast(DataType::Int64).alias(f.as_str()));
+                aggs.push(
+                    col(f.as_str())
+                        .sum()
+                        .cast(DataType::Int64)
+                        .alias(f.as_str()),
+                );
             }
         }
         let agg = aggregate(lf, &pos_names, aggs)?;
@@ -282,7 +297,12 @@ fn count_table(frame: &DataFrame, spec: &TableSpec, plan: &Plan) -> PolarsResult
             let agg = aggregate(
                 lf,
                 &pos_names,
-                vec![col(f.as_str()).n_unique().cast(DataType::Int64).alias("__distinct")],
+                vec![
+                    col(f.as_str())
+                        .n_unique()
+                        .cast(DataType::Int64)
+                        .alias("__distinct"),
+                ],
             )?;
             let cells = cell_indices(&table, &agg, &pos_names, &levels)?;
             let col_ = agg.column("__distinct")?.i64()?.clone();
@@ -363,9 +383,14 @@ fn aggregate(lf: LazyFrame, pos_names: &[String], aggs: Vec<Expr>) -> PolarsResu
     if pos_names.is_empty() {
         lf.select(aggs).collect()
     } else {
-        lf.group_by(pos_names.iter().map(|p| col(p.as_str())).collect::<Vec<_>>())
-            .agg(aggs)
-            .collect()
+        lf.group_by(
+            pos_names
+                .iter()
+                .map(|p| col(p.as_str()))
+                .collect::<Vec<_>>(),
+        )
+        .agg(aggs)
+        .collect()
     }
 }
 
@@ -426,6 +451,9 @@ mod tests {
             persons_additive: true,
         };
         assert_eq!(level_combinations(&[axis(false), axis(true)]).len(), 2 * 3);
-        assert_eq!(level_combinations(&[axis(false); 4]).len(), 16);
+        assert_eq!(
+            level_combinations(&[axis(false), axis(false), axis(false), axis(false)]).len(),
+            16
+        );
     }
 }

@@ -1,0 +1,62 @@
+//! Every pipeline file in `pipelines/` runs, and its manifest reconciles.
+
+use super::support::{TestResult, privstat, root, stderr};
+
+#[test]
+fn every_pipeline_runs_and_reconciles() -> TestResult {
+    let mut ran = 0;
+    for entry in std::fs::read_dir(root().join("pipelines"))? {
+        let path = entry?.path();
+        if path.extension().and_then(|e| e.to_str()) != Some("toml")
+            || path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with('.'))
+        {
+            continue;
+        }
+        let out_dir = tempfile::tempdir()?;
+        let out = privstat([
+            "run".as_ref(),
+            path.as_os_str(),
+            "--out".as_ref(),
+            out_dir.path().as_os_str(),
+        ]);
+        assert!(out.status.success(), "{}: {}", path.display(), stderr(&out));
+        let release = std::fs::read_dir(out_dir.path())?
+            .filter_map(Result::ok)
+            .find(|e| e.path().is_dir() && !e.file_name().to_string_lossy().starts_with('.'))
+            .ok_or("no release directory")?
+            .path();
+        let manifest: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(release.join("manifest.json"))?)?;
+        for input in manifest["inputs"].as_array().ok_or("inputs")? {
+            let read = input["rows_read"].as_u64().ok_or("rows_read")?;
+            let used = input["rows_used"].as_u64().ok_or("rows_used")?;
+            let quarantined = input["rows_quarantined"]
+                .as_u64()
+                .ok_or("rows_quarantined")?;
+            assert_eq!(read, used + quarantined, "{}", path.display());
+            assert!(used > 0);
+        }
+        for table in manifest["tables"].as_array().ok_or("tables")? {
+            for file in table["files"].as_array().ok_or("files")? {
+                let name = file["name"].as_str().ok_or("name")?;
+                let sha = privstat::ingest::sha256_file(&release.join(name))?;
+                assert_eq!(Some(sha.as_str()), file["sha256"].as_str(), "{name}");
+            }
+        }
+        assert!(
+            out_dir
+                .path()
+                .join(format!(
+                    "{}.quarantine.csv",
+                    manifest["release"].as_str().ok_or("release")?
+                ))
+                .exists()
+        );
+        ran += 1;
+    }
+    assert!(ran >= 4, "expected the four seed pipelines, ran {ran}");
+    Ok(())
+}

@@ -1,0 +1,316 @@
+//! What a release contains: counts recomputed independently from the export, every cell of the key
+//! domain, totals, no identifiers, refusal to overwrite, Big5 = UTF-8.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use super::support::{TestResult, privstat, read_csv, root, stderr};
+
+const DISTRICTS: [(&str, &str); 9] = [
+    ("鹽埕區", "64000010"),
+    ("鼓山區", "64000020"),
+    ("三民區", "64000050"),
+    ("新興區", "64000060"),
+    ("前金區", "64000070"),
+    ("苓雅區", "64000080"),
+    ("前鎮區", "64000090"),
+    ("旗津區", "64000100"),
+    ("小港區", "64000110"),
+];
+const AREAS: [(&str, &str); 8] = [
+    ("生活適應輔導", "life"),
+    ("醫療生育保健", "health"),
+    ("保障就業權益", "employment"),
+    ("提升教育文化", "education"),
+    ("協助子女教養", "childcare"),
+    ("人身安全保護", "safety"),
+    ("健全法令制度", "legal"),
+    ("落實觀念宣導", "awareness"),
+];
+
+type Key = (String, String, String);
+
+/// Persons and person-times per cell, margins included, counted straight from a clean export.
+fn count_independently(csv: &str) -> (HashMap<Key, BTreeSet<String>>, HashMap<Key, i64>) {
+    let mut persons: HashMap<Key, BTreeSet<String>> = HashMap::new();
+    let mut times: HashMap<Key, i64> = HashMap::new();
+    for line in csv.trim_start_matches('\u{FEFF}').lines().skip(1) {
+        let f: Vec<&str> = line.split(',').collect();
+        // 服務日期 is "YYY/MM/DD" in a clean export; the period is 114/01/01–114/06/30.
+        let (year, month) = (&f[0][..3], &f[0][4..6]);
+        if year != "114" || month > "06" {
+            continue;
+        }
+        let district = DISTRICTS
+            .iter()
+            .find(|d| d.0 == f[7])
+            .map(|d| d.1)
+            .expect("known district");
+        let gender = if f[3] == "女" { "F" } else { "M" };
+        let area = AREAS
+            .iter()
+            .find(|a| a.0 == f[8])
+            .map(|a| a.1)
+            .expect("known area");
+        for d in [district, "_T"] {
+            for g in [gender, "_T"] {
+                for a in [area, "_T"] {
+                    let key = (d.to_owned(), g.to_owned(), a.to_owned());
+                    persons
+                        .entry(key.clone())
+                        .or_default()
+                        .insert(f[1].to_owned());
+                    *times.entry(key).or_default() += 1;
+                }
+            }
+        }
+    }
+    (persons, times)
+}
+
+#[test]
+fn published_counts_equal_counts_made_independently_from_the_export() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let export = dir.path().join("clean.csv");
+    let synth = privstat(
+        [
+            "synth",
+            "--profile",
+            "kaohsiung",
+            "--rows",
+            "4000",
+            "--seed",
+            "5",
+            "--messiness",
+            "0",
+            "--encoding",
+            "utf-8-bom",
+            "--out",
+        ]
+        .iter()
+        .map(std::ffi::OsStr::new)
+        .chain([export.as_os_str()]),
+    );
+    assert!(synth.status.success(), "{}", stderr(&synth));
+    let out_dir = dir.path().join("out");
+    let source = format!("contacts={}", export.display());
+    let run = privstat([
+        "run".as_ref(),
+        "pipelines/kaohsiung-districts.toml".as_ref(),
+        "--source".as_ref(),
+        source.as_ref(),
+        "--out".as_ref(),
+        out_dir.as_os_str(),
+    ]);
+    assert!(run.status.success(), "{}", stderr(&run));
+
+    let (persons, times) = count_independently(&std::fs::read_to_string(&export)?);
+    let (h, rows) =
+        read_csv(&out_dir.join("kaohsiung-districts-2025h1/by_district_gender_area.csv"))?;
+    assert_eq!(
+        rows.len(),
+        10 * 3 * 9 * 2,
+        "every cell of the key domain, zeros and margins included"
+    );
+    let mut checked = BTreeMap::new();
+    for r in &rows {
+        let key = (
+            r[h["district"]].clone(),
+            r[h["gender"]].clone(),
+            r[h["work_area"]].clone(),
+        );
+        let truth = match r[h["measure"]].as_str() {
+            "persons" => persons.get(&key).map_or(0, |s| s.len() as i64),
+            "person_times" => times.get(&key).copied().unwrap_or(0),
+            m => panic!("unexpected measure {m}"),
+        };
+        let n_persons = persons.get(&key).map_or(0, BTreeSet::len);
+        match r[h["status"]].as_str() {
+            "published" => {
+                assert_eq!(
+                    r[h["value"]].parse::<i64>()?,
+                    truth,
+                    "{key:?} {}",
+                    r[h["measure"]]
+                );
+                assert!(
+                    n_persons == 0 || n_persons >= 3,
+                    "{key:?} published with {n_persons} persons"
+                );
+            }
+            "suppressed_primary" => {
+                assert_eq!(r[h["value"]], "", "suppressed value must be empty");
+                assert!(
+                    (1..3).contains(&n_persons),
+                    "{key:?} suppressed with {n_persons} persons"
+                );
+            }
+            s => panic!("unexpected status {s}"),
+        }
+        *checked.entry(r[h["status"]].clone()).or_insert(0) += 1;
+    }
+    assert!(checked["published"] > 300, "{checked:?}");
+    assert!(
+        rows.iter().any(|r| r[h["value"]] == "0"),
+        "zero cells are published"
+    );
+    // The grand total of persons counts each person once, not once per cell.
+    let total = rows
+        .iter()
+        .find(|r| {
+            r[h["district"]] == "_T"
+                && r[h["gender"]] == "_T"
+                && r[h["work_area"]] == "_T"
+                && r[h["measure"]] == "persons"
+        })
+        .ok_or("grand total row")?;
+    let all = persons
+        .get(&("_T".into(), "_T".into(), "_T".into()))
+        .map_or(0, BTreeSet::len);
+    assert_eq!(total[h["value"]].parse::<usize>()?, all);
+    let sum_of_areas: usize = AREAS
+        .iter()
+        .map(|a| {
+            persons
+                .get(&("_T".into(), "_T".into(), a.1.into()))
+                .map_or(0, BTreeSet::len)
+        })
+        .sum();
+    assert!(
+        sum_of_areas > all,
+        "persons are not additive over work areas"
+    );
+    Ok(())
+}
+
+#[test]
+fn no_identifier_name_or_phone_reaches_the_release_or_stderr() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let run = privstat([
+        "run".as_ref(),
+        "pipelines/kaohsiung-districts.toml".as_ref(),
+        "--out".as_ref(),
+        dir.path().as_os_str(),
+    ]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    let export = std::fs::read_to_string(root().join("fixtures/kaohsiung_2025h1.csv"))?;
+    let mut secrets = BTreeSet::new();
+    for line in export.lines().skip(1) {
+        let f: Vec<&str> = line.split(',').collect();
+        for i in [1, 2, 5, 6] {
+            let v = f[i].trim();
+            if v.chars().count() >= 3 {
+                secrets.insert(v.to_owned());
+            }
+        }
+        let digits: String = f[5].chars().filter(char::is_ascii_digit).collect();
+        if digits.len() >= 8 {
+            secrets.insert(digits);
+        }
+    }
+    assert!(secrets.len() > 1000);
+    let mut texts = vec![
+        stderr(&run),
+        String::from_utf8_lossy(&run.stdout).into_owned(),
+    ];
+    let mut files = vec![dir.path().join("kaohsiung-districts-2025h1.quarantine.csv")];
+    for e in std::fs::read_dir(dir.path().join("kaohsiung-districts-2025h1"))? {
+        files.push(e?.path());
+    }
+    for f in &files {
+        if f.extension().and_then(|e| e.to_str()) == Some("parquet") {
+            use polars::prelude::*;
+            let df = ParquetReader::new(std::fs::File::open(f)?).finish()?;
+            for c in df.columns() {
+                if let Ok(s) = c.str() {
+                    texts.extend(s.iter().flatten().map(str::to_owned));
+                }
+            }
+        } else {
+            texts.push(std::fs::read_to_string(f)?);
+        }
+    }
+    for text in &texts {
+        for s in &secrets {
+            assert!(
+                !text.contains(s.as_str()),
+                "a raw value from the export leaked"
+            );
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn a_second_run_refuses_to_overwrite_without_force() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let args = |force: bool| {
+        let mut a = vec![
+            "run".into(),
+            "pipelines/keelung-services.toml".into(),
+            "--out".into(),
+            dir.path().as_os_str().to_owned(),
+        ];
+        if force {
+            a.push("--force".into());
+        }
+        a
+    };
+    let first = privstat(args(false));
+    assert!(first.status.success(), "{}", stderr(&first));
+    let manifest = dir.path().join("keelung-services-2025h1/manifest.json");
+    let before = std::fs::read(&manifest)?;
+    let second = privstat(args(false));
+    assert_eq!(second.status.code(), Some(1));
+    assert!(
+        stderr(&second).contains("a release of that name exists"),
+        "{}",
+        stderr(&second)
+    );
+    assert_eq!(
+        std::fs::read(&manifest)?,
+        before,
+        "the existing release is untouched"
+    );
+    let forced = privstat(args(true));
+    assert!(forced.status.success(), "{}", stderr(&forced));
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())?
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().starts_with('.'))
+        .collect();
+    assert!(leftovers.is_empty(), "no staging directory is left behind");
+    Ok(())
+}
+
+#[test]
+fn a_big5_export_gives_the_same_tables_as_its_utf8_twin() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let run = |source: &str, out: &str| {
+        let out_dir = dir.path().join(out);
+        let source = format!("attendance={}", root().join(source).display());
+        let o = privstat([
+            "run".as_ref(),
+            "pipelines/lienchiang-half-year.toml".as_ref(),
+            "--source".as_ref(),
+            source.as_ref(),
+            "--out".as_ref(),
+            out_dir.as_os_str(),
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        out_dir.join("lienchiang-2021h1")
+    };
+    let big5 = run("fixtures/lienchiang_2021h1_big5.csv", "big5");
+    let utf8 = run("fixtures/lienchiang_2021h1_utf8.csv", "utf8");
+    for table in [
+        "measures_by_agency",
+        "person_times_by_measure_gender",
+        "persons_by_island_gender",
+    ] {
+        let a = std::fs::read(big5.join(format!("{table}.csv")))?;
+        let b = std::fs::read(utf8.join(format!("{table}.csv")))?;
+        assert_eq!(a, b, "{table}");
+    }
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(big5.join("manifest.json"))?)?;
+    assert_eq!(manifest["inputs"][0]["encoding"], "big5");
+    Ok(())
+}

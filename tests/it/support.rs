@@ -1,0 +1,60 @@
+//! Running the binary and reading what it wrote.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub type TestResult = Result<(), Box<dyn std::error::Error>>;
+
+/// The project root.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Runs `privstat` with arguments from the project root.
+pub fn privstat<I, S>(args: I) -> Output
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    Command::new(env!("CARGO_BIN_EXE_privstat"))
+        .current_dir(root())
+        .args(args)
+        .output()
+        .expect("the privstat binary runs")
+}
+
+/// Standard error as text.
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Reads a published CSV (with or without a BOM), every column as text, empty for null.
+pub fn read_csv(
+    path: &Path,
+) -> Result<(HashMap<String, usize>, Vec<Vec<String>>), Box<dyn std::error::Error>> {
+    use polars::prelude::*;
+    let df = CsvReadOptions::default()
+        .with_infer_schema_length(Some(0))
+        .try_into_reader_with_file_path(Some(path.to_path_buf()))?
+        .finish()?;
+    let header = df
+        .columns()
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (c.name().trim_start_matches('\u{FEFF}').to_owned(), i))
+        .collect();
+    let columns: Vec<Vec<String>> = df
+        .columns()
+        .iter()
+        .map(|c| {
+            c.str()
+                .map(|s| s.iter().map(|v| v.unwrap_or("").to_owned()).collect())
+                .unwrap_or_default()
+        })
+        .collect();
+    let rows = (0..df.height())
+        .map(|r| columns.iter().map(|c| c[r].clone()).collect())
+        .collect();
+    Ok((header, rows))
+}

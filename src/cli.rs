@@ -13,6 +13,15 @@ use crate::config::{self, Overrides};
 use crate::error::Error;
 use crate::{Progress, synth};
 
+/// Writes a line of results to standard output. A closed pipe (`privstat check … | head`) ends the
+/// output quietly instead of panicking as `println!` would.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
+
 /// Publish statistics about the people a service serves without exposing any of them.
 #[derive(Debug, Parser)]
 #[command(name = "privstat", version, about, long_about = None)]
@@ -98,11 +107,14 @@ pub fn execute(cli: Cli) -> Result<(), Error> {
             warn_about_key(&plan);
             let published = crate::run(&plan, force, &Progress::stderr())?;
             let m = &published.manifest;
-            println!("published {}", published.release_dir.display());
+            say!("published {}", published.release_dir.display());
             for input in &m.inputs {
-                println!(
+                say!(
                     "  source {}: {} rows read = {} used + {} quarantined",
-                    input.source, input.rows_read, input.rows_used, input.rows_quarantined
+                    input.source,
+                    input.rows_read,
+                    input.rows_used,
+                    input.rows_quarantined
                 );
             }
             for t in &m.tables {
@@ -111,7 +123,7 @@ pub fn execute(cli: Cli) -> Result<(), Error> {
                     .iter()
                     .map(|(s, n)| format!("{n} {}", s.as_str()))
                     .collect();
-                println!(
+                say!(
                     "  table {}: {} cells ({})",
                     t.name,
                     t.cells,
@@ -119,9 +131,9 @@ pub fn execute(cli: Cli) -> Result<(), Error> {
                 );
             }
             for w in &m.protection.warnings {
-                println!("  warning: {w}");
+                say!("  warning: {w}");
             }
-            println!(
+            say!(
                 "  quarantine report: {}",
                 published.quarantine_report.display()
             );
@@ -136,7 +148,7 @@ pub fn execute(cli: Cli) -> Result<(), Error> {
         }
         Command::Keygen { out } => {
             crate::pseudonymise::key::write_new_key(&out)?;
-            println!(
+            say!(
                 "wrote a new key to {} (mode 0600); keep it secret and backed up",
                 out.display()
             );
@@ -160,25 +172,25 @@ pub fn execute(cli: Cli) -> Result<(), Error> {
                 },
                 &out,
             )?;
-            println!("wrote {written} rows to {}", out.display());
+            say!("wrote {written} rows to {}", out.display());
             Ok(())
         }
     }
 }
 
 fn warn_about_key(plan: &config::Plan) {
-    if let config::plan::KeySource::File(path) = &plan.pseudonymise.key {
-        if crate::pseudonymise::key::readable_by_others(path) {
-            eprintln!(
-                "warning: {}: the key file is readable by other users; run chmod 600 on it",
-                path.display()
-            );
-        }
+    if let config::plan::KeySource::File(path) = &plan.pseudonymise.key
+        && crate::pseudonymise::key::readable_by_others(path)
+    {
+        eprintln!(
+            "warning: {}: the key file is readable by other users; run chmod 600 on it",
+            path.display()
+        );
     }
 }
 
 fn print_check(plan: &config::Plan, analysis: &crate::Analysis) {
-    println!(
+    say!(
         "pipeline {} is valid: release `{}`",
         plan.file.display(),
         plan.release.name
@@ -187,7 +199,7 @@ fn print_check(plan: &config::Plan, analysis: &crate::Analysis) {
         let encoding = s
             .encoding
             .map_or_else(|| "parquet".to_owned(), |e| format!("{e:?}").to_lowercase());
-        println!(
+        say!(
             "source {} ({}, {encoding}): {} rows read = {} usable + {} quarantined",
             s.name,
             s.file.display(),
@@ -195,7 +207,7 @@ fn print_check(plan: &config::Plan, analysis: &crate::Analysis) {
             s.rows_used,
             s.rows_quarantined
         );
-        println!(
+        say!(
             "  identifiers: {} distinct values, {} persons; {} wrong check digit, {} unrecognised, {} type not accepted, {} spreadsheet-damaged",
             s.ids.distinct_values,
             s.ids.distinct_persons,
@@ -205,22 +217,24 @@ fn print_check(plan: &config::Plan, analysis: &crate::Analysis) {
             s.ids.excel_damaged
         );
         if s.undecodable_bytes + s.private_use_characters + s.dates_ambiguous > 0 {
-            println!(
+            say!(
                 "  {} undecodable bytes, {} user-defined (造字) characters, {} six-digit dates read as ROC",
-                s.undecodable_bytes, s.private_use_characters, s.dates_ambiguous
+                s.undecodable_bytes,
+                s.private_use_characters,
+                s.dates_ambiguous
             );
         }
         for (domain, n) in &s.mapped_to_other {
-            println!("  {n} rows mapped to the `other` code of {domain}");
+            say!("  {n} rows mapped to the `other` code of {domain}");
         }
     }
     let summary = analysis.quarantine.summary();
     if summary.is_empty() {
-        println!("quarantine: none");
+        say!("quarantine: none");
     } else {
-        println!("quarantine (source, column, reason: values, first row):");
+        say!("quarantine (source, column, reason: values, first row):");
         for (source, column, reason, n, first) in summary {
-            println!(
+            say!(
                 "  {source}, {column}, {}: {n}, first at row {first}",
                 reason.describe()
             );
@@ -229,7 +243,7 @@ fn print_check(plan: &config::Plan, analysis: &crate::Analysis) {
     for pt in &analysis.protected.tables {
         let t = &pt.table;
         let suppressed = pt.status.iter().filter(|s| s.is_suppressed()).count();
-        println!(
+        say!(
             "table {}: {} cells × {} measures from {} rows in scope; {} cells below the threshold",
             t.name,
             t.len(),
@@ -239,7 +253,7 @@ fn print_check(plan: &config::Plan, analysis: &crate::Analysis) {
         );
     }
     for w in &analysis.protected.warnings {
-        println!("warning: {w}");
+        say!("warning: {w}");
     }
-    println!("nothing was written");
+    say!("nothing was written");
 }

@@ -31,7 +31,7 @@ struct Mapped<'a> {
 enum Kind<'a> {
     Person,
     Date(crate::config::raw::DateFormat),
-    Coded(usize, &'a Domain, &'a crate::config::plan::CodedColumn),
+    Coded(&'a Domain, &'a crate::config::plan::CodedColumn),
     Text(&'a str),
     Integer(&'a str),
 }
@@ -41,7 +41,7 @@ impl Mapped<'_> {
         match &self.kind {
             Kind::Person => columns::ID_REF,
             Kind::Date(_) => columns::DATE,
-            Kind::Coded(_, d, _) => &d.name,
+            Kind::Coded(d, _) => &d.name,
             Kind::Text(f) | Kind::Integer(f) => f,
         }
     }
@@ -194,7 +194,7 @@ pub fn read_source(
     let mapped_to_other = mapped
         .iter()
         .filter_map(|m| match m.kind {
-            Kind::Coded(_, d, _) => note_counts
+            Kind::Coded(d, _) => note_counts
                 .get(&format!("{}__other", m.raw))
                 .filter(|&&n| n > 0)
                 .map(|&n| (d.name.clone(), n)),
@@ -315,7 +315,7 @@ fn mapped_columns<'a>(
         mapped.push(Mapped {
             header: find(&c.column)?,
             raw: format!("__c{i}_raw"),
-            kind: Kind::Coded(i, &domains[c.domain], c),
+            kind: Kind::Coded(&domains[c.domain], c),
         });
     }
     for (i, t) in source.text.iter().enumerate() {
@@ -390,7 +390,7 @@ fn value_map(
                 Series::new(note.into(), ambiguous).into(),
             ]);
         }
-        Kind::Coded(_, domain, column) => {
+        Kind::Coded(domain, column) => {
             let lookup = CodeLookup::new(column, domain);
             let mut codes = Vec::with_capacity(values.len());
             let mut why = Vec::with_capacity(values.len());

@@ -91,7 +91,7 @@ fn split_fields(s: &str) -> Option<([u32; 3], Option<usize>)> {
     }
     let chinese = s.contains('年');
     let mut parts = s
-        .split(|c: char| matches!(c, '/' | '.' | '-' | '年' | '月' | '日'))
+        .split(['/', '.', '-', '年', '月', '日'])
         .map(str::trim)
         .filter(|p| !p.is_empty());
     let mut take = || -> Option<u32> {

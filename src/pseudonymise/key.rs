@@ -122,7 +122,7 @@ impl Key {
 
 fn parse_hex(text: &str) -> Result<Vec<u8>, &'static str> {
     let t = text.trim();
-    if t.len() % 2 != 0 || !t.bytes().all(|b| b.is_ascii_hexdigit()) {
+    if !t.len().is_multiple_of(2) || !t.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err("is not a hex string");
     }
     let bytes: Vec<u8> = (0..t.len())

@@ -131,6 +131,9 @@ fn is_excel_number(id: &str) -> bool {
     })
 }
 
+/// A distinct raw identifier after checking: canonical form, rejection reason, kind when valid.
+type Checked = (String, Option<Reason>, Option<IdKind>);
+
 /// Errors of this stage.
 #[derive(Debug, thiserror::Error)]
 pub enum PseudonymiseError {
@@ -161,7 +164,7 @@ pub fn apply(
     } = ingested;
 
     // Classify each distinct raw value once; keep canonical forms of accepted ones.
-    let checked: Vec<Vec<(String, Option<Reason>, Option<IdKind>)>> = sources
+    let checked: Vec<Vec<Checked>> = sources
         .iter()
         .zip(plan_sources)
         .map(|(s, plan_source)| {
@@ -282,7 +285,7 @@ pub fn apply(
     })
 }
 
-fn count_ids(checks: &[(String, Option<Reason>, Option<IdKind>)], keep_invalid: bool) -> IdCounts {
+fn count_ids(checks: &[Checked], keep_invalid: bool) -> IdCounts {
     let mut c = IdCounts {
         distinct_values: checks.len() as u64,
         ..IdCounts::default()

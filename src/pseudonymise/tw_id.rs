@@ -138,7 +138,7 @@ mod tests {
                 let mut bad = *id;
                 bad[pos] = d;
                 let weight = [7u32, 6, 5, 4, 3, 2, 1, 1][pos - 2];
-                let blind = (weight * u32::from(d.abs_diff(id[pos]))) % 10 == 0;
+                let blind = (weight * u32::from(d.abs_diff(id[pos]))).is_multiple_of(10);
                 assert_eq!(
                     check_digit_ok(&bad),
                     blind,

@@ -288,7 +288,7 @@ impl Generator {
         let given: String = (0..2)
             .map(|_| GIVEN[self.rng.random_range(0..GIVEN.len())])
             .collect();
-        let name = if self.serial % 997 == 0 {
+        let name = if self.serial.is_multiple_of(211) {
             format!("{surname}{EUDC}{}", &given[..3])
         } else {
             format!("{surname}{given}")

@@ -1,4 +1,8 @@
 //! Integration tests: the real `privstat` binary on the fixtures and on generated exports.
+#![allow(
+    clippy::disallowed_methods,
+    reason = "tests write their own input files"
+)]
 
 mod cli;
 mod pipelines;

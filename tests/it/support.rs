@@ -29,10 +29,11 @@ pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
+/// Column index by header, and rows of text.
+pub type Csv = (HashMap<String, usize>, Vec<Vec<String>>);
+
 /// Reads a published CSV (with or without a BOM), every column as text, empty for null.
-pub fn read_csv(
-    path: &Path,
-) -> Result<(HashMap<String, usize>, Vec<Vec<String>>), Box<dyn std::error::Error>> {
+pub fn read_csv(path: &Path) -> Result<Csv, Box<dyn std::error::Error>> {
     use polars::prelude::*;
     let df = CsvReadOptions::default()
         .with_infer_schema_length(Some(0))

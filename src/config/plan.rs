@@ -289,14 +289,7 @@ impl Plan {
             .tables
             .iter()
             .filter_map(|(name, table)| {
-                check.table(
-                    name,
-                    table,
-                    &source_names,
-                    &sources,
-                    &domains,
-                    &domain_index,
-                )
+                check.table(name, table, &source_names, &sources, &domain_index)
             })
             .collect();
         if raw.tables.is_empty() {
@@ -351,6 +344,22 @@ impl Checker<'_> {
             message,
             hint,
         });
+    }
+
+    /// Field and domain names become column names: lower-case ASCII, digits and `_`, starting with a
+    /// letter, so they can never collide with privstat's internal `__` columns.
+    fn field_name(&mut self, key: &str, name: &str) {
+        let ok = name.starts_with(|c: char| c.is_ascii_lowercase())
+            && name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+        if !ok {
+            self.push(
+                key,
+                format!("`{name}` cannot be a field name"),
+                Some("use lower-case ASCII letters, digits and `_`, starting with a letter".into()),
+            );
+        }
     }
 
     fn release(&mut self, raw: &super::raw::RawRelease) -> Release {
@@ -449,6 +458,7 @@ impl Checker<'_> {
         let mut index = BTreeMap::new();
         for (name, d) in raw {
             let key = format!("domains.{name}");
+            self.field_name(&key, name);
             if d.codes.is_empty() {
                 self.push(&key, "has no codes".into(), None);
             }
@@ -620,6 +630,7 @@ impl Checker<'_> {
                     Some(format!("write {field} = \"{}\"", t.column)),
                 ),
                 (RawColumn::Typed(t), None) => {
+                    self.field_name(&format!("{key}.columns.{field}"), field);
                     used.push(&t.column);
                     let named = NamedColumn {
                         field: field.clone(),
@@ -714,7 +725,6 @@ impl Checker<'_> {
         raw: &RawTable,
         source_names: &[&String],
         sources: &[Source],
-        domains: &[Domain],
         domain_index: &BTreeMap<String, usize>,
     ) -> Option<TableSpec> {
         let key = format!("tables.{name}");
@@ -828,7 +838,6 @@ impl Checker<'_> {
             }
             found
         });
-        let _ = domains;
         Some(TableSpec {
             name: name.to_owned(),
             title: raw.title.clone(),

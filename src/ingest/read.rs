@@ -12,7 +12,7 @@ use chrono::NaiveDate;
 use polars::prelude::*;
 
 use super::codes::{CodeLookup, Coded};
-use super::encoding::{self, DetectedEncoding};
+use super::encoding;
 use super::error::IngestError;
 use super::quarantine::{QuarantinedRow, Reason};
 use super::roc_date::{DateProblem, parse_date};
@@ -222,11 +222,6 @@ pub fn read_source(
         direct_identifiers_dropped: source.direct_identifiers.clone(),
         ids: super::IdCounts::default(),
     };
-    debug_assert!(
-        detected.is_none()
-            || detected != Some(DetectedEncoding::Utf8)
-            || report.undecodable_bytes == 0
-    );
     Ok((
         IngestedSource {
             frame: good,

@@ -9,11 +9,10 @@ use crate::config::Plan;
 use crate::config::raw::OutputFormat;
 use crate::ingest::{Quarantine, SourceReport};
 use crate::protect::{CellStatus, Protected, ProtectedTable};
-use crate::tabulate::Level;
 
 /// One row per cell and measure: `<dim>`, `<dim>_label`, `<dim>_label_en` per dimension, then
 /// `measure`, `value` (null when suppressed), `status`, and the share columns when configured.
-pub fn table_frame(pt: &ProtectedTable, plan: &Plan) -> PolarsResult<DataFrame> {
+pub fn table_frame(pt: &ProtectedTable) -> PolarsResult<DataFrame> {
     let t = &pt.table;
     let n_rows = t.len() * t.measures.len();
     let mut codes: Vec<Vec<&str>> = vec![Vec::with_capacity(n_rows); t.axes.len()];
@@ -75,7 +74,6 @@ pub fn table_frame(pt: &ProtectedTable, plan: &Plan) -> PolarsResult<DataFrame> 
         columns.push(Series::new("share_numerator_status".into(), num_status).into());
         columns.push(Series::new("share_denominator_status".into(), den_status).into());
     }
-    let _ = plan;
     DataFrame::new_infer_height(columns)
 }
 
@@ -246,7 +244,6 @@ pub fn codelists_frame(protected: &Protected, plan: &Plan) -> PolarsResult<DataF
             String::new(),
         ]);
     }
-    let _ = Level::Leaf;
     let column = |i: usize, name: &str| -> Column {
         Series::new(
             name.into(),

@@ -80,7 +80,7 @@ pub fn write(input: &ReleaseInput<'_>) -> Result<Published, PublishError> {
 
     let mut table_entries = Vec::new();
     for pt in &input.protected.tables {
-        let mut df = frames::table_frame(pt, plan).map_err(|e| frame_error(&pt.table.name, &e))?;
+        let mut df = frames::table_frame(pt).map_err(|e| frame_error(&pt.table.name, &e))?;
         let mut files = Vec::new();
         for format in &plan.publish.formats {
             let name = match format {

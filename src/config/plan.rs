@@ -325,12 +325,6 @@ impl Plan {
             })
         }
     }
-
-    /// The domain of a table's dimension.
-    #[must_use]
-    pub fn domain(&self, index: usize) -> &Domain {
-        &self.domains[index]
-    }
 }
 
 struct Checker<'a> {

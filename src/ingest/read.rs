@@ -340,18 +340,6 @@ fn value_map(
 ) -> PolarsResult<DataFrame> {
     let reason = |r: Reason| Some(u32::from(r.code()));
     let (parsed, why): (Series, Vec<Option<u32>>) = match &m.kind {
-        Kind::Person => {
-            let index: Vec<Option<u32>> =
-                (0..values.len()).map(|i| u32::try_from(i).ok()).collect();
-            let why: Vec<Option<u32>> = vec![None; values.len()];
-            let raw = Series::new(m.raw.as_str().into(), &values);
-            *person_ids = values;
-            return DataFrame::new_infer_height(vec![
-                raw.into(),
-                Series::new(m.field().into(), index).into(),
-                Series::new(m.why().into(), why).into(),
-            ]);
-        }
         Kind::Date(format) => {
             let mut days = Vec::with_capacity(values.len());
             let mut why = Vec::with_capacity(values.len());
@@ -412,7 +400,8 @@ fn value_map(
             }
             (Series::new(m.field().into(), codes), why)
         }
-        Kind::Text(_) => {
+        // Identifiers and text fields become the index of their distinct value.
+        Kind::Person | Kind::Text(_) => {
             let index: Vec<Option<u32>> =
                 (0..values.len()).map(|i| u32::try_from(i).ok()).collect();
             let why: Vec<Option<u32>> = vec![None; values.len()];
@@ -441,11 +430,15 @@ fn value_map(
             (Series::new(m.field().into(), parsed), why)
         }
     };
-    DataFrame::new_infer_height(vec![
+    let frame = DataFrame::new_infer_height(vec![
         Series::new(m.raw.as_str().into(), &values).into(),
         parsed.into(),
         Series::new(m.why().into(), why).into(),
-    ])
+    ])?;
+    if matches!(m.kind, Kind::Person) {
+        *person_ids = values;
+    }
+    Ok(frame)
 }
 
 fn quarantined_rows(

@@ -179,21 +179,17 @@ pub fn dictionary_frame(protected: &Protected, plan: &Plan) -> PolarsResult<Data
             }
         }
     }
-    let column = |i: usize, name: &str| -> Column {
-        Series::new(
-            name.into(),
-            rows.iter().map(|r| r[i].as_str()).collect::<Vec<_>>(),
-        )
-        .into()
-    };
-    DataFrame::new_infer_height(vec![
-        column(0, "table"),
-        column(1, "column"),
-        column(2, "type"),
-        column(3, "label_zh"),
-        column(4, "label_en"),
-        column(5, "description"),
-    ])
+    text_frame(
+        [
+            "table",
+            "column",
+            "type",
+            "label_zh",
+            "label_en",
+            "description",
+        ],
+        &rows,
+    )
 }
 
 /// Every code of every dimension used, with its level and parent.
@@ -244,21 +240,33 @@ pub fn codelists_frame(protected: &Protected, plan: &Plan) -> PolarsResult<DataF
             String::new(),
         ]);
     }
-    let column = |i: usize, name: &str| -> Column {
-        Series::new(
-            name.into(),
-            rows.iter().map(|r| r[i].as_str()).collect::<Vec<_>>(),
-        )
-        .into()
-    };
-    DataFrame::new_infer_height(vec![
-        column(0, "dimension"),
-        column(1, "code"),
-        column(2, "label_zh"),
-        column(3, "label_en"),
-        column(4, "level"),
-        column(5, "parent"),
-    ])
+    text_frame(
+        [
+            "dimension",
+            "code",
+            "label_zh",
+            "label_en",
+            "level",
+            "parent",
+        ],
+        &rows,
+    )
+}
+
+/// A frame of text columns from rows of a fixed width.
+fn text_frame<const N: usize>(names: [&str; N], rows: &[[String; N]]) -> PolarsResult<DataFrame> {
+    let columns = names
+        .iter()
+        .enumerate()
+        .map(|(i, name)| {
+            Series::new(
+                (*name).into(),
+                rows.iter().map(|r| r[i].as_str()).collect::<Vec<_>>(),
+            )
+            .into()
+        })
+        .collect();
+    DataFrame::new_infer_height(columns)
 }
 
 /// The quarantine report: where each rejected value is and why, never the value itself.

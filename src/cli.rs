@@ -1,4 +1,4 @@
-//! The command line: `run`, `check`, `keygen` and `synth`. Results go to standard output, progress
+//! The command line: `run`, `check`, `audit`, `keygen` and `synth`. Results go to standard output, progress
 //! and errors to standard error.
 #![allow(
     clippy::print_stdout,
@@ -11,6 +11,7 @@ use clap::{Parser, Subcommand};
 
 use crate::config::{self, Overrides};
 use crate::error::Error;
+use crate::protect::CellStatus;
 use crate::{Progress, synth};
 
 /// Writes a line of results to standard output. A closed pipe (`privstat check … | head`) ends the
@@ -54,6 +55,14 @@ pub enum Command {
         /// Read source NAME from PATH instead of the pipeline's path (repeatable).
         #[arg(long = "source", value_name = "NAME=PATH", value_parser = parse_source)]
         sources: Vec<(String, PathBuf)>,
+    },
+    /// Audit a published release from its files alone; exit non-zero on any failure.
+    Audit {
+        /// The release directory (holding manifest.json).
+        release_dir: PathBuf,
+        /// Print the full report as JSON (findings and every suppressed number's interval).
+        #[arg(long)]
+        json: bool,
     },
     /// Write a new random pseudonymisation key (32 bytes, hex) readable only by its owner.
     Keygen {
@@ -130,14 +139,46 @@ pub fn execute(cli: Cli) -> Result<(), Error> {
                     statuses.join(", ")
                 );
             }
+            say_protection(&m.protection.summary);
             for w in &m.protection.warnings {
                 say!("  warning: {w}");
             }
+            say!(
+                "  audit: passed ({} suppressed numbers, {} exactly recoverable, narrowest primary interval {}); report {}",
+                published.audit.suppressed_numbers,
+                published.audit.exactly_recoverable,
+                published
+                    .audit
+                    .min_primary_width
+                    .map_or_else(|| "-".to_owned(), |w| w.to_string()),
+                published.audit_report.display()
+            );
             say!(
                 "  quarantine report: {}",
                 published.quarantine_report.display()
             );
             Ok(())
+        }
+        Command::Audit { release_dir, json } => {
+            if !release_dir.join("manifest.json").is_file() {
+                return Err(Error::Usage(format!(
+                    "{}: not a release directory (no manifest.json)",
+                    release_dir.display()
+                )));
+            }
+            let report = crate::audit::audit(&release_dir);
+            if json {
+                let text = serde_json::to_string_pretty(&report)
+                    .map_err(|e| Error::Internal(e.to_string()))?;
+                say!("{text}");
+            } else {
+                print_audit(&report);
+            }
+            if report.passed {
+                Ok(())
+            } else {
+                Err(Error::AuditFailed(report.failures()))
+            }
         }
         Command::Check { pipeline, sources } => {
             let plan = config::load(&pipeline, &Overrides { out: None, sources })?;
@@ -242,18 +283,70 @@ fn print_check(plan: &config::Plan, analysis: &crate::Analysis) {
     }
     for pt in &analysis.protected.tables {
         let t = &pt.table;
-        let suppressed = pt.status.iter().filter(|s| s.is_suppressed()).count();
+        let count = |s: CellStatus| pt.status.iter().filter(|&&x| x == s).count();
         say!(
-            "table {}: {} cells × {} measures from {} rows in scope; {} cells below the threshold",
+            "table {}: {} cells × {} measures from {} rows in scope; {} suppressed primary, {} secondary",
             t.name,
             t.len(),
             t.measures.len(),
             t.rows_in_scope,
-            suppressed
+            count(CellStatus::SuppressedPrimary),
+            count(CellStatus::SuppressedSecondary)
         );
     }
+    say_protection(&analysis.protected.summary);
     for w in &analysis.protected.warnings {
         say!("warning: {w}");
     }
     say!("nothing was written");
+}
+
+fn say_protection(s: &crate::protect::Summary) {
+    say!(
+        "protection: {} distinct cells, {} primary ({} by request), {} secondary ({} persons withheld); audit: {} suppressed numbers, {} exactly recoverable, {} under-protected, narrowest primary interval {}",
+        s.cells,
+        s.primary,
+        s.primary_by_request,
+        s.secondary,
+        s.secondary_persons,
+        s.suppressed_numbers,
+        s.exactly_recoverable,
+        s.under_protected,
+        s.min_primary_width
+            .map_or_else(|| "-".to_owned(), |w| w.to_string())
+    );
+}
+
+fn print_audit(r: &crate::audit::Report) {
+    say!(
+        "audit of release `{}` in {}: {}",
+        r.release.as_deref().unwrap_or("?"),
+        r.directory,
+        if r.passed { "PASSED" } else { "FAILED" }
+    );
+    say!(
+        "  {} files match the manifest's sha256; {} tables, {} distinct cells",
+        r.files_verified,
+        r.tables,
+        r.cells
+    );
+    say!(
+        "  {} suppressed numbers ({} primary): {} exactly recoverable, {} under-protected; narrowest primary interval {} (protection level {}, threshold {})",
+        r.suppressed_numbers,
+        r.primary_numbers,
+        r.exactly_recoverable,
+        r.under_protected,
+        r.min_primary_width
+            .map_or_else(|| "-".to_owned(), |w| w.to_string()),
+        r.protection_level
+            .map_or_else(|| "?".to_owned(), |w| w.to_string()),
+        r.threshold.map_or_else(|| "?".to_owned(), |w| w.to_string()),
+    );
+    if r.findings.is_empty() {
+        say!("  no findings");
+    } else {
+        for line in r.findings_table().lines() {
+            say!("  {line}");
+        }
+    }
 }

@@ -6,6 +6,7 @@
 use crate::config::ConfigError;
 use crate::ingest::IngestError;
 use crate::pseudonymise::{KeyError, PseudonymiseError};
+use crate::protect::ProtectError;
 use crate::publish::PublishError;
 use crate::tabulate::TabulateError;
 
@@ -30,9 +31,15 @@ pub enum Error {
     #[error(transparent)]
     Tabulate(#[from] TabulateError),
     #[error(transparent)]
+    Protect(#[from] ProtectError),
+    #[error(transparent)]
     Publish(#[from] PublishError),
     #[error("{0}")]
     Synth(String),
+    #[error("{0}")]
+    Usage(String),
+    #[error("the release failed its audit: {0} failures (listed above)")]
+    AuditFailed(usize),
     #[error("internal error: {0}; this is a bug in privstat, please report it")]
     Internal(String),
 }
@@ -42,7 +49,7 @@ impl Error {
     #[must_use]
     pub fn exit_code(&self) -> u8 {
         match self {
-            Self::Config(_) => EXIT_USAGE,
+            Self::Config(_) | Self::Usage(_) => EXIT_USAGE,
             _ => EXIT_DATA,
         }
     }

@@ -4,6 +4,7 @@
 //! [`ingest`] raw exports → [`pseudonymise`] identifiers → [`tabulate`] persons and person-times over
 //! the public key domain → [`protect`] the cells → [`publish`] the release, atomically.
 
+pub mod audit;
 pub mod cli;
 pub mod config;
 pub mod error;
@@ -78,7 +79,7 @@ pub fn analyse(plan: &Plan, progress: &Progress) -> Result<Analysis, Error> {
     progress.stage("tabulating");
     let tables = tabulate::count(&keyed, plan)?;
     progress.stage("protecting");
-    let protected = protect::apply(tables, &plan.protection);
+    let protected = protect::apply(tables, plan)?;
     let sources = reconcile(&keyed)?;
     Ok(Analysis {
         sources,

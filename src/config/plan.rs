@@ -10,7 +10,7 @@ use chrono::NaiveDate;
 use super::error::{ConfigError, Problem};
 use super::raw::{
     DateFormat, EncodingChoice, FieldKind, IdType, InvalidIds, Label, OutputFormat,
-    ProtectionMethod, RawColumn, RawDomain, RawMeasure, RawPeriod, RawPipeline, RawSource,
+    ProtectionMethod, RawColumn, Zeros, RawDomain, RawMeasure, RawPeriod, RawPipeline, RawSource,
     RawTable, SimpleMeasure, SourceFormat, UnknownPolicy,
 };
 use super::suggest::did_you_mean;
@@ -213,12 +213,38 @@ impl Measure {
 }
 
 /// `[protection]`, checked.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Protection {
     pub method: ProtectionMethod,
-    /// Cells with `0 < value < threshold` are suppressed, as are cells of other measures whose
-    /// underlying person count is in that range.
+    /// Cells with `0 < persons < threshold` are primary, whatever the measure.
     pub threshold: NonZeroU32,
+    /// Minimum width of a primary cell's feasibility interval, in persons (and person-times).
+    pub level: u32,
+    pub zeros: Zeros,
+    pub cost: crate::protect::Cost,
+    pub always_suppress: Vec<CellRule>,
+    pub always_publish: Vec<CellRule>,
+}
+
+/// A set of cells named by the data owner.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CellRule {
+    /// `None`: every table that has all the named dimensions.
+    pub table: Option<String>,
+    /// `(dimension, code)` pairs a cell must all match.
+    pub cells: Vec<(String, String)>,
+}
+
+impl CellRule {
+    /// Whether the rule names the cell at `codes` (one `(dimension, code)` per axis) of `table`.
+    #[must_use]
+    pub fn matches(&self, table: &str, codes: &[(&str, &str)]) -> bool {
+        self.table.as_deref().is_none_or(|t| t == table)
+            && self
+                .cells
+                .iter()
+                .all(|(d, c)| codes.iter().any(|(dd, cc)| dd == d && cc == c))
+    }
 }
 
 /// `[publish]`, checked.
@@ -296,7 +322,7 @@ impl Plan {
             check.push("tables", "at least one table is required".into(), None);
         }
 
-        let protection = check.protection(&raw);
+        let protection = check.protection(&raw, &domains, &domain_index, &tables);
         let publish = Publish {
             dir: overrides
                 .out
@@ -844,8 +870,15 @@ impl Checker<'_> {
         })
     }
 
-    fn protection(&mut self, raw: &RawPipeline) -> Protection {
-        let threshold = raw.protection.threshold;
+    fn protection(
+        &mut self,
+        raw: &RawPipeline,
+        domains: &[Domain],
+        domain_index: &BTreeMap<String, usize>,
+        tables: &[TableSpec],
+    ) -> Protection {
+        let p = &raw.protection;
+        let threshold = p.threshold;
         if threshold < 2 {
             self.push(
                 "protection.threshold",
@@ -853,9 +886,96 @@ impl Checker<'_> {
                 Some("the usual floor is 3 (fewer than 3 units is confidential)".into()),
             );
         }
+        let level = p.protection_level.unwrap_or(threshold);
+        if level == 0 {
+            self.push(
+                "protection.protection_level",
+                "= 0 would accept exactly recoverable cells".into(),
+                Some("leave it out to use the threshold".into()),
+            );
+        }
+        let mut rules = |key: &str, raw_rules: &[crate::config::raw::RawCellRule]| {
+            raw_rules
+                .iter()
+                .enumerate()
+                .map(|(i, r)| self.cell_rule(&format!("protection.{key}[{i}]"), r, domains, domain_index, tables))
+                .collect::<Vec<_>>()
+        };
+        let always_suppress = rules("always_suppress", &p.always_suppress);
+        let always_publish = rules("always_publish", &p.always_publish);
         Protection {
-            method: raw.protection.method,
+            method: p.method,
             threshold: NonZeroU32::new(threshold.max(2)).expect("max(2) is non-zero"),
+            level: level.max(1),
+            zeros: p.zeros,
+            cost: p.cost,
+            always_suppress,
+            always_publish,
+        }
+    }
+
+    fn cell_rule(
+        &mut self,
+        key: &str,
+        raw: &crate::config::raw::RawCellRule,
+        domains: &[Domain],
+        domain_index: &BTreeMap<String, usize>,
+        tables: &[TableSpec],
+    ) -> CellRule {
+        let table = raw.table.as_ref().and_then(|name| {
+            let found = tables.iter().find(|t| &t.name == name);
+            if found.is_none() {
+                let names: Vec<&str> = tables.iter().map(|t| t.name.as_str()).collect();
+                self.push(
+                    &format!("{key}.table"),
+                    format!("`{name}` is not a table of this pipeline"),
+                    super::suggest::did_you_mean(name, names.iter().copied()),
+                );
+            }
+            found
+        });
+        for (dim, code) in &raw.cells {
+            let Some(&d) = domain_index.get(dim) else {
+                self.push(
+                    &format!("{key}.cells.{dim}"),
+                    format!("`{dim}` is not a domain"),
+                    super::suggest::did_you_mean(dim, domain_index.keys().map(String::as_str)),
+                );
+                continue;
+            };
+            if let Some(t) = table {
+                if !t.dims.contains(&d) {
+                    self.push(
+                        &format!("{key}.cells.{dim}"),
+                        format!("table `{}` has no dimension `{dim}`", t.name),
+                        None,
+                    );
+                }
+            }
+            let domain = &domains[d];
+            let known = code == TOTAL_CODE
+                || domain.codes.iter().any(|c| &c.code == code)
+                || domain.groups.iter().any(|g| &g.code == code);
+            if !known {
+                let codes = domain
+                    .codes
+                    .iter()
+                    .map(|c| c.code.as_str())
+                    .chain(domain.groups.iter().map(|g| g.code.as_str()));
+                self.push(
+                    &format!("{key}.cells.{dim}"),
+                    format!("`{code}` is not a code of `{dim}`"),
+                    super::suggest::did_you_mean(code, codes),
+                );
+            }
+        }
+        CellRule {
+            table: raw.table.clone(),
+            cells: raw
+                .cells
+                .iter()
+                .map(|(d, c)| (d.clone(), c.clone()))
+                .collect(),
         }
     }
 

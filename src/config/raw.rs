@@ -270,6 +270,16 @@ pub struct RawProtection {
     pub method: ProtectionMethod,
     #[serde(default = "default_threshold")]
     pub threshold: u32,
+    /// Minimum width of a primary cell's feasibility interval; defaults to the threshold.
+    pub protection_level: Option<u32>,
+    #[serde(default)]
+    pub zeros: Zeros,
+    #[serde(default)]
+    pub cost: crate::protect::Cost,
+    #[serde(default)]
+    pub always_suppress: Vec<RawCellRule>,
+    #[serde(default)]
+    pub always_publish: Vec<RawCellRule>,
 }
 
 impl Default for RawProtection {
@@ -277,6 +287,11 @@ impl Default for RawProtection {
         Self {
             method: ProtectionMethod::default(),
             threshold: default_threshold(),
+            protection_level: None,
+            zeros: Zeros::default(),
+            cost: crate::protect::Cost::default(),
+            always_suppress: Vec::new(),
+            always_publish: Vec::new(),
         }
     }
 }
@@ -289,9 +304,31 @@ fn default_threshold() -> u32 {
 #[derive(Debug, Clone, Copy, Default, Deserialize, serde::Serialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum ProtectionMethod {
-    /// Primary suppression of cells below the threshold.
+    /// Cell suppression: primary by the threshold rule, secondary until the LP audit passes.
     #[default]
-    Threshold,
+    #[serde(alias = "threshold")]
+    Suppression,
+}
+
+/// What an empty cell is.
+#[derive(Debug, Clone, Copy, Default, Deserialize, serde::Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Zeros {
+    /// Published; may still be suppressed to protect another cell.
+    #[default]
+    Publish,
+    /// Primary: "nobody in this group" can itself be a disclosure.
+    Sensitive,
+}
+
+/// Cells chosen by the data owner: in one table or all, every cell whose codes match.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCellRule {
+    pub table: Option<String>,
+    /// Dimension name → code (a leaf, a group or `_T`); dimensions not named match any code.
+    #[serde(default)]
+    pub cells: BTreeMap<String, String>,
 }
 
 /// `[publish]`.

@@ -1,29 +1,44 @@
-//! Stage 4, protect: tabulated tables → a status for every cell.
+//! Stage 4, protect: tabulated tables → a status for every cell, proven by an LP audit.
 //!
 //! # Privacy
-//! Primary suppression by the threshold rule: a cell is suppressed when `0 < persons < k`, where
-//! `persons` is the number of distinct persons behind the cell (computed from records by
-//! [`crate::tabulate`]). Person-times are never below persons, so this one rule covers a persons
-//! cell below `k`, a person-times cell below `k`, and a person-times, session or sum cell whose
-//! few contacts come from fewer than `k` persons (two visits by one woman on Dongyin are one woman;
-//! disclosure-control.md §5.1). Zeros are published (τ-ARGUS and sdcTable default).
-//!
-//! Primary suppression alone does not protect a table whose margins are published: the suppressed
-//! cells can be recomputed from the totals (disclosure-control.md §0). Until secondary suppression
-//! exists, every release says so in its manifest ([`Protected::warnings`]).
+//! - **Primary**: a cell is suppressed when `0 < persons < k`, where `persons` is the number of
+//!   distinct persons behind the cell, whatever the measure (two visits by one woman on Dongyin are
+//!   one woman); with `zeros = "sensitive"` empty cells too; and every cell the data owner lists in
+//!   `always_suppress`. Cells in `always_publish` are never suppressed, and the manifest says so.
+//! - **Secondary** ([`secondary`]): primary suppression alone protects nothing when margins are
+//!   published (disclosure-control.md §0), so further cells are suppressed, one certified hypercube
+//!   at a time, across all tables of the release together (linked tables share cells).
+//! - **Audit** ([`lp`]): for every suppressed number, the interval an attacker can derive from all
+//!   published numbers and all relations of the release. Every primary cell's interval must hold at
+//!   least `protection_level` integers beyond its lowest (for counts; sums only need two), and no
+//!   suppressed number may be exactly recoverable (fewer than two integers in its interval). Failures
+//!   are repaired by more suppression until the audit passes; then superfluous secondary cells are
+//!   released again, most costly first, as long as it still passes.
 
+pub mod lp;
+pub mod secondary;
+pub mod system;
+
+use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::config::plan::Protection;
-use crate::tabulate::Table;
+use crate::config::Plan;
+use crate::config::plan::{CellRule, Protection};
+use crate::config::raw::Zeros;
+use crate::tabulate::{Level, Table};
+pub use lp::{Interval, Method, Solver};
+pub use secondary::Cost;
+use system::{AxisTree, Shape, System};
 
 /// Status of a published cell.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CellStatus {
     Published,
-    /// Below the threshold: value withheld.
+    /// Below the threshold, or listed by the data owner: value withheld.
     SuppressedPrimary,
+    /// Withheld so that primary cells cannot be derived from the others.
+    SuppressedSecondary,
 }
 
 impl CellStatus {
@@ -33,7 +48,20 @@ impl CellStatus {
         match self {
             Self::Published => "published",
             Self::SuppressedPrimary => "suppressed_primary",
+            Self::SuppressedSecondary => "suppressed_secondary",
         }
+    }
+
+    /// Parses the `status` column.
+    #[must_use]
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            Self::Published,
+            Self::SuppressedPrimary,
+            Self::SuppressedSecondary,
+        ]
+        .into_iter()
+        .find(|c| c.as_str() == s)
     }
 
     /// Whether the value is withheld.
@@ -50,92 +78,612 @@ pub struct ProtectedTable {
     pub status: Vec<CellStatus>,
 }
 
+/// The audit verdict on one suppressed number.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Verdict {
+    pub var: u32,
+    pub lower: f64,
+    /// `None` when unbounded.
+    pub upper: Option<f64>,
+    /// Integers the interval must hold beyond its lowest.
+    pub need: i64,
+    pub method: Method,
+    pub ok: bool,
+}
+
+/// Counts and information loss of one release's suppression.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Summary {
+    /// Distinct cells of the release (a cell shared by linked tables counts once).
+    pub cells: usize,
+    pub primary: usize,
+    /// Of the primary cells, those listed in `always_suppress`.
+    pub primary_by_request: usize,
+    pub secondary: usize,
+    /// Cells below the threshold published because `always_publish` lists them.
+    pub published_by_request: usize,
+    /// Persons in secondary cells (the information lost to protect the primary ones).
+    pub secondary_persons: i64,
+    pub suppressed_numbers: usize,
+    pub exactly_recoverable: usize,
+    pub under_protected: usize,
+    pub min_primary_width: Option<i64>,
+    pub lp_intervals: usize,
+    pub eliminated: usize,
+}
+
 /// All protected tables of a release.
 #[derive(Debug, Clone)]
 pub struct Protected {
     pub tables: Vec<ProtectedTable>,
     pub protection: Protection,
+    pub system: System,
+    pub verdicts: Vec<Verdict>,
+    pub summary: Summary,
     /// What the protection does not guarantee, for the manifest.
     pub warnings: Vec<String>,
 }
 
-/// Applies the plan's protection to every table.
-#[must_use]
-pub fn apply(tables: Vec<Table>, protection: &Protection) -> Protected {
+/// Why a release could not be protected.
+#[derive(Debug, thiserror::Error)]
+pub enum ProtectError {
+    #[error("the suppression audit could not run: {0}")]
+    Audit(#[from] lp::LpError),
+    #[error(
+        "{0} suppressed numbers stay under-protected after repair (cells in `always_publish` may leave no way to protect them)\n  hint: remove cells from `always_publish`, or lower `protection_level`"
+    )]
+    Unprotectable(usize),
+}
+
+/// LP problems the pruning of secondary cells may solve.
+const PRUNE_LP_BUDGET: usize = 1_500;
+
+/// Applies the plan's protection to every table of the release.
+///
+/// # Errors
+/// [`ProtectError`] when the audit cannot run or the cells cannot be protected.
+pub fn apply(tables: Vec<Table>, plan: &Plan) -> Result<Protected, ProtectError> {
+    let protection = plan.protection.clone();
+    let shapes: Vec<Shape> = tables.iter().map(|t| shape_of(t, plan)).collect();
+    let system = System::new(shapes);
+    let mut truth = vec![0i64; system.vars()];
+    for (t, table) in tables.iter().enumerate() {
+        for (m, vars) in system.var_of[t].iter().enumerate() {
+            for (cell, &v) in vars.iter().enumerate() {
+                truth[v as usize] = table.values[m][cell];
+            }
+        }
+    }
+    let n_atoms = system.atoms();
+    let mut weight = vec![0i64; n_atoms];
+    let mut primary = vec![false; n_atoms];
+    let mut requested = vec![false; n_atoms];
+    let mut frozen = vec![false; n_atoms];
     let k = i64::from(protection.threshold.get());
-    let tables: Vec<ProtectedTable> = tables
-        .into_iter()
-        .map(|table| {
-            let status = table
-                .persons
-                .iter()
-                .map(|&p| {
-                    if p > 0 && p < k {
-                        CellStatus::SuppressedPrimary
-                    } else {
-                        CellStatus::Published
-                    }
-                })
-                .collect();
-            ProtectedTable { table, status }
-        })
+    for (t, table) in tables.iter().enumerate() {
+        for cell in 0..table.len() {
+            let atom = system.atom_of[t][cell] as usize;
+            let p = table.persons[cell];
+            weight[atom] = p;
+            let small = (p > 0 && p < k) || (p == 0 && protection.zeros == Zeros::Sensitive);
+            let codes = cell_codes(table, cell);
+            if matches_any(&protection.always_suppress, &table.name, &codes) {
+                requested[atom] = true;
+            }
+            if matches_any(&protection.always_publish, &table.name, &codes) {
+                frozen[atom] = true;
+            }
+            primary[atom] |= small;
+        }
+    }
+    let mut summary = Summary {
+        cells: n_atoms,
+        ..Summary::default()
+    };
+    let mut sensitive = vec![false; n_atoms];
+    for a in 0..n_atoms {
+        if frozen[a] {
+            summary.published_by_request += usize::from(primary[a] || requested[a]);
+        } else if primary[a] || requested[a] {
+            sensitive[a] = true;
+            summary.primary += 1;
+            summary.primary_by_request += usize::from(requested[a] && !primary[a]);
+        }
+    }
+
+    let level = i64::from(protection.level);
+    let mut suppressed = sensitive.clone();
+    let mut pattern = Pattern {
+        system: &system,
+        truth: &truth,
+        weight: &weight,
+        frozen: &frozen,
+        cost: protection.cost,
+        escalation: vec![0; n_atoms],
+    };
+    let mut prover = Prover {
+        system: &system,
+        truth: &truth,
+        weight: &weight,
+        sensitive: &sensitive,
+        level,
+        certificates: vec![None; n_atoms],
+    };
+    // First pass: one certified hypercube per sensitive cell not yet protected.
+    for a in 0..n_atoms {
+        if sensitive[a] {
+            let need = prover.need_of_atom(a);
+            pattern.protect(&mut suppressed, a, need);
+        }
+    }
+    // Repair until every suppressed cell is proven protected.
+    let trace = std::env::var_os("PRIVSTAT_TRACE").is_some();
+    let started = std::time::Instant::now();
+    let mut rounds = 0;
+    loop {
+        let atoms: Vec<usize> = (0..n_atoms).filter(|&a| suppressed[a]).collect();
+        let verdicts = prover.audit(&suppressed, &atoms)?;
+        let failing = failing_atoms(&system, &verdicts);
+        if trace {
+            eprintln!(
+                "{:?} round {rounds}: {} suppressed, {} numbers, {} by LP, {} failing cells",
+                started.elapsed(),
+                atoms.len(),
+                verdicts.len(),
+                verdicts.iter().filter(|v| v.method != Method::Certificate).count(),
+                failing.len()
+            );
+        }
+        if failing.is_empty() {
+            break;
+        }
+        rounds += 1;
+        if rounds > 64 {
+            return Err(ProtectError::Unprotectable(failing.len()));
+        }
+        let before = suppressed.iter().filter(|&&s| s).count();
+        for &a in &failing {
+            let need = prover.need_of_atom(a);
+            pattern.protect(&mut suppressed, a, need);
+        }
+        if suppressed.iter().filter(|&&s| s).count() == before {
+            let mut grew = false;
+            for &a in &failing {
+                grew |= pattern.escalate(&mut suppressed, a);
+            }
+            if !grew {
+                return Err(ProtectError::Unprotectable(failing.len()));
+            }
+        }
+    }
+    // Release secondary cells that turn out not to be needed, most persons first.
+    let mut order: Vec<usize> = (0..n_atoms)
+        .filter(|&a| suppressed[a] && !sensitive[a])
         .collect();
-    let any_margins = tables.iter().any(|t| {
-        t.table.axes.iter().any(|a| {
-            a.cells
-                .iter()
-                .any(|c| c.level != crate::tabulate::Level::Leaf)
-        })
-    });
-    let any_suppressed = tables
-        .iter()
-        .any(|t| t.status.iter().any(|s| s.is_suppressed()));
-    let mut warnings = Vec::new();
-    if any_margins && any_suppressed {
-        warnings.push(
-            "primary suppression only: with margins published, suppressed cells can be \
-             recomputed exactly from the totals; secondary suppression is not applied"
-                .to_owned(),
+    order.sort_by_key(|&a| (std::cmp::Reverse(weight[a]), a));
+    // A cell proven only by the LP is re-solved whenever a cell linked to it is released; bound
+    // that work, deterministically, in LP problems.
+    let mut lp_budget: usize = PRUNE_LP_BUDGET;
+    for a in order {
+        let linked = system.linked_atoms(&suppressed, a);
+        let recheck: Vec<usize> = linked
+            .into_iter()
+            .filter(|&b| {
+                b != a
+                    && prover.certificates[b]
+                        .as_ref()
+                        .is_none_or(|c| c.atoms.iter().any(|&(x, _)| x as usize == a))
+            })
+            .collect();
+        let lp_work: usize = recheck
+            .iter()
+            .filter(|&&b| prover.certificates[b].is_none())
+            .map(|&b| 2 * system.atom_vars[b].len())
+            .sum();
+        if lp_work > lp_budget {
+            continue;
+        }
+        lp_budget -= lp_work;
+        suppressed[a] = false;
+        let saved: Vec<Option<secondary::Certificate>> = recheck
+            .iter()
+            .map(|&b| prover.certificates[b].clone())
+            .collect();
+        let passes = prover.audit(&suppressed, &recheck)?.iter().all(|v| v.ok);
+        if !passes {
+            suppressed[a] = true;
+            for (&b, c) in recheck.iter().zip(saved) {
+                prover.certificates[b] = c;
+            }
+        }
+    }
+    if trace {
+        eprintln!(
+            "{:?} pruned to {} suppressed",
+            started.elapsed(),
+            suppressed.iter().filter(|&&s| s).count()
         );
     }
-    Protected {
-        tables,
-        protection: *protection,
+    let atoms: Vec<usize> = (0..n_atoms).filter(|&a| suppressed[a]).collect();
+    let verdicts = prover.audit(&suppressed, &atoms)?;
+    let under = verdicts.iter().filter(|v| !v.ok).count();
+    if under > 0 {
+        return Err(ProtectError::Unprotectable(under));
+    }
+
+    let mut tables_out = Vec::with_capacity(tables.len());
+    for (t, table) in tables.into_iter().enumerate() {
+        let status = system.atom_of[t]
+            .iter()
+            .map(|&a| {
+                let a = a as usize;
+                if sensitive[a] {
+                    CellStatus::SuppressedPrimary
+                } else if suppressed[a] {
+                    CellStatus::SuppressedSecondary
+                } else {
+                    CellStatus::Published
+                }
+            })
+            .collect();
+        tables_out.push(ProtectedTable { table, status });
+    }
+    for a in 0..n_atoms {
+        if suppressed[a] && !sensitive[a] {
+            summary.secondary += 1;
+            summary.secondary_persons += weight[a];
+        }
+    }
+    fill_audit_summary(&mut summary, &verdicts);
+    let mut warnings = Vec::new();
+    if summary.published_by_request > 0 {
+        warnings.push(format!(
+            "{} cells below the threshold are published because `always_publish` lists them",
+            summary.published_by_request
+        ));
+    }
+    Ok(Protected {
+        tables: tables_out,
+        protection,
+        system,
+        verdicts,
+        summary,
         warnings,
+    })
+}
+
+/// Fills the audit counts of a summary from verdicts.
+pub fn fill_audit_summary(summary: &mut Summary, verdicts: &[Verdict]) {
+    summary.suppressed_numbers = verdicts.len();
+    summary.exactly_recoverable = verdicts.iter().filter(|v| v.is_exact()).count();
+    summary.under_protected = verdicts.iter().filter(|v| !v.ok).count();
+    summary.min_primary_width = verdicts
+        .iter()
+        .filter(|v| v.need > 1)
+        .map(Verdict::width)
+        .min();
+    summary.lp_intervals = verdicts.iter().filter(|v| v.method == Method::Lp).count();
+    summary.eliminated = verdicts
+        .iter()
+        .filter(|v| v.method == Method::Elimination)
+        .count();
+}
+
+impl Verdict {
+    /// Integers in the interval beyond its lowest (`i64::MAX` when unbounded).
+    #[must_use]
+    pub fn width(&self) -> i64 {
+        int_width(self.lower, self.upper.unwrap_or(f64::INFINITY))
+    }
+
+    /// Whether the interval holds a single integer.
+    #[must_use]
+    pub fn is_exact(&self) -> bool {
+        self.width() < 1
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::config::plan::Measure;
+/// `floor(upper) − ceil(lower)`, saturating.
+#[must_use]
+pub fn int_width(lower: f64, upper: f64) -> i64 {
+    if upper.is_infinite() {
+        return i64::MAX;
+    }
+    #[allow(clippy::cast_possible_truncation, reason = "bounded by counts")]
+    let w = (upper + 1e-7).floor() as i64 - (lower - 1e-7).ceil() as i64;
+    w
+}
 
-    #[test]
-    fn cells_with_one_or_two_persons_are_suppressed_whatever_the_measure() {
-        let table = Table {
-            name: "t".into(),
-            title: None,
-            axes: Vec::new(),
-            measures: vec![Measure::PersonTimes],
-            values: vec![vec![0, 9, 2, 3]],
-            persons: vec![0, 1, 2, 3],
-            rows_in_scope: 14,
-            period: None,
-            share_of: None,
+/// Verdicts on every suppressed number, given what is published.
+///
+/// # Errors
+/// [`lp::LpError`] from the interval computation.
+pub fn verdicts(
+    system: &System,
+    published: &[Option<i64>],
+    focus: Option<&[u32]>,
+    need: impl Fn(usize) -> i64,
+) -> Result<Vec<Verdict>, lp::LpError> {
+    let intervals = lp::intervals(system, published, Solver::default(), focus)?;
+    Ok(intervals
+        .into_iter()
+        .map(|i| {
+            let upper = (!i.upper.is_infinite()).then_some(i.upper);
+            let need = need(i.var as usize);
+            let width = int_width(i.lower, i.upper);
+            Verdict {
+                var: i.var,
+                lower: i.lower,
+                upper,
+                need,
+                method: i.method,
+                ok: width >= need,
+            }
+        })
+        .collect())
+}
+
+fn failing_atoms(system: &System, verdicts: &[Verdict]) -> Vec<usize> {
+    let mut atoms: Vec<usize> = verdicts
+        .iter()
+        .filter(|v| !v.ok)
+        .map(|v| system.var_atom[v.var as usize] as usize)
+        .collect();
+    atoms.sort_unstable();
+    atoms.dedup();
+    atoms
+}
+
+/// Proves suppressed cells protected: by a certificate when one exists among the suppressed
+/// cells, else by the LP.
+struct Prover<'a> {
+    system: &'a System,
+    truth: &'a [i64],
+    weight: &'a [i64],
+    sensitive: &'a [bool],
+    level: i64,
+    /// Per atom, the certificate that last proved it, if any.
+    certificates: Vec<Option<secondary::Certificate>>,
+}
+
+impl Prover<'_> {
+    fn need_of_var(&self, v: usize) -> i64 {
+        let atom = self.system.var_atom[v] as usize;
+        if self.sensitive[atom] && system::is_count(&self.system.var_measure[v]) {
+            self.level
+        } else {
+            1
+        }
+    }
+
+    fn need_of_atom(&self, a: usize) -> i64 {
+        self.system.atom_vars[a]
+            .iter()
+            .map(|&v| self.need_of_var(v as usize))
+            .max()
+            .unwrap_or(1)
+    }
+
+    /// Verdicts on the variables of `atoms` (all suppressed), and on every exactly recoverable
+    /// number.
+    fn audit(&mut self, suppressed: &[bool], atoms: &[usize]) -> Result<Vec<Verdict>, lp::LpError> {
+        let sys = self.system;
+        let search = secondary::Search {
+            system: sys,
+            truth: self.truth,
+            suppressed,
+            frozen: suppressed,
+            weight: self.weight,
+            cost: Cost::Cells,
         };
-        let protection = Protection {
-            method: crate::config::raw::ProtectionMethod::Threshold,
-            threshold: std::num::NonZeroU32::new(3).expect("non-zero"),
+        let found: Vec<Option<secondary::Certificate>> = atoms
+            .par_iter()
+            .map(|&a| {
+                let need = self.need_of_atom(a);
+                sys.atom_cells[a].iter().find_map(|&(t, cell)| {
+                    search.hypercube(t as usize, cell as usize, need, true, 8)
+                })
+            })
+            .collect();
+        let mut out = Vec::new();
+        let mut uncertified = Vec::new();
+        for (&a, cert) in atoms.iter().zip(found) {
+            match &cert {
+                Some(c) => {
+                    for &v in &sys.atom_vars[a] {
+                        #[allow(clippy::cast_precision_loss, reason = "counts far below 2^52")]
+                        let x = self.truth[v as usize] as f64;
+                        out.push(Verdict {
+                            var: v,
+                            lower: x + c.lower,
+                            upper: c.upper.is_finite().then_some(x + c.upper),
+                            need: self.need_of_var(v as usize),
+                            method: Method::Certificate,
+                            ok: true,
+                        });
+                    }
+                }
+                None => uncertified.extend(sys.atom_vars[a].iter().copied()),
+            }
+            self.certificates[a] = cert;
+        }
+        let published: Vec<Option<i64>> = (0..sys.vars())
+            .map(|v| (!suppressed[sys.var_atom[v] as usize]).then_some(self.truth[v]))
+            .collect();
+        let certified: std::collections::HashSet<u32> = out.iter().map(|v| v.var).collect();
+        let lp = verdicts(sys, &published, Some(&uncertified), |v| self.need_of_var(v))?;
+        out.extend(lp.into_iter().filter(|v| !certified.contains(&v.var)));
+        out.sort_by_key(|v| v.var);
+        Ok(out)
+    }
+}
+
+/// Chooses secondary cells.
+struct Pattern<'a> {
+    system: &'a System,
+    truth: &'a [i64],
+    weight: &'a [i64],
+    frozen: &'a [bool],
+    cost: Cost,
+    /// Per atom, how many times its surroundings were suppressed wholesale.
+    escalation: Vec<usize>,
+}
+
+impl Pattern<'_> {
+    /// Protects `atom` with a certified hypercube in one of its tables; falls back to escalation.
+    fn protect(&mut self, suppressed: &mut [bool], atom: usize, need: i64) {
+        let occurrences = self.system.atom_cells[atom].clone();
+        let search = secondary::Search {
+            system: self.system,
+            truth: self.truth,
+            suppressed,
+            frozen: self.frozen,
+            weight: self.weight,
+            cost: self.cost,
         };
-        let p = apply(vec![table], &protection);
-        assert_eq!(
-            p.tables[0].status,
-            [
-                CellStatus::Published,
-                CellStatus::SuppressedPrimary,
-                CellStatus::SuppressedPrimary,
-                CellStatus::Published
-            ]
-        );
+        for &(t, cell) in &occurrences {
+            if search
+                .hypercube(t as usize, cell as usize, need, true, 8)
+                .is_some()
+            {
+                return;
+            }
+        }
+        let found = occurrences
+            .iter()
+            .find_map(|&(t, cell)| search.hypercube(t as usize, cell as usize, need, false, 64));
+        match found {
+            Some(cert) => {
+                for (a, _) in cert.atoms {
+                    suppressed[a as usize] = true;
+                }
+            }
+            None => {
+                self.escalate(suppressed, atom);
+            }
+        }
+    }
+
+    /// Suppresses the block of cells under the atom's next ancestor on every dimension of its
+    /// first table; returns whether anything new was suppressed.
+    fn escalate(&mut self, suppressed: &mut [bool], atom: usize) -> bool {
+        let Some(&(t, cell)) = self.system.atom_cells[atom].first() else {
+            return false;
+        };
+        let shape = &self.system.shapes[t as usize];
+        let target = shape.positions(cell as usize);
+        loop {
+            self.escalation[atom] += 1;
+            let level = self.escalation[atom];
+            let tops: Vec<u32> = shape
+                .axes
+                .iter()
+                .zip(&target)
+                .map(|(axis, &p)| axis.lineage(p).take(level + 1).last().unwrap_or(p))
+                .collect();
+            let blocks: Vec<Vec<u32>> = shape
+                .axes
+                .iter()
+                .zip(&tops)
+                .map(|(axis, &top)| subtree(axis, top))
+                .collect();
+            let mut grew = false;
+            for c in 0..shape.len() {
+                let pos = shape.positions(c);
+                if pos.iter().zip(&blocks).all(|(p, b)| b.contains(p)) {
+                    let a = self.system.atom_of[t as usize][c] as usize;
+                    if !suppressed[a] && !self.frozen[a] {
+                        suppressed[a] = true;
+                        grew = true;
+                    }
+                }
+            }
+            let at_top = shape
+                .axes
+                .iter()
+                .zip(&tops)
+                .all(|(axis, &top)| axis.parent[top as usize].is_none());
+            if grew || at_top {
+                return grew;
+            }
+        }
+    }
+}
+
+/// A position and every position below it.
+fn subtree(axis: &AxisTree, top: u32) -> Vec<u32> {
+    (0..axis.len())
+        .map(|p| u32::try_from(p).expect("small axis"))
+        .filter(|&p| axis.lineage(p).any(|n| n == top))
+        .collect()
+}
+
+fn cell_codes(table: &Table, cell: usize) -> Vec<(&str, &str)> {
+    table
+        .positions(cell)
+        .into_iter()
+        .zip(&table.axes)
+        .map(|(p, axis)| (axis.name.as_str(), axis.cells[p].code.as_str()))
+        .collect()
+}
+
+fn matches_any(rules: &[CellRule], table: &str, codes: &[(&str, &str)]) -> bool {
+    rules.iter().any(|r| r.matches(table, codes))
+}
+
+/// The attacker's view of a tabulated table.
+fn shape_of(table: &Table, plan: &Plan) -> Shape {
+    let spec = plan.tables.iter().find(|s| s.name == table.name);
+    let source = spec.map_or("", |s| plan.sources[s.source].name.as_str());
+    Shape {
+        name: table.name.clone(),
+        population: population_key(source, table.period.map(|p| (p.start, p.end))),
+        axes: table
+            .axes
+            .iter()
+            .map(|axis| {
+                let total = axis.cells.iter().position(|c| c.level == Level::Total);
+                let to_u32 = |p: usize| u32::try_from(p).expect("small axis");
+                let parent = axis
+                    .cells
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| match c.level {
+                        Level::Leaf => axis
+                            .group_of
+                            .get(i)
+                            .copied()
+                            .flatten()
+                            .or(total.map(to_u32)),
+                        Level::Group => total.map(to_u32),
+                        Level::Total => None,
+                    })
+                    .collect();
+                AxisTree::new(
+                    axis.name.clone(),
+                    axis.cells.iter().map(|c| c.code.clone()).collect(),
+                    parent,
+                    axis.cells.iter().map(|c| c.level == Level::Total).collect(),
+                )
+            })
+            .collect(),
+        measures: table
+            .measures
+            .iter()
+            .map(crate::config::plan::Measure::name)
+            .collect(),
+        additive: table.additive.clone(),
+    }
+}
+
+/// The population a table counts: its source and period.
+#[must_use]
+pub fn population_key(
+    source: &str,
+    period: Option<(chrono::NaiveDate, chrono::NaiveDate)>,
+) -> String {
+    match period {
+        Some((start, end)) => format!("{source}|{start}..{end}"),
+        None => format!("{source}|all"),
     }
 }

@@ -143,8 +143,10 @@ pub fn dictionary_frame(protected: &Protected, plan: &Plan) -> PolarsResult<Data
             text("狀態"),
             text("Status"),
             text(
-                "published = 公布; suppressed_primary = 因人數少於門檻而不公布 \
-                 (withheld: fewer persons than the threshold)",
+                "published = 公布; suppressed_primary = 因人數少於門檻或資料提供者要求而不公布 \
+                 (withheld: fewer persons than the threshold, or listed by the data owner); \
+                 suppressed_secondary = 為避免由總計推算出前者而不公布 \
+                 (withheld so that the former cannot be derived from totals)",
             ),
         ]);
         if t.share_of.is_some() {

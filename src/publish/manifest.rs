@@ -63,8 +63,13 @@ pub struct ProtectionEntry {
     pub method: ProtectionMethod,
     pub threshold: u32,
     pub rule: &'static str,
-    pub zeros: &'static str,
-    pub secondary_suppression: bool,
+    pub zeros: crate::config::raw::Zeros,
+    /// Minimum width of every primary cell's feasibility interval, in integers beyond its lowest.
+    pub protection_level: u32,
+    pub secondary_suppression: &'static str,
+    pub cost: crate::protect::Cost,
+    pub audit: &'static str,
+    pub summary: crate::protect::Summary,
     pub warnings: Vec<String>,
 }
 
@@ -103,6 +108,8 @@ pub struct TableEntry {
     pub name: String,
     pub title: Option<Label>,
     pub source: String,
+    /// Source and period: tables of one population share cells, and the audit links them.
+    pub population: String,
     pub dimensions: Vec<DimensionEntry>,
     pub measures: Vec<String>,
     pub period: Option<[String; 2]>,
@@ -118,12 +125,17 @@ pub struct TableEntry {
 #[derive(Debug, Clone, Serialize)]
 pub struct DimensionEntry {
     pub name: String,
+    /// The code list (`codelists.csv`, column `dimension`).
+    pub domain: String,
     pub codes: usize,
     pub groups: usize,
     pub margins: bool,
     /// Whether each person has at most one code of this dimension in scope, so that person counts
     /// add up over it. When false, Σ cells ≥ total for persons.
     pub persons_additive: bool,
+    /// Measures whose cells add up to their margins over this dimension; for the others, each
+    /// cell ≤ its margin ≤ the sum of the cells.
+    pub additive_measures: Vec<String>,
 }
 
 impl TableEntry {
@@ -140,11 +152,17 @@ impl TableEntry {
             name: t.name.clone(),
             title: t.title.clone(),
             source: spec.map_or_else(String::new, |s| plan.sources[s.source].name.clone()),
+            population: crate::protect::population_key(
+                spec.map_or("", |s| plan.sources[s.source].name.as_str()),
+                t.period.map(|p| (p.start, p.end)),
+            ),
             dimensions: t
                 .axes
                 .iter()
-                .map(|a| DimensionEntry {
+                .enumerate()
+                .map(|(i, a)| DimensionEntry {
                     name: a.name.clone(),
+                    domain: plan.domains[a.domain].name.clone(),
                     codes: plan.domains[a.domain].codes.len(),
                     groups: a
                         .cells
@@ -156,6 +174,13 @@ impl TableEntry {
                         .iter()
                         .any(|c| c.level == crate::tabulate::Level::Total),
                     persons_additive: a.persons_additive,
+                    additive_measures: t
+                        .measures
+                        .iter()
+                        .zip(&t.additive)
+                        .filter(|(_, add)| add[i])
+                        .map(|(m, _)| m.name())
+                        .collect(),
                 })
                 .collect(),
             measures: t
@@ -230,9 +255,16 @@ impl Manifest {
                 method: input.protected.protection.method,
                 threshold: input.protected.protection.threshold.get(),
                 rule: "a cell is suppressed when 0 < distinct persons behind it < threshold, \
-                       for every measure",
-                zeros: "published",
-                secondary_suppression: false,
+                       for every measure, or when always_suppress lists it",
+                zeros: input.protected.protection.zeros,
+                protection_level: input.protected.protection.level,
+                secondary_suppression: "certified hypercubes over all tables of the release \
+                                        together, repaired until the audit passes, then pruned",
+                cost: input.protected.protection.cost,
+                audit: "Fischetti-Salazar attacker LP over every relation of the release \
+                        (margins, hierarchies, linked tables, union bounds of non-additive \
+                        persons, persons <= person-times) with non-negativity",
+                summary: input.protected.summary.clone(),
                 warnings: input.protected.warnings.clone(),
             },
             tables,

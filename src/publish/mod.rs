@@ -3,7 +3,9 @@
 //! `DIR/<release>/` holds, per table, `<table>.parquet` and/or `<table>.csv` in tidy long form (one
 //! row per cell and measure), `data-dictionary.csv`, `codelists.csv` and `manifest.json`. Everything
 //! is written into a temporary directory beside the target and renamed into place; the quarantine
-//! report goes to `DIR/<release>.quarantine.csv`, outside the release.
+//! report goes to `DIR/<release>.quarantine.csv`, outside the release. Before the rename, the
+//! staged release is audited from its files alone ([`crate::audit`]); the report goes to
+//! `DIR/<release>.audit.json`, and a release that fails it is not published.
 
 mod atomic;
 mod frames;
@@ -33,6 +35,15 @@ pub enum PublishError {
         source: std::io::Error,
     },
     #[error(
+        "the release failed its audit ({failures} failures), so nothing was published; the report is {}\n{findings}",
+        report.display()
+    )]
+    Audit {
+        report: PathBuf,
+        failures: usize,
+        findings: String,
+    },
+    #[error(
         "internal error while writing `{file}`: {message}; this is a bug in privstat, please report it"
     )]
     Frame { file: String, message: String },
@@ -52,6 +63,9 @@ impl PublishError {
 pub struct Published {
     pub release_dir: PathBuf,
     pub quarantine_report: PathBuf,
+    /// The audit of the release, run before it was renamed into place.
+    pub audit_report: PathBuf,
+    pub audit: crate::audit::Report,
     pub manifest: manifest::Manifest,
 }
 
@@ -133,10 +147,28 @@ pub fn write(input: &ReleaseInput<'_>) -> Result<Published, PublishError> {
         .map_err(|e| frame_error("quarantine report", &e))?;
     write_atomic(&quarantine_path, &bytes)?;
 
+    let mut audit = crate::audit::audit(staging.path());
+    audit.directory = target.display().to_string();
+    let audit_path = plan
+        .publish
+        .dir
+        .join(format!("{}.audit.json", plan.release.name));
+    let json = serde_json::to_vec_pretty(&audit).map_err(|e| frame_error("audit report", &e))?;
+    write_atomic(&audit_path, &json)?;
+    if !audit.passed {
+        return Err(PublishError::Audit {
+            report: audit_path,
+            failures: audit.failures(),
+            findings: audit.findings_table(),
+        });
+    }
+
     staging.commit(&target, input.force)?;
     Ok(Published {
         release_dir: target,
         quarantine_report: quarantine_path,
+        audit_report: audit_path,
+        audit,
         manifest,
     })
 }

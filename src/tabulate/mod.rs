@@ -57,6 +57,9 @@ pub struct Table {
     pub values: Vec<Vec<i64>>,
     /// Distinct persons behind each cell, whatever the measures are.
     pub persons: Vec<i64>,
+    /// `[measure][axis]`: whether the measure adds up over the axis. Person-times and sums always
+    /// do; persons and distinct values only when no person (value) has two codes of the axis.
+    pub additive: Vec<Vec<bool>>,
     pub rows_in_scope: u64,
     pub period: Option<Period>,
     /// Position of the axis whose total is a share's denominator.
@@ -207,15 +210,7 @@ fn count_table(frame: &DataFrame, spec: &TableSpec, plan: &Plan) -> PolarsResult
         .collect()?;
 
     for (axis, name) in axes.iter_mut().zip(&dim_names) {
-        let most = person_cells
-            .clone()
-            .lazy()
-            .group_by([col(columns::PERSON)])
-            .agg([col(name.as_str()).n_unique().alias("__k")])
-            .select([col("__k").max().cast(DataType::Int64)])
-            .collect()?;
-        let max = most.column("__k")?.i64()?.get(0).unwrap_or(0);
-        axis.persons_additive = max <= 1;
+        axis.persons_additive = at_most_one_code(&person_cells, columns::PERSON, name)?;
     }
 
     let n_cells: usize = axes.iter().map(|a| a.cells.len()).product();
@@ -242,6 +237,18 @@ fn count_table(frame: &DataFrame, spec: &TableSpec, plan: &Plan) -> PolarsResult
         })
         .collect::<PolarsResult<_>>()?;
 
+    let mut additive = Vec::with_capacity(spec.measures.len());
+    for (m, measure) in spec.measures.iter().enumerate() {
+        additive.push(match (measure, &distinct_frames[m]) {
+            (Measure::Persons, _) => axes.iter().map(|a| a.persons_additive).collect(),
+            (Measure::Distinct(f), Some(frame)) => dim_names
+                .iter()
+                .map(|name| at_most_one_code(frame, f, name))
+                .collect::<PolarsResult<_>>()?,
+            _ => vec![true; axes.len()],
+        });
+    }
+
     let mut table = Table {
         name: spec.name.clone(),
         title: spec.title.clone(),
@@ -249,6 +256,7 @@ fn count_table(frame: &DataFrame, spec: &TableSpec, plan: &Plan) -> PolarsResult
         measures: spec.measures.clone(),
         values: Vec::new(),
         persons: Vec::new(),
+        additive,
         rows_in_scope,
         period,
         share_of: spec.share_of,
@@ -314,6 +322,19 @@ fn count_table(frame: &DataFrame, spec: &TableSpec, plan: &Plan) -> PolarsResult
     table.values = values;
     table.persons = persons;
     Ok(table)
+}
+
+/// Whether no value of `key` has two codes of the dimension `dim` in `frame`.
+fn at_most_one_code(frame: &DataFrame, key: &str, dim: &str) -> PolarsResult<bool> {
+    let most = frame
+        .clone()
+        .lazy()
+        .filter(col(key).is_not_null())
+        .group_by([col(key)])
+        .agg([col(dim).n_unique().alias("__k")])
+        .select([col("__k").max().cast(DataType::Int64)])
+        .collect()?;
+    Ok(most.column("__k")?.i64()?.get(0).unwrap_or(0) <= 1)
 }
 
 /// Every combination of levels to aggregate at: leaves only without margins; otherwise each axis at

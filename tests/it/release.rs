@@ -144,6 +144,13 @@ fn published_counts_equal_counts_made_independently_from_the_export() -> TestRes
                     "{key:?} suppressed with {n_persons} persons"
                 );
             }
+            "suppressed_secondary" => {
+                assert_eq!(r[h["value"]], "", "suppressed value must be empty");
+                assert!(
+                    n_persons == 0 || n_persons >= 3,
+                    "{key:?} secondary with {n_persons} persons: it should be primary"
+                );
+            }
             s => panic!("unexpected status {s}"),
         }
         *checked.entry(r[h["status"]].clone()).or_insert(0) += 1;

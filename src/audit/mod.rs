@@ -1,0 +1,928 @@
+//! `privstat audit`: checks a published release from its files alone, as an attacker would.
+//!
+//! The audit reads `manifest.json`, the code lists, the data dictionary and every table, and
+//! - verifies every file's size and sha256 against the manifest, and that no file is unlisted;
+//! - checks that every column of every table is in the data dictionary, that every cell of the key
+//!   domain is present once per measure, that suppressed cells carry no value, and that tables
+//!   sharing a cell publish the same number;
+//! - scans every value of every file for identifier-shaped strings (Taiwan ID/UI, HKID, PRC ID,
+//!   phone numbers), reporting where and what kind, never the text;
+//! - checks the threshold on every published person count;
+//! - rebuilds the relations between all published numbers ([`crate::protect::system`]) from the
+//!   code lists and the manifest's additivity, and computes every suppressed number's feasibility
+//!   interval ([`crate::protect::lp`]): none may be exactly recoverable, and every primary count's
+//!   interval must hold at least `protection_level` integers beyond its lowest.
+//!
+//! Nothing in the report is a value the release does not publish: intervals are what anyone can
+//! derive from it.
+
+mod read;
+pub mod scan;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::path::Path;
+
+use serde::Serialize;
+
+use crate::config::raw::Zeros;
+use crate::protect::system::{self, AxisTree, Shape, System};
+use crate::protect::{CellStatus, Solver, int_width, lp};
+use read::{Manifest, TextFrame};
+
+/// How bad a finding is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    /// The release must not be published as it is.
+    Failure,
+    /// Worth a look; the release may still be published.
+    Warning,
+}
+
+/// Which check a finding comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Check {
+    Manifest,
+    Checksum,
+    UnlistedFile,
+    Dictionary,
+    Structure,
+    Identifier,
+    Threshold,
+    Protection,
+}
+
+impl Check {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Manifest => "manifest",
+            Self::Checksum => "checksum",
+            Self::UnlistedFile => "unlisted-file",
+            Self::Dictionary => "dictionary",
+            Self::Structure => "structure",
+            Self::Identifier => "identifier",
+            Self::Threshold => "threshold",
+            Self::Protection => "protection",
+        }
+    }
+}
+
+/// One finding.
+#[derive(Debug, Clone, Serialize)]
+pub struct Finding {
+    pub severity: Severity,
+    pub check: Check,
+    pub file: Option<String>,
+    /// 1-based line of a text file (the header is line 1), or row of a Parquet file.
+    pub line: Option<usize>,
+    pub message: String,
+}
+
+/// The feasibility interval of one suppressed number.
+#[derive(Debug, Clone, Serialize)]
+pub struct CellInterval {
+    pub table: String,
+    /// Dimension → code.
+    pub cell: BTreeMap<String, String>,
+    pub measure: String,
+    pub status: CellStatus,
+    pub lower: f64,
+    /// `None` when nothing published bounds the number from above.
+    pub upper: Option<f64>,
+    /// Integers in the interval beyond its lowest; `None` when unbounded.
+    pub width: Option<i64>,
+    /// The width it must have.
+    pub need: i64,
+    pub ok: bool,
+}
+
+/// The result of an audit.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub release: Option<String>,
+    pub directory: String,
+    pub passed: bool,
+    pub files_verified: usize,
+    pub tables: usize,
+    /// Distinct cells of the release (a cell shared by tables counts once).
+    pub cells: usize,
+    pub suppressed_numbers: usize,
+    pub primary_numbers: usize,
+    pub exactly_recoverable: usize,
+    pub under_protected: usize,
+    /// The narrowest interval of a primary count, in integers beyond its lowest.
+    pub min_primary_width: Option<i64>,
+    pub threshold: Option<u32>,
+    pub protection_level: Option<u32>,
+    pub seconds: f64,
+    pub findings: Vec<Finding>,
+    pub intervals: Vec<CellInterval>,
+}
+
+/// Findings of one check listed one by one before they are summarised.
+const LISTED_PER_CHECK: usize = 20;
+
+impl Report {
+    fn new(dir: &Path) -> Self {
+        Self {
+            release: None,
+            directory: dir.display().to_string(),
+            passed: false,
+            files_verified: 0,
+            tables: 0,
+            cells: 0,
+            suppressed_numbers: 0,
+            primary_numbers: 0,
+            exactly_recoverable: 0,
+            under_protected: 0,
+            min_primary_width: None,
+            threshold: None,
+            protection_level: None,
+            seconds: 0.0,
+            findings: Vec::new(),
+            intervals: Vec::new(),
+        }
+    }
+
+    fn add(
+        &mut self,
+        severity: Severity,
+        check: Check,
+        file: Option<&str>,
+        line: Option<usize>,
+        message: String,
+    ) {
+        self.findings.push(Finding {
+            severity,
+            check,
+            file: file.map(str::to_owned),
+            line,
+            message,
+        });
+    }
+
+    fn fail(&mut self, check: Check, file: Option<&str>, line: Option<usize>, message: String) {
+        self.add(Severity::Failure, check, file, line, message);
+    }
+
+    /// Failures found.
+    #[must_use]
+    pub fn failures(&self) -> usize {
+        self.findings
+            .iter()
+            .filter(|f| f.severity == Severity::Failure)
+            .count()
+    }
+
+    /// Findings as an aligned text table.
+    #[must_use]
+    pub fn findings_table(&self) -> String {
+        let rows: Vec<[String; 4]> = self
+            .findings
+            .iter()
+            .map(|f| {
+                let place = match (&f.file, f.line) {
+                    (Some(file), Some(line)) => format!("{file}:{line}"),
+                    (Some(file), None) => file.clone(),
+                    _ => String::new(),
+                };
+                let severity = match f.severity {
+                    Severity::Failure => "FAIL",
+                    Severity::Warning => "warn",
+                };
+                [
+                    severity.to_owned(),
+                    f.check.as_str().to_owned(),
+                    place,
+                    f.message.clone(),
+                ]
+            })
+            .collect();
+        let header = [
+            "severity".to_owned(),
+            "check".to_owned(),
+            "where".to_owned(),
+            "finding".to_owned(),
+        ];
+        let mut width = [0usize; 3];
+        for row in std::iter::once(&header).chain(&rows) {
+            for (w, cell) in width.iter_mut().zip(row) {
+                *w = (*w).max(cell.chars().count());
+            }
+        }
+        let mut out = String::new();
+        for row in std::iter::once(&header).chain(&rows) {
+            for (w, cell) in width.iter().zip(row) {
+                out.push_str(cell);
+                out.push_str(&" ".repeat(w - cell.chars().count() + 2));
+            }
+            out.push_str(&row[3]);
+            out.push('\n');
+        }
+        out
+    }
+}
+
+/// Audits the release in `dir`. Never fails: what cannot be read is a finding.
+#[must_use]
+pub fn audit(dir: &Path) -> Report {
+    let started = std::time::Instant::now();
+    let mut report = Report::new(dir);
+    if let Some(manifest) = read_manifest(dir, &mut report) {
+        report.release = Some(manifest.release.clone());
+        report.threshold = Some(manifest.protection.threshold);
+        report.protection_level = Some(manifest.protection.protection_level);
+        verify_files(dir, &manifest, &mut report);
+        scan_identifiers(dir, &manifest, &mut report);
+        check_tables(dir, &manifest, &mut report);
+    }
+    cap_findings(&mut report);
+    report.passed = report.failures() == 0;
+    report.seconds = started.elapsed().as_secs_f64();
+    report
+}
+
+fn read_manifest(dir: &Path, report: &mut Report) -> Option<Manifest> {
+    let path = dir.join("manifest.json");
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) => {
+            report.fail(
+                Check::Manifest,
+                Some("manifest.json"),
+                None,
+                format!("cannot be read: {e}"),
+            );
+            return None;
+        }
+    };
+    match serde_json::from_str::<Manifest>(&text) {
+        Ok(m) => Some(m),
+        Err(e) => {
+            report.fail(
+                Check::Manifest,
+                Some("manifest.json"),
+                Some(e.line()),
+                format!("not a privstat manifest: {}", crate::scrub::scrub(&e.to_string())),
+            );
+            None
+        }
+    }
+}
+
+/// Every file the manifest lists, tables' first.
+fn listed_files(manifest: &Manifest) -> Vec<&read::File> {
+    manifest
+        .tables
+        .iter()
+        .flat_map(|t| &t.files)
+        .chain(&manifest.files)
+        .collect()
+}
+
+fn is_plain_name(name: &str) -> bool {
+    !name.is_empty()
+        && name != "."
+        && name != ".."
+        && !name.contains(['/', '\\'])
+        && Path::new(name).file_name().is_some_and(|f| f == name)
+}
+
+fn verify_files(dir: &Path, manifest: &Manifest, report: &mut Report) {
+    let listed = listed_files(manifest);
+    let mut names: HashSet<&str> = HashSet::new();
+    for f in &listed {
+        if !is_plain_name(&f.name) {
+            report.fail(
+                Check::Manifest,
+                Some("manifest.json"),
+                None,
+                format!("lists `{}`, which is not a file name in the release", f.name),
+            );
+            continue;
+        }
+        names.insert(&f.name);
+        let path = dir.join(&f.name);
+        let bytes = match std::fs::metadata(&path) {
+            Ok(m) => m.len(),
+            Err(_) => {
+                report.fail(
+                    Check::Checksum,
+                    Some(&f.name),
+                    None,
+                    "listed in the manifest but missing".into(),
+                );
+                continue;
+            }
+        };
+        match crate::ingest::sha256_file(&path) {
+            Ok(sha) if sha == f.sha256 && bytes == f.bytes => report.files_verified += 1,
+            Ok(_) => report.fail(
+                Check::Checksum,
+                Some(&f.name),
+                None,
+                format!(
+                    "sha256 or size differs from the manifest ({bytes} bytes, manifest says {}): \
+                     the file was changed after publication",
+                    f.bytes
+                ),
+            ),
+            Err(e) => report.fail(Check::Checksum, Some(&f.name), None, e.to_string()),
+        }
+    }
+    match std::fs::read_dir(dir) {
+        Ok(entries) => {
+            let mut unlisted: Vec<String> = entries
+                .filter_map(Result::ok)
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n != "manifest.json" && !names.contains(n.as_str()))
+                .collect();
+            unlisted.sort();
+            for name in unlisted {
+                report.fail(
+                    Check::UnlistedFile,
+                    Some(&name),
+                    None,
+                    "in the release but not in the manifest".into(),
+                );
+            }
+        }
+        Err(e) => report.fail(Check::Manifest, None, None, e.to_string()),
+    }
+}
+
+fn scan_identifiers(dir: &Path, manifest: &Manifest, report: &mut Report) {
+    let mut files: Vec<String> = listed_files(manifest)
+        .into_iter()
+        .filter(|f| is_plain_name(&f.name))
+        .map(|f| f.name.clone())
+        .collect();
+    files.push("manifest.json".into());
+    for name in files {
+        let path = dir.join(&name);
+        let mut found: Vec<(usize, scan::Shape)> = Vec::new();
+        if name.ends_with(".parquet") {
+            let Ok(frame) = TextFrame::read(&path) else {
+                continue;
+            };
+            for c in &frame.columns {
+                found.extend(scan::shapes_in(c).into_iter().map(|s| (1, s)));
+            }
+            for (i, row) in frame.rows.iter().enumerate() {
+                for value in row.iter().flatten() {
+                    found.extend(scan::shapes_in(value).into_iter().map(|s| (i + 2, s)));
+                }
+            }
+        } else {
+            let Ok(bytes) = std::fs::read(&path) else {
+                continue;
+            };
+            let text = String::from_utf8_lossy(&bytes);
+            for (i, line) in text.lines().enumerate() {
+                found.extend(scan::shapes_in(line).into_iter().map(|s| (i + 1, s)));
+            }
+        }
+        for (line, shape) in found {
+            report.fail(
+                Check::Identifier,
+                Some(&name),
+                Some(line),
+                format!("a value shaped like {}", shape.describe()),
+            );
+        }
+    }
+}
+
+/// A table's cells as published: `[measure][cell]` → status and value.
+type Grid = Vec<Vec<Option<(CellStatus, Option<i64>)>>>;
+
+fn check_tables(dir: &Path, manifest: &Manifest, report: &mut Report) {
+    let dictionary = match TextFrame::read(&dir.join("data-dictionary.csv")) {
+        Ok(f) => dictionary_columns(&f),
+        Err(e) => {
+            report.fail(
+                Check::Dictionary,
+                Some("data-dictionary.csv"),
+                None,
+                format!("cannot be read: {e}"),
+            );
+            return;
+        }
+    };
+    let codelists = match TextFrame::read(&dir.join("codelists.csv"))
+        .and_then(|f| read::codelists(&f))
+    {
+        Ok(c) => c,
+        Err(e) => {
+            report.fail(
+                Check::Structure,
+                Some("codelists.csv"),
+                None,
+                format!("cannot be read: {e}"),
+            );
+            return;
+        }
+    };
+    let mut shapes = Vec::new();
+    let mut grids = Vec::new();
+    for table in &manifest.tables {
+        report.tables += 1;
+        if let Some((shape, grid)) = read_table(dir, table, &dictionary, &codelists, report) {
+            shapes.push(shape);
+            grids.push(grid);
+        }
+    }
+    check_threshold(manifest, &shapes, &grids, report);
+    check_intervals(manifest, shapes, &grids, report);
+}
+
+fn dictionary_columns(frame: &TextFrame) -> HashMap<String, HashSet<String>> {
+    let mut out: HashMap<String, HashSet<String>> = HashMap::new();
+    if let (Some(t), Some(c)) = (frame.column("table"), frame.column("column")) {
+        for row in &frame.rows {
+            if let (Some(table), Some(column)) = (&row[t], &row[c]) {
+                out.entry(table.clone())
+                    .or_default()
+                    .insert(column.clone());
+            }
+        }
+    }
+    out
+}
+
+/// Reads every file of a table; the first readable one defines the table, the others must agree.
+fn read_table(
+    dir: &Path,
+    table: &read::Table,
+    dictionary: &HashMap<String, HashSet<String>>,
+    codelists: &BTreeMap<String, Vec<read::Code>>,
+    report: &mut Report,
+) -> Option<(Shape, Grid)> {
+    let mut defined: Option<(Shape, Grid, String)> = None;
+    let mut files: Vec<&read::File> = table.files.iter().filter(|f| is_plain_name(&f.name)).collect();
+    files.sort_by_key(|f| !f.name.ends_with(".csv"));
+    if files.is_empty() {
+        report.fail(
+            Check::Manifest,
+            Some("manifest.json"),
+            None,
+            format!("table `{}` lists no file", table.name),
+        );
+    }
+    for file in files {
+        let frame = match TextFrame::read(&dir.join(&file.name)) {
+            Ok(f) => f,
+            Err(e) => {
+                report.fail(
+                    Check::Structure,
+                    Some(&file.name),
+                    None,
+                    format!("cannot be read: {e}"),
+                );
+                continue;
+            }
+        };
+        let known = dictionary.get(&table.name);
+        for c in &frame.columns {
+            if known.is_none_or(|k| !k.contains(c)) {
+                report.fail(
+                    Check::Dictionary,
+                    Some(&file.name),
+                    Some(1),
+                    format!("column `{c}` is not in the data dictionary"),
+                );
+            }
+        }
+        match &defined {
+            None => {
+                let Some(shape) = shape_of(table, &frame, codelists, &file.name, report) else {
+                    continue;
+                };
+                let Some(grid) = grid_of(&shape, &frame, &file.name, report) else {
+                    continue;
+                };
+                defined = Some((shape, grid, file.name.clone()));
+            }
+            Some((shape, grid, first)) => {
+                if let Some(other) = grid_of(shape, &frame, &file.name, report)
+                    && &other != grid
+                {
+                    report.fail(
+                        Check::Structure,
+                        Some(&file.name),
+                        None,
+                        format!("publishes other values or statuses than {first}"),
+                    );
+                }
+            }
+        }
+    }
+    defined.map(|(s, g, _)| (s, g))
+}
+
+/// The table's shape: each dimension's codes present in the file, in code-list order, as a tree.
+fn shape_of(
+    table: &read::Table,
+    frame: &TextFrame,
+    codelists: &BTreeMap<String, Vec<read::Code>>,
+    file: &str,
+    report: &mut Report,
+) -> Option<Shape> {
+    let mut axes = Vec::new();
+    for dim in &table.dimensions {
+        let Some(col) = frame.column(&dim.name) else {
+            report.fail(
+                Check::Structure,
+                Some(file),
+                Some(1),
+                format!("no column for dimension `{}`", dim.name),
+            );
+            return None;
+        };
+        let Some(list) = codelists.get(&dim.domain) else {
+            report.fail(
+                Check::Structure,
+                Some("codelists.csv"),
+                None,
+                format!("no codes for dimension `{}`", dim.domain),
+            );
+            return None;
+        };
+        let present: HashSet<&str> = frame
+            .rows
+            .iter()
+            .filter_map(|r| r[col].as_deref())
+            .collect();
+        let unknown = present
+            .iter()
+            .filter(|c| !list.iter().any(|l| l.code == **c))
+            .count();
+        if unknown > 0 {
+            report.fail(
+                Check::Structure,
+                Some(file),
+                None,
+                format!(
+                    "{unknown} codes of `{}` are not in codelists.csv",
+                    dim.name
+                ),
+            );
+            return None;
+        }
+        let codes: Vec<&read::Code> = list
+            .iter()
+            .filter(|c| present.contains(c.code.as_str()))
+            .collect();
+        let position = |code: &str| {
+            codes
+                .iter()
+                .position(|c| c.code == code)
+                .map(|p| u32::try_from(p).expect("small axis"))
+        };
+        let total = codes
+            .iter()
+            .position(|c| c.level == "total")
+            .map(|p| u32::try_from(p).expect("small axis"));
+        let parent = codes
+            .iter()
+            .map(|c| match c.level.as_str() {
+                "total" => None,
+                _ => c.parent.as_deref().and_then(position).or(total),
+            })
+            .collect();
+        axes.push(AxisTree::new(
+            dim.name.clone(),
+            codes.iter().map(|c| c.code.clone()).collect(),
+            parent,
+            codes.iter().map(|c| c.level == "total").collect(),
+        ));
+    }
+    let additive = table
+        .measures
+        .iter()
+        .map(|m| {
+            table
+                .dimensions
+                .iter()
+                .map(|d| d.additive_measures.contains(m))
+                .collect()
+        })
+        .collect();
+    Some(Shape {
+        name: table.name.clone(),
+        population: table.population.clone(),
+        axes,
+        measures: table.measures.clone(),
+        additive,
+    })
+}
+
+/// Every cell and measure of the file, checked: present once, a value exactly when published.
+fn grid_of(shape: &Shape, frame: &TextFrame, file: &str, report: &mut Report) -> Option<Grid> {
+    let mut dims = Vec::new();
+    for axis in &shape.axes {
+        dims.push(frame.column(&axis.domain)?);
+    }
+    let columns = ["measure", "value", "status"].map(|c| frame.column(c));
+    let [Some(measure), Some(value), Some(status)] = columns else {
+        report.fail(
+            Check::Structure,
+            Some(file),
+            Some(1),
+            "needs columns `measure`, `value` and `status`".into(),
+        );
+        return None;
+    };
+    let index: Vec<HashMap<&str, u32>> = shape
+        .axes
+        .iter()
+        .map(|a| {
+            a.codes
+                .iter()
+                .enumerate()
+                .map(|(i, c)| (c.as_str(), u32::try_from(i).expect("small axis")))
+                .collect()
+        })
+        .collect();
+    let mut grid: Grid = vec![vec![None; shape.len()]; shape.measures.len()];
+    let mut bad = 0usize;
+    for (i, row) in frame.rows.iter().enumerate() {
+        let line = Some(i + 2);
+        let mut fail = |report: &mut Report, message: String| {
+            bad += 1;
+            if bad <= LISTED_PER_CHECK {
+                report.fail(Check::Structure, Some(file), line, message);
+            }
+        };
+        let positions: Option<Vec<u32>> = dims
+            .iter()
+            .zip(&index)
+            .map(|(&d, idx)| row[d].as_deref().and_then(|c| idx.get(c).copied()))
+            .collect();
+        let m = row[measure]
+            .as_deref()
+            .and_then(|m| shape.measures.iter().position(|x| x == m));
+        let (Some(positions), Some(m)) = (positions, m) else {
+            fail(report, "a code or measure the table does not have".into());
+            continue;
+        };
+        let Some(st) = row[status].as_deref().and_then(CellStatus::parse) else {
+            fail(
+                report,
+                "status is not published, suppressed_primary or suppressed_secondary".into(),
+            );
+            continue;
+        };
+        let v = match row[value].as_deref().filter(|v| !v.is_empty()) {
+            None => None,
+            Some(text) => match text.parse::<i64>() {
+                Ok(v) if v >= 0 => Some(v),
+                _ => {
+                    fail(report, "value is not a non-negative integer".into());
+                    continue;
+                }
+            },
+        };
+        if st.is_suppressed() && v.is_some() {
+            fail(report, "a suppressed cell carries a value".into());
+            continue;
+        }
+        if !st.is_suppressed() && v.is_none() {
+            fail(report, "a published cell has no value".into());
+            continue;
+        }
+        let cell = shape.index(&positions);
+        if grid[m][cell].replace((st, v)).is_some() {
+            fail(report, "the cell and measure appear twice".into());
+        }
+    }
+    let missing = grid.iter().flatten().filter(|c| c.is_none()).count();
+    if missing > 0 {
+        report.fail(
+            Check::Structure,
+            Some(file),
+            None,
+            format!(
+                "{missing} cells of the key domain are missing (every cell must be present, zeros too)"
+            ),
+        );
+    }
+    (bad == 0 && missing == 0).then_some(grid)
+}
+
+fn check_threshold(manifest: &Manifest, shapes: &[Shape], grids: &[Grid], report: &mut Report) {
+    let k = i64::from(manifest.protection.threshold);
+    let zeros_sensitive = manifest.protection.zeros == Zeros::Sensitive;
+    let mut below = 0usize;
+    let mut first: Option<String> = None;
+    for (shape, grid) in shapes.iter().zip(grids) {
+        let Some(m) = shape.measures.iter().position(|x| x == "persons") else {
+            continue;
+        };
+        for cell in grid[m].iter().flatten() {
+            if let (CellStatus::Published, Some(v)) = *cell
+                && ((v > 0 && v < k) || (v == 0 && zeros_sensitive))
+            {
+                below += 1;
+                first.get_or_insert_with(|| shape.name.clone());
+            }
+        }
+    }
+    if below == 0 {
+        return;
+    }
+    let file = first.map(|t| format!("{t} (and others)"));
+    let requested = manifest.protection.summary.published_by_request;
+    if below <= requested {
+        report.add(
+            Severity::Warning,
+            Check::Threshold,
+            file.as_deref(),
+            None,
+            format!(
+                "{below} published person counts are below the threshold {k}; the manifest says \
+                 the data owner asked for {requested} (always_publish)"
+            ),
+        );
+    } else {
+        report.fail(
+            Check::Threshold,
+            file.as_deref(),
+            None,
+            format!("{below} published person counts are below the threshold {k}"),
+        );
+    }
+}
+
+fn check_intervals(manifest: &Manifest, shapes: Vec<Shape>, grids: &[Grid], report: &mut Report) {
+    if shapes.is_empty() {
+        return;
+    }
+    let system = System::new(shapes);
+    report.cells = system.atoms();
+    let mut published: Vec<Option<i64>> = vec![None; system.vars()];
+    let mut primary = vec![false; system.vars()];
+    let mut seen: Vec<Option<(CellStatus, Option<i64>)>> = vec![None; system.vars()];
+    let mut conflicts = BTreeSet::new();
+    for (t, grid) in grids.iter().enumerate() {
+        for (m, cells) in grid.iter().enumerate() {
+            for (cell, entry) in cells.iter().enumerate() {
+                let Some((status, value)) = *entry else {
+                    continue;
+                };
+                let v = system.var_of[t][m][cell] as usize;
+                if let Some((s0, v0)) = seen[v]
+                    && (s0 != status || v0 != value)
+                {
+                    conflicts.insert(system.shapes[t].name.clone());
+                }
+                seen[v] = Some((status, value));
+                if value.is_some() {
+                    published[v] = value;
+                }
+                primary[v] |= status == CellStatus::SuppressedPrimary;
+            }
+        }
+    }
+    for table in conflicts {
+        report.fail(
+            Check::Structure,
+            Some(&table),
+            None,
+            "a cell it shares with another table of the release has another value or status there"
+                .into(),
+        );
+    }
+    let level = i64::from(manifest.protection.protection_level);
+    let need = |v: usize| {
+        if primary[v] && system::is_count(&system.var_measure[v]) {
+            level
+        } else {
+            1
+        }
+    };
+    let intervals = match lp::intervals(&system, &published, Solver::Microlp, None) {
+        Ok(i) => i,
+        Err(e) => {
+            report.fail(Check::Protection, None, None, e.to_string());
+            return;
+        }
+    };
+    report.suppressed_numbers = intervals.len();
+    let mut listed = 0usize;
+    for i in intervals {
+        let v = i.var as usize;
+        let need = need(v);
+        let width = int_width(i.lower, i.upper);
+        let ok = width >= need;
+        let atom = system.var_atom[v] as usize;
+        let (t, cell) = system.atom_cells[atom][0];
+        let shape = &system.shapes[t as usize];
+        let codes: BTreeMap<String, String> = shape
+            .axes
+            .iter()
+            .zip(shape.positions(cell as usize))
+            .map(|(a, p)| (a.domain.clone(), a.codes[p as usize].clone()))
+            .collect();
+        let status = seen[v].map_or(CellStatus::SuppressedSecondary, |(s, _)| s);
+        if primary[v] {
+            report.primary_numbers += 1;
+            if system::is_count(&system.var_measure[v]) {
+                report.min_primary_width = Some(report.min_primary_width.map_or(width, |w| w.min(width)));
+            }
+        }
+        if width < 1 {
+            report.exactly_recoverable += 1;
+        }
+        if !ok {
+            report.under_protected += 1;
+            listed += 1;
+            if listed <= LISTED_PER_CHECK {
+                let cell_text: Vec<String> =
+                    codes.iter().map(|(d, c)| format!("{d}={c}")).collect();
+                report.fail(
+                    Check::Protection,
+                    Some(&shape.name),
+                    None,
+                    format!(
+                        "{} of {} ({}): {}, needs {} integers beyond its lowest",
+                        system.var_measure[v],
+                        cell_text.join(", "),
+                        status.as_str(),
+                        if width < 1 {
+                            "exactly recoverable".to_owned()
+                        } else {
+                            format!("interval holds only {width}")
+                        },
+                        need
+                    ),
+                );
+            }
+        }
+        report.intervals.push(CellInterval {
+            table: shape.name.clone(),
+            cell: codes,
+            measure: system.var_measure[v].clone(),
+            status,
+            lower: i.lower,
+            upper: i.upper.is_finite().then_some(i.upper),
+            width: (width != i64::MAX).then_some(width),
+            need,
+            ok,
+        });
+    }
+    if listed > LISTED_PER_CHECK {
+        report.fail(
+            Check::Protection,
+            None,
+            None,
+            format!(
+                "… and {} more under-protected numbers (all in the JSON report)",
+                listed - LISTED_PER_CHECK
+            ),
+        );
+    }
+}
+
+/// Keeps the first findings of each check and file, and summarises the rest.
+fn cap_findings(report: &mut Report) {
+    let mut count: HashMap<(Check, Option<String>), usize> = HashMap::new();
+    let mut kept = Vec::new();
+    let mut dropped: BTreeMap<(&'static str, String), (Severity, Check, usize)> = BTreeMap::new();
+    for f in std::mem::take(&mut report.findings) {
+        let n = count.entry((f.check, f.file.clone())).or_insert(0);
+        *n += 1;
+        if *n <= LISTED_PER_CHECK || f.check == Check::Protection || f.check == Check::Structure {
+            kept.push(f);
+        } else {
+            dropped
+                .entry((f.check.as_str(), f.file.clone().unwrap_or_default()))
+                .or_insert((f.severity, f.check, 0))
+                .2 += 1;
+        }
+    }
+    for ((_, file), (severity, check, n)) in dropped {
+        kept.push(Finding {
+            severity,
+            check,
+            file: (!file.is_empty()).then_some(file),
+            line: None,
+            message: format!("… and {n} more like these"),
+        });
+    }
+    report.findings = kept;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_names_only() {
+        assert!(is_plain_name("table.csv"));
+        for bad in ["", ".", "..", "../x.csv", "a/b.csv", "/etc/passwd", "a\\b"] {
+            assert!(!is_plain_name(bad), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,147 @@
+//! Reading a release as anyone can: the manifest's public fields and the published files, every
+//! value as text.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use polars::prelude::*;
+use serde::Deserialize;
+
+/// The fields of `manifest.json` the audit relies on.
+#[derive(Debug, Deserialize)]
+pub struct Manifest {
+    pub release: String,
+    pub protection: Protection,
+    pub tables: Vec<Table>,
+    pub files: Vec<File>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Protection {
+    pub threshold: u32,
+    pub protection_level: u32,
+    pub zeros: crate::config::raw::Zeros,
+    #[serde(default)]
+    pub summary: Summary,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct Summary {
+    #[serde(default)]
+    pub published_by_request: usize,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Table {
+    pub name: String,
+    pub population: String,
+    pub dimensions: Vec<Dimension>,
+    pub measures: Vec<String>,
+    pub files: Vec<File>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Dimension {
+    pub name: String,
+    pub domain: String,
+    pub additive_measures: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct File {
+    pub name: String,
+    pub sha256: String,
+    pub bytes: u64,
+}
+
+/// A published file as rows of optional text, with its column names.
+pub struct TextFrame {
+    pub columns: Vec<String>,
+    pub rows: Vec<Vec<Option<String>>>,
+}
+
+impl TextFrame {
+    /// Reads a CSV (every column as text, a byte-order mark tolerated) or Parquet file.
+    ///
+    /// # Errors
+    /// The reader's message when the file cannot be read.
+    pub fn read(path: &Path) -> Result<Self, String> {
+        let is_parquet = path.extension().is_some_and(|e| e == "parquet");
+        let frame = if is_parquet {
+            let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+            ParquetReader::new(file).finish()
+        } else {
+            let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
+            let body = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes).to_vec();
+            CsvReadOptions::default()
+                .with_has_header(true)
+                .with_infer_schema_length(Some(0))
+                .into_reader_with_file_handle(std::io::Cursor::new(body))
+                .finish()
+        }
+        .map_err(|e| crate::scrub::scrub(&e.to_string()))?;
+        let columns: Vec<String> = frame
+            .get_column_names()
+            .iter()
+            .map(|c| c.to_string())
+            .collect();
+        let mut text_columns = Vec::with_capacity(columns.len());
+        for c in frame.columns() {
+            let s = c
+                .as_materialized_series()
+                .cast(&DataType::String)
+                .map_err(|e| crate::scrub::scrub(&e.to_string()))?;
+            let ca = s
+                .str()
+                .map_err(|e| crate::scrub::scrub(&e.to_string()))?
+                .clone();
+            text_columns.push(ca);
+        }
+        let rows = (0..frame.height())
+            .map(|i| {
+                text_columns
+                    .iter()
+                    .map(|ca| ca.get(i).map(str::to_owned))
+                    .collect()
+            })
+            .collect();
+        Ok(Self { columns, rows })
+    }
+
+    /// Index of a column by name.
+    #[must_use]
+    pub fn column(&self, name: &str) -> Option<usize> {
+        self.columns.iter().position(|c| c == name)
+    }
+}
+
+/// One code of a code list.
+#[derive(Debug, Clone)]
+pub struct Code {
+    pub code: String,
+    pub level: String,
+    pub parent: Option<String>,
+}
+
+/// `codelists.csv`: per dimension, its codes in order.
+///
+/// # Errors
+/// A message when a column is missing.
+pub fn codelists(frame: &TextFrame) -> Result<BTreeMap<String, Vec<Code>>, String> {
+    let col = |name: &str| {
+        frame
+            .column(name)
+            .ok_or_else(|| format!("codelists.csv has no column `{name}`"))
+    };
+    let (dim, code, level, parent) = (col("dimension")?, col("code")?, col("level")?, col("parent")?);
+    let mut out: BTreeMap<String, Vec<Code>> = BTreeMap::new();
+    for row in &frame.rows {
+        let text = |i: usize| row[i].clone().unwrap_or_default();
+        out.entry(text(dim)).or_default().push(Code {
+            code: text(code),
+            level: text(level),
+            parent: row[parent].clone().filter(|p| !p.is_empty()),
+        });
+    }
+    Ok(out)
+}

@@ -551,7 +551,12 @@ impl Pattern<'_> {
         }
         let found = occurrences
             .iter()
-            .find_map(|&(t, cell)| search.hypercube(t as usize, cell as usize, need, false, 64));
+            .find_map(|&(t, cell)| search.hypercube(t as usize, cell as usize, need, false, 64))
+            .or_else(|| {
+                occurrences.iter().find_map(|&(t, cell)| {
+                    search.hypercube_sum(t as usize, cell as usize, need, 64)
+                })
+            });
         match found {
             Some(cert) => {
                 for (a, _) in cert.atoms {

@@ -52,28 +52,49 @@ pub struct Certificate {
 }
 
 impl Certificate {
-    /// Integer values the target can take along the direction, minus one.
+    /// Integer steps the direction can take, minus one: the integers a weight-1 atom can take
+    /// beyond its lowest.
     #[must_use]
     pub fn width(&self) -> i64 {
         #[allow(clippy::cast_possible_truncation, reason = "bounded by counts")]
         let w = (self.upper.min(1e15).floor() - self.lower.max(-1e15).ceil()) as i64;
         w
     }
+
+    /// Integers `atom` can take beyond its lowest along the direction (its weight times the step).
+    #[must_use]
+    pub fn target_width(&self, atom: u32) -> i64 {
+        let k = self
+            .atoms
+            .iter()
+            .find(|e| e.0 == atom)
+            .map_or(0.0, |e| f64::from(e.1.abs()));
+        #[allow(clippy::cast_possible_truncation, reason = "bounded by counts")]
+        let w = ((k * self.upper).min(1e15).floor() - (k * self.lower).max(-1e15).ceil()) as i64;
+        w
+    }
+}
+
+/// The sum of two directions, zero weights dropped, in atom order.
+fn merge(a: &[(u32, i32)], b: &[(u32, i32)]) -> Vec<(u32, i32)> {
+    let mut sum: std::collections::BTreeMap<u32, i32> = std::collections::BTreeMap::new();
+    for &(atom, w) in a.iter().chain(b) {
+        *sum.entry(atom).or_insert(0) += w;
+    }
+    sum.into_iter().filter(|e| e.1 != 0).collect()
 }
 
 impl Search<'_> {
-    /// The cheapest hypercube through `atom`'s cell in `table` that gives the atom at least `need`,
-    /// among at most `tries` certified candidates; `only_suppressed` restricts it to cells already
-    /// suppressed (a proof that the current pattern protects the atom).
+    /// The `tries` cheapest hypercubes through `atom`'s cell in `table`, certified on the whole
+    /// release, cheapest first; `only_suppressed` restricts them to cells already suppressed.
     #[must_use]
-    pub fn hypercube(
+    pub fn hypercubes(
         &self,
         table: usize,
         cell: usize,
-        need: i64,
         only_suppressed: bool,
         tries: usize,
-    ) -> Option<Certificate> {
+    ) -> Vec<Certificate> {
         let shape = &self.system.shapes[table];
         let atoms = &self.system.atom_of[table];
         let target = shape.positions(cell);
@@ -122,7 +143,7 @@ impl Search<'_> {
             moves.sort_by(|x, y| x.0.cmp(&y.0));
             moves.truncate(keep);
             if moves.is_empty() {
-                return None;
+                return Vec::new();
             }
             per_axis.push(moves.into_iter().map(|(_, m)| m).collect());
         }
@@ -175,9 +196,11 @@ impl Search<'_> {
             break;
         }
         candidates.sort_by(|x, y| x.0.cmp(&y.0));
-        for (_, choice) in candidates.into_iter().take(tries) {
-            let mut direction: Vec<(u32, i32)> = vec![(0, 1)];
-            direction.clear();
+        candidates
+            .into_iter()
+            .take(tries)
+            .filter_map(|(_, choice)| {
+            let mut direction: Vec<(u32, i32)> = Vec::new();
             let mut corners: Vec<(Vec<u32>, i32)> = vec![(Vec::with_capacity(d), 1)];
             for (a, &c) in choice.iter().enumerate() {
                 corners = corners
@@ -194,9 +217,54 @@ impl Search<'_> {
             for (pos, w) in corners {
                 direction.push((atoms[shape.index(&pos)], w));
             }
-            if let Some(cert) = self.certify(direction) {
-                if cert.width() >= need {
-                    return Some(cert);
+            self.certify(direction)
+            })
+            .collect()
+    }
+
+    /// The cheapest hypercube through `atom`'s cell in `table` that gives the atom at least `need`,
+    /// among at most `tries` certified candidates; `only_suppressed` restricts it to cells already
+    /// suppressed (a proof that the current pattern protects the atom).
+    #[must_use]
+    pub fn hypercube(
+        &self,
+        table: usize,
+        cell: usize,
+        need: i64,
+        only_suppressed: bool,
+        tries: usize,
+    ) -> Option<Certificate> {
+        self.hypercubes(table, cell, only_suppressed, tries)
+            .into_iter()
+            .find(|c| c.width() >= need)
+    }
+
+    /// When no single hypercube is wide enough: the sum of several, cheapest first, each kept only
+    /// if it widens the atom's range, until the range reaches `need`. Suppressing every cell of
+    /// the sum lets the atom move by its weight times the step, so the ranges add up.
+    #[must_use]
+    pub fn hypercube_sum(
+        &self,
+        table: usize,
+        cell: usize,
+        need: i64,
+        tries: usize,
+    ) -> Option<Certificate> {
+        let atom = self.system.atom_of[table][cell];
+        let mut sum: Option<(Certificate, i64)> = None;
+        for cube in self.hypercubes(table, cell, false, tries) {
+            let next = match &sum {
+                None => Some(cube),
+                Some((acc, _)) => self.certify(merge(&acc.atoms, &cube.atoms)),
+            };
+            let Some(next) = next else {
+                continue;
+            };
+            let width = next.target_width(atom);
+            if sum.as_ref().is_none_or(|(_, w)| width > *w) {
+                sum = Some((next, width));
+                if width >= need {
+                    return sum.map(|(c, _)| c);
                 }
             }
         }

@@ -340,7 +340,8 @@ fn print_audit(r: &crate::audit::Report) {
             .map_or_else(|| "-".to_owned(), |w| w.to_string()),
         r.protection_level
             .map_or_else(|| "?".to_owned(), |w| w.to_string()),
-        r.threshold.map_or_else(|| "?".to_owned(), |w| w.to_string()),
+        r.threshold
+            .map_or_else(|| "?".to_owned(), |w| w.to_string()),
     );
     if r.findings.is_empty() {
         say!("  no findings");

@@ -5,8 +5,8 @@
 
 use crate::config::ConfigError;
 use crate::ingest::IngestError;
-use crate::pseudonymise::{KeyError, PseudonymiseError};
 use crate::protect::ProtectError;
+use crate::pseudonymise::{KeyError, PseudonymiseError};
 use crate::publish::PublishError;
 use crate::tabulate::TabulateError;
 

@@ -264,7 +264,10 @@ fn read_manifest(dir: &Path, report: &mut Report) -> Option<Manifest> {
                 Check::Manifest,
                 Some("manifest.json"),
                 Some(e.line()),
-                format!("not a privstat manifest: {}", crate::scrub::scrub(&e.to_string())),
+                format!(
+                    "not a privstat manifest: {}",
+                    crate::scrub::scrub(&e.to_string())
+                ),
             );
             None
         }
@@ -298,7 +301,10 @@ fn verify_files(dir: &Path, manifest: &Manifest, report: &mut Report) {
                 Check::Manifest,
                 Some("manifest.json"),
                 None,
-                format!("lists `{}`, which is not a file name in the release", f.name),
+                format!(
+                    "lists `{}`, which is not a file name in the release",
+                    f.name
+                ),
             );
             continue;
         }
@@ -410,20 +416,19 @@ fn check_tables(dir: &Path, manifest: &Manifest, report: &mut Report) {
             return;
         }
     };
-    let codelists = match TextFrame::read(&dir.join("codelists.csv"))
-        .and_then(|f| read::codelists(&f))
-    {
-        Ok(c) => c,
-        Err(e) => {
-            report.fail(
-                Check::Structure,
-                Some("codelists.csv"),
-                None,
-                format!("cannot be read: {e}"),
-            );
-            return;
-        }
-    };
+    let codelists =
+        match TextFrame::read(&dir.join("codelists.csv")).and_then(|f| read::codelists(&f)) {
+            Ok(c) => c,
+            Err(e) => {
+                report.fail(
+                    Check::Structure,
+                    Some("codelists.csv"),
+                    None,
+                    format!("cannot be read: {e}"),
+                );
+                return;
+            }
+        };
     let mut shapes = Vec::new();
     let mut grids = Vec::new();
     for table in &manifest.tables {
@@ -442,9 +447,7 @@ fn dictionary_columns(frame: &TextFrame) -> HashMap<String, HashSet<String>> {
     if let (Some(t), Some(c)) = (frame.column("table"), frame.column("column")) {
         for row in &frame.rows {
             if let (Some(table), Some(column)) = (&row[t], &row[c]) {
-                out.entry(table.clone())
-                    .or_default()
-                    .insert(column.clone());
+                out.entry(table.clone()).or_default().insert(column.clone());
             }
         }
     }
@@ -460,7 +463,11 @@ fn read_table(
     report: &mut Report,
 ) -> Option<(Shape, Grid)> {
     let mut defined: Option<(Shape, Grid, String)> = None;
-    let mut files: Vec<&read::File> = table.files.iter().filter(|f| is_plain_name(&f.name)).collect();
+    let mut files: Vec<&read::File> = table
+        .files
+        .iter()
+        .filter(|f| is_plain_name(&f.name))
+        .collect();
     files.sort_by_key(|f| !f.name.ends_with(".csv"));
     if files.is_empty() {
         report.fail(
@@ -563,10 +570,7 @@ fn shape_of(
                 Check::Structure,
                 Some(file),
                 None,
-                format!(
-                    "{unknown} codes of `{}` are not in codelists.csv",
-                    dim.name
-                ),
+                format!("{unknown} codes of `{}` are not in codelists.csv", dim.name),
             );
             return None;
         }
@@ -829,7 +833,8 @@ fn check_intervals(manifest: &Manifest, shapes: Vec<Shape>, grids: &[Grid], repo
         if primary[v] {
             report.primary_numbers += 1;
             if system::is_count(&system.var_measure[v]) {
-                report.min_primary_width = Some(report.min_primary_width.map_or(width, |w| w.min(width)));
+                report.min_primary_width =
+                    Some(report.min_primary_width.map_or(width, |w| w.min(width)));
             }
         }
         if width < 1 {

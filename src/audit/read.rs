@@ -72,7 +72,10 @@ impl TextFrame {
             ParquetReader::new(file).finish()
         } else {
             let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
-            let body = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes).to_vec();
+            let body = bytes
+                .strip_prefix(b"\xEF\xBB\xBF")
+                .unwrap_or(&bytes)
+                .to_vec();
             CsvReadOptions::default()
                 .with_has_header(true)
                 .with_infer_schema_length(Some(0))
@@ -133,7 +136,12 @@ pub fn codelists(frame: &TextFrame) -> Result<BTreeMap<String, Vec<Code>>, Strin
             .column(name)
             .ok_or_else(|| format!("codelists.csv has no column `{name}`"))
     };
-    let (dim, code, level, parent) = (col("dimension")?, col("code")?, col("level")?, col("parent")?);
+    let (dim, code, level, parent) = (
+        col("dimension")?,
+        col("code")?,
+        col("level")?,
+        col("parent")?,
+    );
     let mut out: BTreeMap<String, Vec<Code>> = BTreeMap::new();
     for row in &frame.rows {
         let text = |i: usize| row[i].clone().unwrap_or_default();

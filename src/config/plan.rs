@@ -10,8 +10,8 @@ use chrono::NaiveDate;
 use super::error::{ConfigError, Problem};
 use super::raw::{
     DateFormat, EncodingChoice, FieldKind, IdType, InvalidIds, Label, OutputFormat,
-    ProtectionMethod, RawColumn, Zeros, RawDomain, RawMeasure, RawPeriod, RawPipeline, RawSource,
-    RawTable, SimpleMeasure, SourceFormat, UnknownPolicy,
+    ProtectionMethod, RawColumn, RawDomain, RawMeasure, RawPeriod, RawPipeline, RawSource,
+    RawTable, SimpleMeasure, SourceFormat, UnknownPolicy, Zeros,
 };
 use super::suggest::did_you_mean;
 
@@ -898,7 +898,15 @@ impl Checker<'_> {
             raw_rules
                 .iter()
                 .enumerate()
-                .map(|(i, r)| self.cell_rule(&format!("protection.{key}[{i}]"), r, domains, domain_index, tables))
+                .map(|(i, r)| {
+                    self.cell_rule(
+                        &format!("protection.{key}[{i}]"),
+                        r,
+                        domains,
+                        domain_index,
+                        tables,
+                    )
+                })
                 .collect::<Vec<_>>()
         };
         let always_suppress = rules("always_suppress", &p.always_suppress);

@@ -378,8 +378,13 @@ mod tests {
     #[test]
     fn one_hidden_cell_is_recovered_by_elimination() {
         let s = two_by_two();
-        let iv = intervals(&s, &publish_all_but(&s, &VALUES, &[0]), Solver::Microlp, None)
-            .expect("consistent");
+        let iv = intervals(
+            &s,
+            &publish_all_but(&s, &VALUES, &[0]),
+            Solver::Microlp,
+            None,
+        )
+        .expect("consistent");
         assert_eq!(iv.len(), 1);
         assert_eq!((iv[0].lower, iv[0].upper), (1.0, 1.0));
         assert_eq!(iv[0].method, Method::Elimination);
@@ -389,8 +394,13 @@ mod tests {
     fn a_hidden_rectangle_leaves_the_interval_of_its_smaller_diagonal() {
         let s = two_by_two();
         for solver in [Solver::Microlp, Solver::Clarabel] {
-            let iv = intervals(&s, &publish_all_but(&s, &VALUES, &[0, 1, 3, 4]), solver, None)
-                .expect("consistent");
+            let iv = intervals(
+                &s,
+                &publish_all_but(&s, &VALUES, &[0, 1, 3, 4]),
+                solver,
+                None,
+            )
+            .expect("consistent");
             assert_eq!(iv.len(), 4);
             // a ∈ [0, min(a+b, a+c)] = [0, 5]; b = 6 − a; c = 5 − a; d = 11 − c.
             let bounds: Vec<(f64, f64)> = iv.iter().map(|i| (i.lower, i.upper)).collect();
@@ -406,8 +416,13 @@ mod tests {
     fn a_hidden_total_is_unbounded_above_only_when_nothing_pins_it() {
         let s = two_by_two();
         let hidden: Vec<usize> = (0..9).collect();
-        let iv = intervals(&s, &publish_all_but(&s, &VALUES, &hidden), Solver::Microlp, None)
-            .expect("consistent");
+        let iv = intervals(
+            &s,
+            &publish_all_but(&s, &VALUES, &hidden),
+            Solver::Microlp,
+            None,
+        )
+        .expect("consistent");
         assert!(iv.iter().all(|i| i.lower == 0.0 && i.upper.is_infinite()));
     }
 
@@ -416,7 +431,12 @@ mod tests {
         let s = two_by_two();
         let mut values = VALUES;
         values[2] = 7;
-        let err = intervals(&s, &publish_all_but(&s, &values, &[]), Solver::Microlp, None);
+        let err = intervals(
+            &s,
+            &publish_all_but(&s, &values, &[]),
+            Solver::Microlp,
+            None,
+        );
         assert!(matches!(err, Err(LpError::Inconsistent)));
     }
 }

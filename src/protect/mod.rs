@@ -16,8 +16,11 @@
 //!   released again, most costly first, as long as it still passes.
 
 pub mod lp;
+pub mod random;
 pub mod secondary;
 pub mod system;
+#[cfg(test)]
+mod tests;
 
 use rayon::prelude::*;
 use serde::Serialize;
@@ -191,21 +194,115 @@ pub fn apply(tables: Vec<Table>, plan: &Plan) -> Result<Protected, ProtectError>
         }
     }
 
-    let level = i64::from(protection.level);
-    let mut suppressed = sensitive.clone();
-    let mut pattern = Pattern {
-        system: &system,
-        truth: &truth,
-        weight: &weight,
-        frozen: &frozen,
-        cost: protection.cost,
-        escalation: vec![0; n_atoms],
-    };
-    let mut prover = Prover {
+    let Solution {
+        suppressed,
+        verdicts,
+    } = suppress(&Problem {
         system: &system,
         truth: &truth,
         weight: &weight,
         sensitive: &sensitive,
+        frozen: &frozen,
+        level: i64::from(protection.level),
+        cost: protection.cost,
+    })?;
+
+    let mut tables_out = Vec::with_capacity(tables.len());
+    for (t, table) in tables.into_iter().enumerate() {
+        let status = system.atom_of[t]
+            .iter()
+            .map(|&a| {
+                let a = a as usize;
+                if sensitive[a] {
+                    CellStatus::SuppressedPrimary
+                } else if suppressed[a] {
+                    CellStatus::SuppressedSecondary
+                } else {
+                    CellStatus::Published
+                }
+            })
+            .collect();
+        tables_out.push(ProtectedTable { table, status });
+    }
+    for a in 0..n_atoms {
+        if suppressed[a] && !sensitive[a] {
+            summary.secondary += 1;
+            summary.secondary_persons += weight[a];
+        }
+    }
+    fill_audit_summary(&mut summary, &verdicts);
+    let mut warnings = Vec::new();
+    if summary.published_by_request > 0 {
+        warnings.push(format!(
+            "{} cells below the threshold are published because `always_publish` lists them",
+            summary.published_by_request
+        ));
+    }
+    Ok(Protected {
+        tables: tables_out,
+        protection,
+        system,
+        verdicts,
+        summary,
+        warnings,
+    })
+}
+
+/// A suppression problem: the release's relations, true values, and per atom its persons, whether
+/// it is sensitive (primary) and whether it must stay published.
+pub struct Problem<'a> {
+    pub system: &'a System,
+    /// True value of every variable.
+    pub truth: &'a [i64],
+    /// Per atom, its persons (the cost of suppressing it).
+    pub weight: &'a [i64],
+    pub sensitive: &'a [bool],
+    pub frozen: &'a [bool],
+    /// Integers a sensitive count's interval must hold beyond its lowest.
+    pub level: i64,
+    pub cost: Cost,
+}
+
+/// A suppression pattern with the audit that proves it.
+#[derive(Debug, Clone)]
+pub struct Solution {
+    /// Per atom.
+    pub suppressed: Vec<bool>,
+    /// One per suppressed number.
+    pub verdicts: Vec<Verdict>,
+}
+
+/// Chooses secondary suppressions for the sensitive atoms: one certified hypercube (or sum of
+/// hypercubes) each, then repair rounds until the audit passes, then release of secondary cells
+/// that are not needed, most persons first. Deterministic.
+///
+/// # Errors
+/// [`ProtectError`] when the audit cannot run or some cell cannot be protected.
+pub fn suppress(problem: &Problem<'_>) -> Result<Solution, ProtectError> {
+    let Problem {
+        system,
+        truth,
+        weight,
+        sensitive,
+        frozen,
+        level,
+        cost,
+    } = *problem;
+    let n_atoms = system.atoms();
+    let mut suppressed = sensitive.to_vec();
+    let mut pattern = Pattern {
+        system,
+        truth,
+        weight,
+        frozen,
+        cost,
+        escalation: vec![0; n_atoms],
+    };
+    let mut prover = Prover {
+        system,
+        truth,
+        weight,
+        sensitive,
         level,
         certificates: vec![None; n_atoms],
     };
@@ -223,14 +320,17 @@ pub fn apply(tables: Vec<Table>, plan: &Plan) -> Result<Protected, ProtectError>
     loop {
         let atoms: Vec<usize> = (0..n_atoms).filter(|&a| suppressed[a]).collect();
         let verdicts = prover.audit(&suppressed, &atoms)?;
-        let failing = failing_atoms(&system, &verdicts);
+        let failing = failing_atoms(system, &verdicts);
         if trace {
             eprintln!(
                 "{:?} round {rounds}: {} suppressed, {} numbers, {} by LP, {} failing cells",
                 started.elapsed(),
                 atoms.len(),
                 verdicts.len(),
-                verdicts.iter().filter(|v| v.method != Method::Certificate).count(),
+                verdicts
+                    .iter()
+                    .filter(|v| v.method != Method::Certificate)
+                    .count(),
                 failing.len()
             );
         }
@@ -311,44 +411,9 @@ pub fn apply(tables: Vec<Table>, plan: &Plan) -> Result<Protected, ProtectError>
         return Err(ProtectError::Unprotectable(under));
     }
 
-    let mut tables_out = Vec::with_capacity(tables.len());
-    for (t, table) in tables.into_iter().enumerate() {
-        let status = system.atom_of[t]
-            .iter()
-            .map(|&a| {
-                let a = a as usize;
-                if sensitive[a] {
-                    CellStatus::SuppressedPrimary
-                } else if suppressed[a] {
-                    CellStatus::SuppressedSecondary
-                } else {
-                    CellStatus::Published
-                }
-            })
-            .collect();
-        tables_out.push(ProtectedTable { table, status });
-    }
-    for a in 0..n_atoms {
-        if suppressed[a] && !sensitive[a] {
-            summary.secondary += 1;
-            summary.secondary_persons += weight[a];
-        }
-    }
-    fill_audit_summary(&mut summary, &verdicts);
-    let mut warnings = Vec::new();
-    if summary.published_by_request > 0 {
-        warnings.push(format!(
-            "{} cells below the threshold are published because `always_publish` lists them",
-            summary.published_by_request
-        ));
-    }
-    Ok(Protected {
-        tables: tables_out,
-        protection,
-        system,
+    Ok(Solution {
+        suppressed,
         verdicts,
-        summary,
-        warnings,
     })
 }
 

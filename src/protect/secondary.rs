@@ -200,24 +200,24 @@ impl Search<'_> {
             .into_iter()
             .take(tries)
             .filter_map(|(_, choice)| {
-            let mut direction: Vec<(u32, i32)> = Vec::new();
-            let mut corners: Vec<(Vec<u32>, i32)> = vec![(Vec::with_capacity(d), 1)];
-            for (a, &c) in choice.iter().enumerate() {
-                corners = corners
-                    .into_iter()
-                    .flat_map(|(pos, w)| {
-                        per_axis[a][c].iter().map(move |&(p, pw)| {
-                            let mut next = pos.clone();
-                            next.push(p);
-                            (next, w * pw)
+                let mut direction: Vec<(u32, i32)> = Vec::new();
+                let mut corners: Vec<(Vec<u32>, i32)> = vec![(Vec::with_capacity(d), 1)];
+                for (a, &c) in choice.iter().enumerate() {
+                    corners = corners
+                        .into_iter()
+                        .flat_map(|(pos, w)| {
+                            per_axis[a][c].iter().map(move |&(p, pw)| {
+                                let mut next = pos.clone();
+                                next.push(p);
+                                (next, w * pw)
+                            })
                         })
-                    })
-                    .collect();
-            }
-            for (pos, w) in corners {
-                direction.push((atoms[shape.index(&pos)], w));
-            }
-            self.certify(direction)
+                        .collect();
+                }
+                for (pos, w) in corners {
+                    direction.push((atoms[shape.index(&pos)], w));
+                }
+                self.certify(direction)
             })
             .collect()
     }
@@ -426,7 +426,9 @@ mod tests {
             weight: &weight,
             cost: Cost::Cells,
         };
-        let cert = search.hypercube(0, 0, 3, false, 16).expect("a rectangle exists");
+        let cert = search
+            .hypercube(0, 0, 3, false, 16)
+            .expect("a rectangle exists");
         assert_eq!(cert.atoms.len(), 4, "{cert:?}");
         assert!(cert.width() >= 3);
         assert!(search.hypercube(0, 0, 3, true, 16).is_none());

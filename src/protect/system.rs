@@ -277,7 +277,9 @@ impl System {
             }
         }
         for vars in &atom_vars {
-            let times = vars.iter().find(|&&v| var_measure[v as usize] == "person_times");
+            let times = vars
+                .iter()
+                .find(|&&v| var_measure[v as usize] == "person_times");
             if let Some(&times) = times {
                 for &v in vars {
                     let name = &var_measure[v as usize];

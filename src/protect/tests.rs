@@ -1,0 +1,303 @@
+//! Suppression end to end on synthetic tables: the audit passes, the pattern is deterministic.
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use super::random::{self, Axis, Spec};
+use super::system::tests::{flat, shape};
+use super::system::{Shape, System};
+use super::*;
+
+const K: i64 = 3;
+
+/// Per atom: its persons, and whether `0 < persons < K`.
+fn primaries(system: &System, truth: &[i64]) -> (Vec<i64>, Vec<bool>) {
+    let weight: Vec<i64> = (0..system.atoms())
+        .map(|a| truth[system.atom_vars[a][0] as usize])
+        .collect();
+    let sensitive = weight.iter().map(|&p| p > 0 && p < K).collect();
+    (weight, sensitive)
+}
+
+fn solve(system: &System, truth: &[i64], frozen: Option<&[bool]>) -> Solution {
+    let (weight, sensitive) = primaries(system, truth);
+    let none = vec![false; system.atoms()];
+    suppress(&Problem {
+        system,
+        truth,
+        weight: &weight,
+        sensitive: &sensitive,
+        frozen: frozen.unwrap_or(&none),
+        level: K,
+        cost: Cost::Cells,
+    })
+    .expect("the table can be protected")
+}
+
+/// The exact attacker: LP intervals of every suppressed number from everything published.
+fn attack(system: &System, truth: &[i64], suppressed: &[bool], sensitive: &[bool]) -> Vec<Verdict> {
+    let published: Vec<Option<i64>> = (0..system.vars())
+        .map(|v| (!suppressed[system.var_atom[v] as usize]).then_some(truth[v]))
+        .collect();
+    verdicts(system, &published, None, |v| {
+        if sensitive[system.var_atom[v] as usize] {
+            K
+        } else {
+            1
+        }
+    })
+    .expect("the audit runs")
+}
+
+fn assert_protected(system: &System, truth: &[i64], solution: &Solution, what: &str) {
+    let (_, sensitive) = primaries(system, truth);
+    for (a, &s) in sensitive.iter().enumerate() {
+        assert!(
+            !s || solution.suppressed[a],
+            "{what}: primary atom {a} published"
+        );
+    }
+    let verdicts = attack(system, truth, &solution.suppressed, &sensitive);
+    let suppressed = solution.suppressed.iter().filter(|&&s| s).count();
+    assert_eq!(verdicts.len(), suppressed, "{what}: one verdict per number");
+    for v in &verdicts {
+        assert!(
+            v.ok,
+            "{what}: var {} has [{}, {:?}], needs {}",
+            v.var, v.lower, v.upper, v.need
+        );
+    }
+}
+
+/// 3 000 records over 6 islands × 2 genders × 8 services, skewed as small islands and male
+/// clients are.
+fn islands_genders_services() -> (System, Vec<i64>) {
+    let island = [0.6, 0.24, 0.09, 0.04, 0.02, 0.01];
+    let gender = [0.86, 0.14];
+    let service = [0.3, 0.22, 0.16, 0.11, 0.08, 0.06, 0.04, 0.03];
+    let mut rng = ChaCha8Rng::seed_from_u64(2024);
+    let mut pick = |p: &[f64]| {
+        let mut u: f64 = rng.random();
+        for (i, &w) in p.iter().enumerate() {
+            if u < w {
+                return i;
+            }
+            u -= w;
+        }
+        p.len() - 1
+    };
+    let mut counts = vec![0i64; 6 * 2 * 8];
+    for _ in 0..3000 {
+        let (i, g, s) = (pick(&island), pick(&gender), pick(&service));
+        counts[(i * 2 + g) * 8 + s] += 1;
+    }
+    random::with_leaves(
+        vec![flat("island", 6), flat("gender", 2), flat("service", 8)],
+        |p| counts[(p[0] as usize * 2 + p[1] as usize) * 8 + p[2] as usize],
+    )
+}
+
+#[test]
+fn primary_suppression_alone_is_undone_by_the_margins_and_secondary_suppression_holds() {
+    let (system, truth) = islands_genders_services();
+    let (_, sensitive) = primaries(&system, &truth);
+    let primary = sensitive.iter().filter(|&&s| s).count();
+    assert!(primary >= 15, "the example needs small cells: {primary}");
+
+    // Primary only: every primary cell falls short of the protection level, most exactly.
+    let verdicts = attack(&system, &truth, &sensitive, &sensitive);
+    assert_eq!(verdicts.len(), primary);
+    let exact = verdicts.iter().filter(|v| v.is_exact()).count();
+    assert!(verdicts.iter().all(|v| !v.ok), "{verdicts:?}");
+    assert!(exact * 4 >= primary * 3, "{exact} of {primary} exact");
+
+    // With secondary suppression: nothing recoverable, every interval at least K wide.
+    let solution = solve(&system, &truth, None);
+    assert_protected(&system, &truth, &solution, "6×2×8");
+    let verdicts = attack(&system, &truth, &solution.suppressed, &sensitive);
+    assert_eq!(verdicts.iter().filter(|v| v.is_exact()).count(), 0);
+    assert!(
+        verdicts
+            .iter()
+            .filter(|v| sensitive[system.var_atom[v.var as usize] as usize])
+            .all(|v| v.width() >= K)
+    );
+    let secondary = solution.suppressed.iter().filter(|&&s| s).count() - primary;
+    assert!(
+        secondary > 0 && secondary < primary * 2,
+        "{secondary} secondary for {primary}"
+    );
+}
+
+#[test]
+fn random_tables_are_protected_and_the_pattern_is_the_same_on_every_run() {
+    let mut rng = ChaCha8Rng::seed_from_u64(7);
+    for case in 0..40u64 {
+        let dims = rng.random_range(1..=4usize);
+        let axes: Vec<Axis> = (0..dims)
+            .map(|_| {
+                let leaves = rng.random_range(
+                    2..=match dims {
+                        1 | 2 => 7,
+                        3 => 4,
+                        _ => 3,
+                    },
+                );
+                let groups = if leaves >= 4 && rng.random_bool(0.5) {
+                    2
+                } else {
+                    0
+                };
+                Axis { leaves, groups }
+            })
+            .collect();
+        let spec = Spec {
+            axes,
+            zero_share: [0.0, 0.3, 0.6][rng.random_range(0..3)],
+            mean: [1.5, 4.0, 12.0][rng.random_range(0..3)],
+            seed: case,
+        };
+        let (system, truth) = random::table(&spec);
+        let first = solve(&system, &truth, None);
+        assert_protected(&system, &truth, &first, &format!("{spec:?}"));
+        let again = solve(&system, &truth, None);
+        assert_eq!(
+            first.suppressed, again.suppressed,
+            "{spec:?}: not deterministic"
+        );
+    }
+}
+
+/// Two tables of one population, district × gender and gender × age, sharing the gender margin:
+/// `n[district][gender][age]` persons, gender 0 = male.
+fn linked() -> (System, Vec<i64>) {
+    let n = [[[1, 0], [2, 3]], [[2, 3], [3, 3]]];
+    let system = System::new(vec![
+        shape(
+            "district_gender",
+            vec![flat("district", 2), flat("gender", 2)],
+        ),
+        shape("gender_age", vec![flat("gender", 2), flat("age", 2)]),
+    ]);
+    let mut truth = vec![0i64; system.vars()];
+    for t in 0..2 {
+        let s: &Shape = &system.shapes[t];
+        for cell in 0..s.len() {
+            let p = s.positions(cell);
+            let mut sum = 0;
+            for (d, by_gender) in n.iter().enumerate() {
+                for (g, by_age) in by_gender.iter().enumerate() {
+                    for (a, &x) in by_age.iter().enumerate() {
+                        let (first, second) = if t == 0 { (d, g) } else { (g, a) };
+                        if (p[0] == 2 || p[0] as usize == first)
+                            && (p[1] == 2 || p[1] as usize == second)
+                        {
+                            sum += x;
+                        }
+                    }
+                }
+            }
+            truth[system.var_of[t][0][cell] as usize] = sum;
+        }
+    }
+    (system, truth)
+}
+
+#[test]
+fn linked_tables_are_protected_together() {
+    let (system, truth) = linked();
+    let (_, sensitive) = primaries(&system, &truth);
+    let atom = |t: usize, p: [u32; 2]| system.atom_of[t][system.shapes[t].index(&p)] as usize;
+    // Gender totals and the grand total are one atom seen by both tables.
+    assert_eq!(atom(0, [2, 0]), atom(1, [0, 2]));
+    let shared = (0..system.atoms())
+        .filter(|&a| system.atom_cells[a].len() == 2)
+        .count();
+    assert_eq!(shared, 3);
+    // The one small cell: district 0, male (1 person).
+    let small = atom(0, [0, 0]);
+    assert_eq!(sensitive.iter().filter(|&&s| s).count(), 1);
+    assert!(sensitive[small]);
+
+    // Protected alone, district × gender may hide its small cell with the gender totals: on that
+    // table alone the interval is [0, 6].
+    let mut alone = vec![false; system.atoms()];
+    for p in [[0, 0], [0, 1], [2, 0], [2, 1]] {
+        alone[atom(0, p)] = true;
+    }
+    let first_alone = System::new(vec![system.shapes[0].clone()]);
+    let mut first_truth = vec![0i64; first_alone.vars()];
+    let mut first_hidden = vec![false; first_alone.atoms()];
+    for (cell, &v) in system.var_of[0][0].iter().enumerate() {
+        first_truth[first_alone.var_of[0][0][cell] as usize] = truth[v as usize];
+        first_hidden[first_alone.atom_of[0][cell] as usize] =
+            alone[system.atom_of[0][cell] as usize];
+    }
+    let first_sensitive: Vec<bool> = (0..first_alone.atoms())
+        .map(|a| sensitive[system.atom_of[0][first_alone.atom_cells[a][0].1 as usize] as usize])
+        .collect();
+    assert!(
+        attack(&first_alone, &first_truth, &first_hidden, &first_sensitive)
+            .iter()
+            .all(|v| v.ok)
+    );
+    // But gender × age, protected alone, has nothing to hide and publishes the gender totals.
+    let published_apart: Vec<bool> = (0..system.atoms())
+        .map(|a| alone[a] && system.atom_cells[a].iter().all(|&(t, _)| t == 0))
+        .collect();
+    let verdicts = attack(&system, &truth, &published_apart, &sensitive);
+    assert!(
+        verdicts.iter().any(|v| v.is_exact()),
+        "the release as a whole gives the small cell away"
+    );
+
+    // Protected together, the release holds.
+    let solution = solve(&system, &truth, None);
+    assert_protected(&system, &truth, &solution, "linked");
+}
+
+#[test]
+fn cells_the_owner_keeps_published_are_never_suppressed() {
+    let (system, truth) = islands_genders_services();
+    let (_, sensitive) = primaries(&system, &truth);
+    // Keep the whole gender = female, service = 0 column published.
+    let shape = &system.shapes[0];
+    let frozen: Vec<bool> = (0..system.atoms())
+        .map(|a| {
+            let (_, cell) = system.atom_cells[a][0];
+            let p = shape.positions(cell as usize);
+            p[1] == 0 && p[2] == 0 && !sensitive[a]
+        })
+        .collect();
+    let solution = solve(&system, &truth, Some(&frozen));
+    assert_protected(&system, &truth, &solution, "frozen");
+    for (a, &f) in frozen.iter().enumerate() {
+        assert!(!f || !solution.suppressed[a], "frozen atom {a} suppressed");
+    }
+}
+
+#[test]
+fn overlapping_categories_are_protected_under_union_bounds() {
+    // Persons by service where a person can use several services: Σ cells ≥ total.
+    let mut sh = shape("t", vec![flat("district", 4), flat("service", 3)]);
+    sh.additive = vec![vec![true, false]];
+    let system = System::new(vec![sh]);
+    let s = &system.shapes[0];
+    let mut truth = vec![0i64; system.vars()];
+    let interior = [[6, 1, 4], [5, 7, 2], [9, 8, 6], [4, 5, 7]];
+    // Row totals below the row sums: people counted in several services.
+    let row_total = [8, 10, 15, 12];
+    for cell in 0..s.len() {
+        let p = s.positions(cell);
+        let (d, sv) = (p[0] as usize, p[1] as usize);
+        let v = match (d < 4, sv < 3) {
+            (true, true) => interior[d][sv],
+            (true, false) => row_total[d],
+            (false, true) => (0..4).map(|r| interior[r][sv]).sum(),
+            (false, false) => row_total.iter().sum(),
+        };
+        truth[system.var_of[0][0][cell] as usize] = v;
+    }
+    let solution = solve(&system, &truth, None);
+    assert_protected(&system, &truth, &solution, "non-additive");
+}

@@ -365,6 +365,17 @@ fn scan_identifiers(dir: &Path, manifest: &Manifest, report: &mut Report) {
         .map(|f| f.name.clone())
         .collect();
     files.push("manifest.json".into());
+    // Files the manifest does not list are scanned too: they are in the release all the same.
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        let mut extra: Vec<String> = entries
+            .filter_map(Result::ok)
+            .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| !files.contains(n))
+            .collect();
+        extra.sort();
+        files.extend(extra);
+    }
     for name in files {
         let path = dir.join(&name);
         let mut found: Vec<(usize, scan::Shape)> = Vec::new();

@@ -4,6 +4,7 @@
     reason = "tests write their own input files"
 )]
 
+mod audit;
 mod cli;
 mod pipelines;
 mod release;

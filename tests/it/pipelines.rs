@@ -55,6 +55,24 @@ fn every_pipeline_runs_and_reconciles() -> TestResult {
                 ))
                 .exists()
         );
+        let release_name = manifest["release"].as_str().ok_or("release")?;
+        assert!(
+            out_dir
+                .path()
+                .join(format!("{release_name}.audit.json"))
+                .exists()
+        );
+        let audit = privstat(["audit".as_ref(), release.as_os_str(), "--json".as_ref()]);
+        assert!(
+            audit.status.success(),
+            "{}: {}",
+            path.display(),
+            stderr(&audit)
+        );
+        let report: serde_json::Value = serde_json::from_slice(&audit.stdout)?;
+        assert_eq!(report["passed"], true, "{report}");
+        assert_eq!(report["exactly_recoverable"], 0);
+        assert_eq!(report["under_protected"], 0);
         ran += 1;
     }
     assert!(ran >= 4, "expected the four seed pipelines, ran {ran}");

@@ -951,14 +951,14 @@ impl Checker<'_> {
                 );
                 continue;
             };
-            if let Some(t) = table {
-                if !t.dims.contains(&d) {
-                    self.push(
-                        &format!("{key}.cells.{dim}"),
-                        format!("table `{}` has no dimension `{dim}`", t.name),
-                        None,
-                    );
-                }
+            if let Some(t) = table
+                && !t.dims.contains(&d)
+            {
+                self.push(
+                    &format!("{key}.cells.{dim}"),
+                    format!("table `{}` has no dimension `{dim}`", t.name),
+                    None,
+                );
             }
             let domain = &domains[d];
             let known = code == TOTAL_CODE

@@ -170,8 +170,8 @@ pub fn intervals(
         }
     }
     let mut members: std::collections::BTreeMap<u32, Vec<u32>> = Default::default();
-    for v in 0..n {
-        if value[v].is_none() {
+    for (v, x) in value.iter().enumerate() {
+        if x.is_none() {
             let v = u32::try_from(v).expect("vars fit u32");
             members.entry(find(&mut parent, v)).or_default().push(v);
         }
@@ -276,10 +276,10 @@ impl Component {
                 let rel = &system.relations[r as usize];
                 let mut e = Expression::with_capacity(rel.terms.len());
                 for &(v, c) in &rel.terms {
-                    if value[v as usize].is_none() {
-                        if let Some(i) = local(v) {
-                            e.add_mul(f64::from(c), xs[i]);
-                        }
+                    if value[v as usize].is_none()
+                        && let Some(i) = local(v)
+                    {
+                        e.add_mul(f64::from(c), xs[i]);
                     }
                 }
                 match rel.kind {

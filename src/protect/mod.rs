@@ -307,11 +307,9 @@ pub fn suppress(problem: &Problem<'_>) -> Result<Solution, ProtectError> {
         certificates: vec![None; n_atoms],
     };
     // First pass: one certified hypercube per sensitive cell not yet protected.
-    for a in 0..n_atoms {
-        if sensitive[a] {
-            let need = prover.need_of_atom(a);
-            pattern.protect(&mut suppressed, a, need);
-        }
+    for (a, _) in sensitive.iter().enumerate().filter(|(_, s)| **s) {
+        let need = prover.need_of_atom(a);
+        pattern.protect(&mut suppressed, a, need);
     }
     // Repair until every suppressed cell is proven protected.
     let trace = std::env::var_os("PRIVSTAT_TRACE").is_some();
@@ -365,16 +363,26 @@ pub fn suppress(problem: &Problem<'_>) -> Result<Solution, ProtectError> {
     // that work, deterministically, in LP problems.
     let mut lp_budget: usize = PRUNE_LP_BUDGET;
     for a in order {
-        let linked = system.linked_atoms(&suppressed, a);
-        let recheck: Vec<usize> = linked
-            .into_iter()
-            .filter(|&b| {
-                b != a
-                    && prover.certificates[b]
-                        .as_ref()
-                        .is_none_or(|c| c.atoms.iter().any(|&(x, _)| x as usize == a))
-            })
-            .collect();
+        // Certified cells are rechecked when their certificate uses `a`; cells proven by the LP
+        // when they are linked to `a` through suppressed numbers.
+        let uses_a = |b: usize| {
+            prover.certificates[b]
+                .as_ref()
+                .is_some_and(|c| c.atoms.iter().any(|&(x, _)| x as usize == a))
+        };
+        let any_uncertified =
+            (0..n_atoms).any(|b| suppressed[b] && b != a && prover.certificates[b].is_none());
+        let recheck: Vec<usize> = if any_uncertified {
+            system
+                .linked_atoms(&suppressed, a)
+                .into_iter()
+                .filter(|&b| b != a && (prover.certificates[b].is_none() || uses_a(b)))
+                .collect()
+        } else {
+            (0..n_atoms)
+                .filter(|&b| suppressed[b] && b != a && uses_a(b))
+                .collect()
+        };
         let lp_work: usize = recheck
             .iter()
             .filter(|&&b| prover.certificates[b].is_none())
@@ -529,8 +537,8 @@ impl Prover<'_> {
             .unwrap_or(1)
     }
 
-    /// Verdicts on the variables of `atoms` (all suppressed), and on every exactly recoverable
-    /// number.
+    /// Verdicts on the variables of `atoms` (all suppressed); when the LP has to run, also on
+    /// every exactly recoverable number.
     fn audit(&mut self, suppressed: &[bool], atoms: &[usize]) -> Result<Vec<Verdict>, lp::LpError> {
         let sys = self.system;
         let search = secondary::Search {
@@ -571,6 +579,12 @@ impl Prover<'_> {
                 None => uncertified.extend(sys.atom_vars[a].iter().copied()),
             }
             self.certificates[a] = cert;
+        }
+        if uncertified.is_empty() {
+            // A certificate stays valid while its cells stay suppressed, so nothing else can
+            // have become recoverable.
+            out.sort_by_key(|v| v.var);
+            return Ok(out);
         }
         let published: Vec<Option<i64>> = (0..sys.vars())
             .map(|v| (!suppressed[sys.var_atom[v] as usize]).then_some(self.truth[v]))

@@ -140,7 +140,7 @@ impl Search<'_> {
                     ))
                 })
                 .collect();
-            moves.sort_by(|x, y| x.0.cmp(&y.0));
+            moves.sort_by_key(|x| x.0);
             moves.truncate(keep);
             if moves.is_empty() {
                 return Vec::new();
@@ -195,7 +195,7 @@ impl Search<'_> {
             }
             break;
         }
-        candidates.sort_by(|x, y| x.0.cmp(&y.0));
+        candidates.sort_by_key(|x| x.0);
         candidates
             .into_iter()
             .take(tries)

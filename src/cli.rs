@@ -325,9 +325,10 @@ fn print_audit(r: &crate::audit::Report) {
         if r.passed { "PASSED" } else { "FAILED" }
     );
     say!(
-        "  {} files match the manifest's sha256; {} tables, {} distinct cells",
+        "  {} files match the manifest's sha256; {} {}, {} distinct cells",
         r.files_verified,
         r.tables,
+        if r.tables == 1 { "table" } else { "tables" },
         r.cells
     );
     say!(

@@ -149,6 +149,10 @@ pub fn write(input: &ReleaseInput<'_>) -> Result<Published, PublishError> {
 
     let mut audit = crate::audit::audit(staging.path());
     audit.directory = target.display().to_string();
+    if !audit.passed {
+        // The intervals of a release that is not published would give its hidden values away.
+        audit.intervals.clear();
+    }
     let audit_path = plan
         .publish
         .dir

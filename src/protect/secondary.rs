@@ -151,19 +151,7 @@ impl Search<'_> {
         let mut candidates: Vec<((i64, i64), Vec<usize>)> = Vec::new();
         let mut choice = vec![0usize; d];
         'combos: loop {
-            let mut corners: Vec<(Vec<u32>, i32)> = vec![(Vec::with_capacity(d), 1)];
-            for (a, &c) in choice.iter().enumerate() {
-                corners = corners
-                    .into_iter()
-                    .flat_map(|(pos, w)| {
-                        per_axis[a][c].iter().map(move |&(p, pw)| {
-                            let mut next = pos.clone();
-                            next.push(p);
-                            (next, w * pw)
-                        })
-                    })
-                    .collect();
-            }
+            let corners = corners(&per_axis, &choice);
             let mut cells = 0i64;
             let mut persons = 0i64;
             let mut feasible = true;
@@ -200,23 +188,10 @@ impl Search<'_> {
             .into_iter()
             .take(tries)
             .filter_map(|(_, choice)| {
-                let mut direction: Vec<(u32, i32)> = Vec::new();
-                let mut corners: Vec<(Vec<u32>, i32)> = vec![(Vec::with_capacity(d), 1)];
-                for (a, &c) in choice.iter().enumerate() {
-                    corners = corners
-                        .into_iter()
-                        .flat_map(|(pos, w)| {
-                            per_axis[a][c].iter().map(move |&(p, pw)| {
-                                let mut next = pos.clone();
-                                next.push(p);
-                                (next, w * pw)
-                            })
-                        })
-                        .collect();
-                }
-                for (pos, w) in corners {
-                    direction.push((atoms[shape.index(&pos)], w));
-                }
+                let direction = corners(&per_axis, &choice)
+                    .into_iter()
+                    .map(|(pos, w)| (atoms[shape.index(&pos)], w))
+                    .collect();
                 self.certify(direction)
             })
             .collect()
@@ -324,6 +299,24 @@ impl Search<'_> {
             upper,
         })
     }
+}
+
+/// The cells of the hypercube that takes move `choice[a]` on each axis `a`, with their signs.
+fn corners(per_axis: &[Vec<Vec<(u32, i32)>>], choice: &[usize]) -> Vec<(Vec<u32>, i32)> {
+    let mut corners: Vec<(Vec<u32>, i32)> = vec![(Vec::with_capacity(choice.len()), 1)];
+    for (moves, &c) in per_axis.iter().zip(choice) {
+        corners = corners
+            .into_iter()
+            .flat_map(|(pos, w)| {
+                moves[c].iter().map(move |&(p, pw)| {
+                    let mut next = pos.clone();
+                    next.push(p);
+                    (next, w * pw)
+                })
+            })
+            .collect();
+    }
+    corners
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

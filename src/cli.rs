@@ -47,6 +47,18 @@ pub enum Command {
         /// Replace an existing release of the same name.
         #[arg(long)]
         force: bool,
+        /// DP releases: the budget ledger to charge, instead of the pipeline's `ledger`.
+        #[arg(long, value_name = "PATH")]
+        ledger: Option<PathBuf>,
+    },
+    /// List the privacy budget spent and left per dataset in a ledger.
+    Budget {
+        /// The ledger file (JSON lines, as `privstat run` writes it).
+        #[arg(long, value_name = "PATH")]
+        ledger: PathBuf,
+        /// Print the standings as JSON.
+        #[arg(long)]
+        json: bool,
     },
     /// Check a pipeline file and its inputs, print the plan and the quarantine, write nothing.
     Check {
@@ -111,16 +123,24 @@ pub fn execute(cli: Cli) -> Result<(), Error> {
             out,
             sources,
             force,
+            ledger,
         } => {
-            let plan = config::load(&pipeline, &Overrides { out, sources })?;
+            let plan = config::load(
+                &pipeline,
+                &Overrides {
+                    out,
+                    sources,
+                    ledger,
+                },
+            )?;
             warn_about_key(&plan);
             let published = crate::run(&plan, force, &Progress::stderr())?;
             let m = &published.manifest;
             say!("published {}", published.release_dir.display());
-            for input in &m.inputs {
+            for input in &published.sources {
                 say!(
                     "  source {}: {} rows read = {} used + {} quarantined",
-                    input.source,
+                    input.name,
                     input.rows_read,
                     input.rows_used,
                     input.rows_quarantined
@@ -139,7 +159,14 @@ pub fn execute(cli: Cli) -> Result<(), Error> {
                     statuses.join(", ")
                 );
             }
-            say_protection(&m.protection.summary);
+            if let Some(dp) = &m.protection.dp {
+                say_dp_plan(&dp.plan, "  ");
+                if let Some(id) = &dp.ledger_entry {
+                    say!("  ledger entry {id}");
+                }
+            } else {
+                say_protection(&m.protection.summary);
+            }
             for w in &m.protection.warnings {
                 say!("  warning: {w}");
             }
@@ -181,10 +208,49 @@ pub fn execute(cli: Cli) -> Result<(), Error> {
             }
         }
         Command::Check { pipeline, sources } => {
-            let plan = config::load(&pipeline, &Overrides { out: None, sources })?;
+            let plan = config::load(
+                &pipeline,
+                &Overrides {
+                    out: None,
+                    sources,
+                    ledger: None,
+                },
+            )?;
             warn_about_key(&plan);
             let analysis = crate::analyse(&plan, &Progress::stderr())?;
             print_check(&plan, &analysis);
+            Ok(())
+        }
+        Command::Budget { ledger, json } => {
+            if !ledger.is_file() {
+                return Err(Error::Usage(format!(
+                    "{}: no ledger there (a ledger is created by the first DP release)",
+                    ledger.display()
+                )));
+            }
+            let standings = crate::dp::ledger::Ledger::at(&ledger)
+                .standings()
+                .map_err(crate::dp::DpError::from)?;
+            if json {
+                let text = serde_json::to_string_pretty(&standings)
+                    .map_err(|e| Error::Internal(e.to_string()))?;
+                say!("{text}");
+            } else {
+                say!("ledger {}", ledger.display());
+                say!("dataset\tcap\tspent\tremaining\treleases\tpublished\tlast release");
+                for s in standings {
+                    say!(
+                        "{}\t{}\t{:.6}\t{:.6}\t{}\t{}\t{}",
+                        s.dataset,
+                        crate::dp::ledger::cap_text(s.cap),
+                        s.spent,
+                        s.remaining,
+                        s.releases,
+                        s.published,
+                        s.last_release.as_deref().unwrap_or("-")
+                    );
+                }
+            }
             Ok(())
         }
         Command::Keygen { out } => {
@@ -281,24 +347,97 @@ fn print_check(plan: &config::Plan, analysis: &crate::Analysis) {
             );
         }
     }
-    for pt in &analysis.protected.tables {
-        let t = &pt.table;
-        let count = |s: CellStatus| pt.status.iter().filter(|&&x| x == s).count();
-        say!(
-            "table {}: {} cells × {} measures from {} rows in scope; {} suppressed primary, {} secondary",
-            t.name,
-            t.len(),
-            t.measures.len(),
-            t.rows_in_scope,
-            count(CellStatus::SuppressedPrimary),
-            count(CellStatus::SuppressedSecondary)
-        );
-    }
-    say_protection(&analysis.protected.summary);
-    for w in &analysis.protected.warnings {
-        say!("warning: {w}");
+    match &analysis.protection {
+        crate::Protection::Suppressed(protected) => {
+            for pt in &protected.tables {
+                let t = &pt.table;
+                let count = |s: CellStatus| pt.status.iter().filter(|&&x| x == s).count();
+                say!(
+                    "table {}: {} cells × {} measures from {} rows in scope; {} suppressed primary, {} secondary",
+                    t.name,
+                    t.len(),
+                    t.measures.len(),
+                    t.rows_in_scope,
+                    count(CellStatus::SuppressedPrimary),
+                    count(CellStatus::SuppressedSecondary)
+                );
+            }
+            say_protection(&protected.summary);
+            for w in &protected.warnings {
+                say!("warning: {w}");
+            }
+        }
+        crate::Protection::Dp(prepared) => {
+            for (table, b) in prepared.bounding() {
+                if let Some(b) = b {
+                    say!(
+                        "table {table}: bounding to {} cells × {} records per person dropped {} (person, cell) pairs of {} persons and clipped {} records (operator's eyes only: not published)",
+                        b.bounds_max_cells,
+                        b.bounds_max_records,
+                        b.cells_dropped,
+                        b.persons_over_cells,
+                        b.records_clipped
+                    );
+                }
+            }
+            say_dp_plan(&prepared.plan, "");
+            if let Some(dp) = &plan.protection.dp {
+                match &dp.ledger {
+                    Some(path) => {
+                        match crate::dp::ledger::Ledger::at(path).standing(&dp.dataset, dp.cap) {
+                            Ok(s) => say!(
+                                "ledger {}: dataset `{}` has spent {:.6} of {}, {:.6} left; this release would charge {:.6}{}",
+                                path.display(),
+                                s.dataset,
+                                s.spent,
+                                crate::dp::ledger::cap_text(s.cap),
+                                s.remaining,
+                                prepared.plan.charged,
+                                if prepared.plan.charged > s.remaining {
+                                    " — run would refuse it"
+                                } else {
+                                    ""
+                                }
+                            ),
+                            Err(e) => say!("ledger: {e}"),
+                        }
+                    }
+                    None => say!("ledger: none named; `run` needs --ledger PATH"),
+                }
+            }
+            say!("no noise was drawn and no budget spent");
+        }
     }
     say!("nothing was written");
+}
+
+fn say_dp_plan(p: &crate::dp::DpPlan, indent: &str) {
+    say!(
+        "{indent}differential privacy: {:?} mechanism, budget {}, release loss {} = {:.6} (OpenDP composition), charged {:.6} to dataset `{}`",
+        p.mechanism,
+        p.budget,
+        p.loss_measure,
+        p.loss,
+        p.charged,
+        p.dataset
+    );
+    for t in &p.tables {
+        for m in &t.measures {
+            say!(
+                "{indent}  {}.{}: ≤ {} cells × {} records per person, sensitivity L1 {} / L2 {:.3}, scale {:.3}, {} {:.6}, moe95 of one noisy cell ±{}",
+                t.table,
+                m.measure,
+                t.max_cells_per_person,
+                t.max_records_per_cell,
+                m.sensitivity.l1,
+                m.sensitivity.l2(),
+                m.scale,
+                p.loss_measure,
+                m.loss,
+                m.moe95_of_a_measurement
+            );
+        }
+    }
 }
 
 fn say_protection(s: &crate::protect::Summary) {

@@ -34,6 +34,8 @@ pub enum Error {
     Protect(#[from] ProtectError),
     #[error(transparent)]
     Publish(#[from] PublishError),
+    #[error(transparent)]
+    Dp(#[from] crate::dp::DpError),
     #[error("{0}")]
     Synth(String),
     #[error("{0}")]
@@ -49,7 +51,7 @@ impl Error {
     #[must_use]
     pub fn exit_code(&self) -> u8 {
         match self {
-            Self::Config(_) | Self::Usage(_) => EXIT_USAGE,
+            Self::Config(_) | Self::Usage(_) | Self::Dp(crate::dp::DpError::NoLedger) => EXIT_USAGE,
             _ => EXIT_DATA,
         }
     }

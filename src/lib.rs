@@ -7,6 +7,7 @@
 pub mod audit;
 pub mod cli;
 pub mod config;
+pub mod dp;
 pub mod error;
 pub mod ingest;
 pub mod protect;
@@ -62,8 +63,16 @@ impl Drop for Progress {
 pub struct Analysis {
     pub sources: Vec<SourceReport>,
     pub quarantine: Quarantine,
-    pub protected: Protected,
+    pub protection: Protection,
     pub pseudonyms: pseudonymise::PseudonymMethod,
+}
+
+/// The protection stage's result.
+pub enum Protection {
+    /// Suppression is done: statuses and audit verdicts.
+    Suppressed(Protected),
+    /// DP is accounted but no noise is drawn: [`run`] commits the spend first.
+    Dp(dp::Prepared),
 }
 
 /// Runs ingest, pseudonymisation, tabulation and protection, and reconciles row counts.
@@ -77,14 +86,23 @@ pub fn analyse(plan: &Plan, progress: &Progress) -> Result<Analysis, Error> {
     progress.stage("pseudonymising");
     let keyed = pseudonymise::apply(ingested, &plan.sources, &plan.pseudonymise, &key)?;
     progress.stage("tabulating");
-    let tables = tabulate::count(&keyed, plan)?;
+    let bounding = plan
+        .protection
+        .dp
+        .as_ref()
+        .map(|dp| dp::bounding(dp, &key, &plan.release.name));
+    let tables = tabulate::count(&keyed, plan, bounding.as_ref())?;
     progress.stage("protecting");
-    let protected = protect::apply(tables, plan)?;
+    let protection = if plan.protection.dp.is_some() {
+        Protection::Dp(dp::prepare(tables, plan)?)
+    } else {
+        Protection::Suppressed(protect::apply(tables, plan)?)
+    };
     let sources = reconcile(&keyed)?;
     Ok(Analysis {
         sources,
         quarantine: keyed.quarantine,
-        protected,
+        protection,
         pseudonyms: keyed.method,
     })
 }
@@ -98,16 +116,68 @@ pub fn run(plan: &Plan, force: bool, progress: &Progress) -> Result<publish::Pub
     if target.exists() && !force {
         return Err(publish::PublishError::Exists { path: target }.into());
     }
+    let ledger = match &plan.protection.dp {
+        Some(dp) => Some(dp::ledger::Ledger::at(
+            dp.ledger.as_deref().ok_or(dp::DpError::NoLedger)?,
+        )),
+        None => None,
+    };
     let analysis = analyse(plan, progress)?;
+    let (protected, entry) = match analysis.protection {
+        Protection::Suppressed(p) => (p, None),
+        Protection::Dp(prepared) => {
+            let ledger = ledger.as_ref().ok_or(dp::DpError::NoLedger)?;
+            // The spend is on disk before any noise exists.
+            let p = &prepared.plan;
+            let id = ledger
+                .reserve(
+                    &p.dataset,
+                    &plan.release.name,
+                    p.mechanism,
+                    p.loss,
+                    p.charged,
+                    p.cap,
+                    &plan.file_sha256,
+                )
+                .map_err(dp::DpError::from)?;
+            progress.stage("drawing noise");
+            match prepared.release(plan, Some(id.clone())) {
+                Ok(protected) => (protected, Some((ledger, id))),
+                Err(e) => {
+                    abandon(ledger, &id, &e.to_string());
+                    return Err(e.into());
+                }
+            }
+        }
+    };
     progress.stage("publishing");
-    Ok(publish::write(&publish::ReleaseInput {
+    let published = publish::write(&publish::ReleaseInput {
         plan,
-        protected: &analysis.protected,
+        protected: &protected,
         sources: &analysis.sources,
         quarantine: &analysis.quarantine,
         pseudonyms: &analysis.pseudonyms,
         force,
-    })?)
+    });
+    if let Some((ledger, id)) = entry {
+        match &published {
+            Ok(p) => {
+                let sha = ingest::sha256_file(&p.release_dir.join("manifest.json"))
+                    .unwrap_or_else(|_| "unreadable".to_owned());
+                ledger.record(&id, Ok(&sha)).map_err(dp::DpError::from)?;
+            }
+            Err(e) => abandon(ledger, &id, &e.to_string()),
+        }
+    }
+    Ok(published?)
+}
+
+/// Records that a spent release published nothing. The spend stands either way; failing to write
+/// this line only loses the reason.
+fn abandon(ledger: &dp::ledger::Ledger, id: &str, reason: &str) {
+    if let Err(e) = ledger.record(id, Err(&scrub::scrub(reason))) {
+        eprintln!("warning: {e}");
+    }
 }
 
 /// Fills in rows used and quarantined per source and checks `read = used + quarantined`.

@@ -24,7 +24,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use crate::config::raw::Zeros;
+use crate::config::raw::{ProtectionMethod, Zeros};
 use crate::protect::system::{self, AxisTree, Shape, System};
 use crate::protect::{CellStatus, Solver, int_width, lp};
 use read::{Manifest, TextFrame};
@@ -51,6 +51,8 @@ pub enum Check {
     Identifier,
     Threshold,
     Protection,
+    /// DP releases: margins add up and values are non-negative integers.
+    Consistency,
 }
 
 impl Check {
@@ -64,6 +66,7 @@ impl Check {
             Self::Identifier => "identifier",
             Self::Threshold => "threshold",
             Self::Protection => "protection",
+            Self::Consistency => "consistency",
         }
     }
 }
@@ -449,8 +452,80 @@ fn check_tables(dir: &Path, manifest: &Manifest, report: &mut Report) {
             grids.push(grid);
         }
     }
-    check_threshold(manifest, &shapes, &grids, report);
-    check_intervals(manifest, shapes, &grids, report);
+    if manifest.protection.method == ProtectionMethod::Dp {
+        // Every cell is noisy: there is no suppressed number to attack, published counts below
+        // the threshold are expected, and tables carry independent noise. What a DP release
+        // promises is consistency.
+        report.cells = shapes.iter().map(Shape::len).sum();
+        check_consistency(&shapes, &grids, report);
+    } else {
+        check_threshold(manifest, &shapes, &grids, report);
+        check_intervals(manifest, shapes, &grids, report);
+    }
+}
+
+/// DP releases: every published value is a non-negative integer and, wherever a measure adds up
+/// over a dimension, every margin equals the sum of its children.
+fn check_consistency(shapes: &[Shape], grids: &[Grid], report: &mut Report) {
+    for (shape, grid) in shapes.iter().zip(grids) {
+        let mut negative = 0usize;
+        let mut unequal = 0usize;
+        let mut first: Option<String> = None;
+        for (m, cells) in grid.iter().enumerate() {
+            let value = |cell: usize| cells[cell].and_then(|(_, v)| v);
+            negative += (0..cells.len())
+                .filter(|&c| value(c).is_some_and(|v| v < 0))
+                .count();
+            for (a, axis) in shape.axes.iter().enumerate() {
+                if !shape.additive[m][a] {
+                    continue;
+                }
+                for cell in 0..cells.len() {
+                    let mut pos = shape.positions(cell);
+                    let kids = &axis.children[pos[a] as usize];
+                    if kids.is_empty() {
+                        continue;
+                    }
+                    let Some(parent) = value(cell) else { continue };
+                    let mut sum = Some(0i64);
+                    for &k in kids {
+                        pos[a] = k;
+                        sum = sum.zip(value(shape.index(&pos))).map(|(s, v)| s + v);
+                    }
+                    if let Some(sum) = sum
+                        && sum != parent
+                    {
+                        unequal += 1;
+                        if first.is_none() {
+                            first = Some(format!(
+                                "{} at {}={}",
+                                shape.measures[m], axis.domain, axis.codes[pos[a] as usize]
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+        if negative > 0 {
+            report.fail(
+                Check::Consistency,
+                Some(&shape.name),
+                None,
+                format!("{negative} published values are negative"),
+            );
+        }
+        if unequal > 0 {
+            report.fail(
+                Check::Consistency,
+                Some(&shape.name),
+                None,
+                format!(
+                    "{unequal} margins differ from the sum of their cells (first: {})",
+                    first.unwrap_or_default()
+                ),
+            );
+        }
+    }
 }
 
 fn dictionary_columns(frame: &TextFrame) -> HashMap<String, HashSet<String>> {

@@ -18,6 +18,8 @@ pub struct Manifest {
 
 #[derive(Debug, Deserialize)]
 pub struct Protection {
+    #[serde(default)]
+    pub method: crate::config::raw::ProtectionMethod,
     pub threshold: u32,
     pub protection_level: u32,
     pub zeros: crate::config::raw::Zeros,

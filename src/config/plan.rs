@@ -9,9 +9,9 @@ use chrono::NaiveDate;
 
 use super::error::{ConfigError, Problem};
 use super::raw::{
-    DateFormat, EncodingChoice, FieldKind, IdType, InvalidIds, Label, OutputFormat,
-    ProtectionMethod, RawColumn, RawDomain, RawMeasure, RawPeriod, RawPipeline, RawSource,
-    RawTable, SimpleMeasure, SourceFormat, UnknownPolicy, Zeros,
+    DateFormat, EncodingChoice, FieldKind, IdType, InvalidIds, Label, LowCounts, Mechanism,
+    OutputFormat, ProtectionMethod, RawColumn, RawDomain, RawMeasure, RawPeriod, RawPipeline,
+    RawSource, RawTable, SimpleMeasure, SourceFormat, UnknownPolicy, Zeros,
 };
 use super::suggest::did_you_mean;
 
@@ -213,7 +213,7 @@ impl Measure {
 }
 
 /// `[protection]`, checked.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Protection {
     pub method: ProtectionMethod,
     /// Cells with `0 < persons < threshold` are primary, whatever the measure.
@@ -224,7 +224,55 @@ pub struct Protection {
     pub cost: crate::protect::Cost,
     pub always_suppress: Vec<CellRule>,
     pub always_publish: Vec<CellRule>,
+    /// Set exactly when `method = "dp"`.
+    pub dp: Option<Dp>,
 }
+
+/// Differential-privacy settings, checked.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Dp {
+    pub mechanism: Mechanism,
+    pub budget: DpBudget,
+    pub dataset: String,
+    /// `None` only when the pipeline names no ledger; `run` then needs `--ledger`.
+    pub ledger: Option<PathBuf>,
+    pub cap: DpCap,
+    pub low_counts: LowCounts,
+    /// One per table of [`Plan::tables`], in order.
+    pub tables: Vec<DpTable>,
+}
+
+/// How much a release may spend, before it is split across tables.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum DpBudget {
+    /// Pure ε-DP (Laplace).
+    Epsilon(f64),
+    /// ρ-zCDP (Gaussian).
+    Rho(f64),
+    /// A target 95 % margin of error per cell; the spend follows from it.
+    Moe95(f64),
+}
+
+/// A dataset's lifetime cap.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DpCap {
+    Epsilon(f64),
+    Rho(f64),
+}
+
+/// Contribution bounds and budget weight of one table.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct DpTable {
+    pub weight: f64,
+    pub max_cells_per_person: u32,
+    pub max_records_per_cell: u32,
+}
+
+/// Default most leaf cells one person may count in, per table.
+pub const DEFAULT_MAX_CELLS: u32 = 4;
+/// Default most records one person may add to one cell.
+pub const DEFAULT_MAX_RECORDS: u32 = 4;
 
 /// A set of cells named by the data owner.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -262,6 +310,8 @@ pub struct Overrides {
     pub out: Option<PathBuf>,
     /// `--source NAME=PATH`, paths relative to the working directory.
     pub sources: Vec<(String, PathBuf)>,
+    /// `--ledger PATH`, relative to the working directory.
+    pub ledger: Option<PathBuf>,
 }
 
 impl Plan {
@@ -322,7 +372,8 @@ impl Plan {
             check.push("tables", "at least one table is required".into(), None);
         }
 
-        let protection = check.protection(&raw, &domains, &domain_index, &tables);
+        let mut protection = check.protection(&raw, &domains, &domain_index, &tables);
+        protection.dp = check.dp(&raw, &base, overrides, &tables);
         let publish = Publish {
             dir: overrides
                 .out
@@ -919,7 +970,255 @@ impl Checker<'_> {
             cost: p.cost,
             always_suppress,
             always_publish,
+            dp: None,
         }
+    }
+
+    /// `[protection]` keys of `method = "dp"`, and the DP keys of tables; `None` for suppression
+    /// (after complaining about any DP key given).
+    fn dp(
+        &mut self,
+        raw: &RawPipeline,
+        base: &Path,
+        overrides: &Overrides,
+        tables: &[TableSpec],
+    ) -> Option<Dp> {
+        let p = &raw.protection;
+        let dp_keys = [
+            ("mechanism", p.mechanism.is_some()),
+            ("epsilon", p.epsilon.is_some()),
+            ("rho", p.rho.is_some()),
+            ("moe95", p.moe95.is_some()),
+            ("dataset", p.dataset.is_some()),
+            ("ledger", p.ledger.is_some()),
+            ("lifetime_epsilon", p.lifetime_epsilon.is_some()),
+            ("lifetime_rho", p.lifetime_rho.is_some()),
+            ("max_cells_per_person", p.max_cells_per_person.is_some()),
+            ("max_records_per_cell", p.max_records_per_cell.is_some()),
+            ("low_counts", p.low_counts.is_some()),
+        ];
+        if p.method != ProtectionMethod::Dp {
+            for (key, given) in dp_keys {
+                if given {
+                    self.push(
+                        &format!("protection.{key}"),
+                        "is only used with method = \"dp\"".into(),
+                        Some("set `method = \"dp\"`, or remove the key".into()),
+                    );
+                }
+            }
+            for (name, t) in &raw.tables {
+                for (key, given) in [
+                    ("weight", t.weight.is_some()),
+                    ("max_cells_per_person", t.max_cells_per_person.is_some()),
+                    ("max_records_per_cell", t.max_records_per_cell.is_some()),
+                ] {
+                    if given {
+                        self.push(
+                            &format!("tables.{name}.{key}"),
+                            "is only used with protection.method = \"dp\"".into(),
+                            None,
+                        );
+                    }
+                }
+            }
+            return None;
+        }
+        let suppression_only = [
+            ("protection_level", p.protection_level.is_some()),
+            ("zeros", p.zeros != Zeros::default()),
+            ("cost", p.cost != crate::protect::Cost::default()),
+            ("always_suppress", !p.always_suppress.is_empty()),
+            ("always_publish", !p.always_publish.is_empty()),
+        ];
+        for (key, given) in suppression_only {
+            if given {
+                self.push(
+                    &format!("protection.{key}"),
+                    "is a suppression setting and has no effect with method = \"dp\"".into(),
+                    Some("remove it; in DP mode every cell is published with noise".into()),
+                );
+            }
+        }
+        let mechanism = p.mechanism.unwrap_or_default();
+        let mut positive = |key: &str, v: f64| {
+            if !(v.is_finite() && v > 0.0) {
+                self.push(
+                    &format!("protection.{key}"),
+                    format!("= {v} must be a positive number"),
+                    None,
+                );
+            }
+        };
+        for (key, v) in [
+            ("epsilon", p.epsilon),
+            ("rho", p.rho),
+            ("moe95", p.moe95),
+            ("lifetime_epsilon", p.lifetime_epsilon),
+            ("lifetime_rho", p.lifetime_rho),
+        ] {
+            if let Some(v) = v {
+                positive(key, v);
+            }
+        }
+        let budget = match (mechanism, p.epsilon, p.rho, p.moe95) {
+            (Mechanism::Laplace, Some(e), None, None) => DpBudget::Epsilon(e),
+            (Mechanism::Gaussian, None, Some(r), None) => DpBudget::Rho(r),
+            (_, None, None, Some(m)) => DpBudget::Moe95(m),
+            (Mechanism::Laplace, None, Some(_), _) => {
+                self.push(
+                    "protection.rho",
+                    "is the budget of the Gaussian mechanism".into(),
+                    Some("use `epsilon` with mechanism = \"laplace\", or set mechanism = \"gaussian\"".into()),
+                );
+                return None;
+            }
+            (Mechanism::Gaussian, Some(_), None, _) => {
+                self.push(
+                    "protection.epsilon",
+                    "is the budget of the Laplace mechanism".into(),
+                    Some(
+                        "use `rho` with mechanism = \"gaussian\", or set mechanism = \"laplace\""
+                            .into(),
+                    ),
+                );
+                return None;
+            }
+            (_, None, None, None) => {
+                self.push(
+                    "protection",
+                    "method = \"dp\" needs a budget".into(),
+                    Some(match mechanism {
+                        Mechanism::Laplace => "add `epsilon = 1.0` (or `moe95 = 10` to derive it from a target margin of error)".into(),
+                        Mechanism::Gaussian => "add `rho = 0.5` (or `moe95 = 10` to derive it from a target margin of error)".into(),
+                    }),
+                );
+                return None;
+            }
+            _ => {
+                self.push(
+                    "protection",
+                    "give one budget: `epsilon`, `rho` or `moe95`".into(),
+                    None,
+                );
+                return None;
+            }
+        };
+        let dataset = match &p.dataset {
+            Some(d) if !d.trim().is_empty() => d.trim().to_owned(),
+            _ => {
+                self.push(
+                    "protection.dataset",
+                    "is required with method = \"dp\": the lifetime budget belongs to a dataset"
+                        .into(),
+                    Some("e.g. dataset = \"kaohsiung-nifsc-contacts\"".into()),
+                );
+                String::new()
+            }
+        };
+        let cap = match (p.lifetime_epsilon, p.lifetime_rho, mechanism) {
+            (Some(e), None, Mechanism::Laplace) => DpCap::Epsilon(e),
+            (None, Some(r), _) => DpCap::Rho(r),
+            (Some(_), None, Mechanism::Gaussian) => {
+                self.push(
+                    "protection.lifetime_epsilon",
+                    "cannot cap a Gaussian (zCDP) release: zCDP does not imply pure ε-DP".into(),
+                    Some("state the cap as `lifetime_rho`".into()),
+                );
+                DpCap::Rho(0.0)
+            }
+            (None, None, _) => {
+                self.push(
+                    "protection",
+                    "method = \"dp\" needs the dataset's lifetime cap".into(),
+                    Some("add `lifetime_epsilon = 4.0` (or `lifetime_rho`)".into()),
+                );
+                DpCap::Epsilon(0.0)
+            }
+            (Some(_), Some(_), _) => {
+                self.push(
+                    "protection",
+                    "give one lifetime cap: `lifetime_epsilon` or `lifetime_rho`".into(),
+                    None,
+                );
+                DpCap::Epsilon(0.0)
+            }
+        };
+        let bound = |key: &str, v: Option<u32>, default: u32, this: &mut Self| {
+            let v = v.unwrap_or(default);
+            if v == 0 {
+                this.push(key, "= 0 would drop every record".into(), None);
+            }
+            v.max(1)
+        };
+        let max_cells = bound(
+            "protection.max_cells_per_person",
+            p.max_cells_per_person,
+            DEFAULT_MAX_CELLS,
+            self,
+        );
+        let max_records = bound(
+            "protection.max_records_per_cell",
+            p.max_records_per_cell,
+            DEFAULT_MAX_RECORDS,
+            self,
+        );
+        let mut dp_tables = Vec::with_capacity(tables.len());
+        for spec in tables {
+            let Some(t) = raw.tables.get(&spec.name) else {
+                continue;
+            };
+            for (i, m) in spec.measures.iter().enumerate() {
+                if !matches!(m, Measure::Persons | Measure::PersonTimes) {
+                    self.push(
+                        &format!("tables.{}.measures[{i}]", spec.name),
+                        format!(
+                            "`{}` cannot be published with method = \"dp\": the privacy unit is a \
+                             person, and only persons and person-times are bounded per person",
+                            m.name()
+                        ),
+                        Some(
+                            "use measures = [\"persons\", \"person_times\"] in DP releases".into(),
+                        ),
+                    );
+                }
+            }
+            let weight = t.weight.unwrap_or(1.0);
+            if !(weight.is_finite() && weight > 0.0) {
+                self.push(
+                    &format!("tables.{}.weight", spec.name),
+                    format!("= {weight} must be a positive number"),
+                    None,
+                );
+            }
+            dp_tables.push(DpTable {
+                weight,
+                max_cells_per_person: bound(
+                    &format!("tables.{}.max_cells_per_person", spec.name),
+                    t.max_cells_per_person,
+                    max_cells,
+                    self,
+                ),
+                max_records_per_cell: bound(
+                    &format!("tables.{}.max_records_per_cell", spec.name),
+                    t.max_records_per_cell,
+                    max_records,
+                    self,
+                ),
+            });
+        }
+        Some(Dp {
+            mechanism,
+            budget,
+            dataset,
+            ledger: overrides
+                .ledger
+                .clone()
+                .or_else(|| p.ledger.as_ref().map(|l| base.join(l))),
+            cap,
+            low_counts: p.low_counts.unwrap_or_default(),
+            tables: dp_tables,
+        })
     }
 
     fn cell_rule(

@@ -239,6 +239,12 @@ pub struct RawTable {
     pub margins: bool,
     pub period: Option<RawPeriod>,
     pub share_of: Option<String>,
+    /// DP: share of the release's budget, relative to the other tables (default 1).
+    pub weight: Option<f64>,
+    /// DP: most leaf cells of this table one person may count in.
+    pub max_cells_per_person: Option<u32>,
+    /// DP: most records one person may add to one cell's person-times.
+    pub max_records_per_cell: Option<u32>,
 }
 
 fn yes() -> bool {
@@ -280,6 +286,53 @@ pub struct RawProtection {
     pub always_suppress: Vec<RawCellRule>,
     #[serde(default)]
     pub always_publish: Vec<RawCellRule>,
+    /// Differential privacy (`method = "dp"`): the noise mechanism.
+    pub mechanism: Option<Mechanism>,
+    /// Pure ε-DP budget of the release (Laplace).
+    pub epsilon: Option<f64>,
+    /// ρ-zCDP budget of the release (Gaussian).
+    pub rho: Option<f64>,
+    /// Target 95 % margin of error per cell, from which the scale and the spend follow.
+    pub moe95: Option<f64>,
+    /// The dataset whose lifetime budget the release spends.
+    pub dataset: Option<String>,
+    /// The budget ledger (relative to the pipeline file); `privstat run --ledger` overrides it.
+    pub ledger: Option<PathBuf>,
+    /// Lifetime cap of the dataset in ε (pure DP; Laplace releases only).
+    pub lifetime_epsilon: Option<f64>,
+    /// Lifetime cap of the dataset in ρ (zCDP; Laplace releases are charged ε²/2).
+    pub lifetime_rho: Option<f64>,
+    /// Default for tables: most leaf cells one person may count in.
+    pub max_cells_per_person: Option<u32>,
+    /// Default for tables: most records one person may add to one cell's person-times.
+    pub max_records_per_cell: Option<u32>,
+    /// What to do with cells whose noisy person count is below the threshold.
+    pub low_counts: Option<LowCounts>,
+}
+
+/// Noise distribution of a DP release; both are sampled by OpenDP on integers.
+#[derive(Debug, Clone, Copy, Default, Deserialize, serde::Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Mechanism {
+    /// Discrete Laplace, pure ε-DP, L1 sensitivity.
+    #[default]
+    Laplace,
+    /// Discrete Gaussian, ρ-zCDP, L2 sensitivity.
+    Gaussian,
+}
+
+/// Cells whose noisy person count is below the threshold (post-processing; true counts are never
+/// looked at).
+#[derive(Debug, Clone, Copy, Default, Deserialize, serde::Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum LowCounts {
+    /// Published without a mark.
+    Publish,
+    /// Published with status `low_noisy_count`.
+    #[default]
+    Flag,
+    /// Value withheld, status `withheld_low_noisy_count`.
+    Withhold,
 }
 
 impl Default for RawProtection {
@@ -292,6 +345,17 @@ impl Default for RawProtection {
             cost: crate::protect::Cost::default(),
             always_suppress: Vec::new(),
             always_publish: Vec::new(),
+            mechanism: None,
+            epsilon: None,
+            rho: None,
+            moe95: None,
+            dataset: None,
+            ledger: None,
+            lifetime_epsilon: None,
+            lifetime_rho: None,
+            max_cells_per_person: None,
+            max_records_per_cell: None,
+            low_counts: None,
         }
     }
 }
@@ -308,6 +372,9 @@ pub enum ProtectionMethod {
     #[default]
     #[serde(alias = "threshold")]
     Suppression,
+    /// Differential privacy: bounded contributions, OpenDP noise, a lifetime budget.
+    #[serde(alias = "differential_privacy")]
+    Dp,
 }
 
 /// What an empty cell is.

@@ -42,6 +42,10 @@ pub enum CellStatus {
     SuppressedPrimary,
     /// Withheld so that primary cells cannot be derived from the others.
     SuppressedSecondary,
+    /// DP: published, but the noisy person count is below the threshold (noise dominates it).
+    LowNoisyCount,
+    /// DP: the noisy person count is below the threshold and the pipeline withholds such cells.
+    WithheldLowNoisyCount,
 }
 
 impl CellStatus {
@@ -52,6 +56,8 @@ impl CellStatus {
             Self::Published => "published",
             Self::SuppressedPrimary => "suppressed_primary",
             Self::SuppressedSecondary => "suppressed_secondary",
+            Self::LowNoisyCount => "low_noisy_count",
+            Self::WithheldLowNoisyCount => "withheld_low_noisy_count",
         }
     }
 
@@ -62,6 +68,8 @@ impl CellStatus {
             Self::Published,
             Self::SuppressedPrimary,
             Self::SuppressedSecondary,
+            Self::LowNoisyCount,
+            Self::WithheldLowNoisyCount,
         ]
         .into_iter()
         .find(|c| c.as_str() == s)
@@ -70,7 +78,7 @@ impl CellStatus {
     /// Whether the value is withheld.
     #[must_use]
     pub fn is_suppressed(self) -> bool {
-        self != Self::Published
+        !matches!(self, Self::Published | Self::LowNoisyCount)
     }
 }
 
@@ -79,6 +87,8 @@ impl CellStatus {
 pub struct ProtectedTable {
     pub table: Table,
     pub status: Vec<CellStatus>,
+    /// DP: `[measure][cell]` 95 % margins of error of the published values.
+    pub moe95: Option<Vec<Vec<i64>>>,
 }
 
 /// The audit verdict on one suppressed number.
@@ -120,11 +130,14 @@ pub struct Summary {
 pub struct Protected {
     pub tables: Vec<ProtectedTable>,
     pub protection: Protection,
-    pub system: System,
+    /// The relation system of suppression (none in DP releases).
+    pub system: Option<System>,
     pub verdicts: Vec<Verdict>,
     pub summary: Summary,
     /// What the protection does not guarantee, for the manifest.
     pub warnings: Vec<String>,
+    /// Set for DP releases.
+    pub dp: Option<crate::dp::DpReport>,
 }
 
 /// Why a release could not be protected.
@@ -222,7 +235,11 @@ pub fn apply(tables: Vec<Table>, plan: &Plan) -> Result<Protected, ProtectError>
                 }
             })
             .collect();
-        tables_out.push(ProtectedTable { table, status });
+        tables_out.push(ProtectedTable {
+            table,
+            status,
+            moe95: None,
+        });
     }
     for a in 0..n_atoms {
         if suppressed[a] && !sensitive[a] {
@@ -241,10 +258,11 @@ pub fn apply(tables: Vec<Table>, plan: &Plan) -> Result<Protected, ProtectError>
     Ok(Protected {
         tables: tables_out,
         protection,
-        system,
+        system: Some(system),
         verdicts,
         summary,
         warnings,
+        dp: None,
     })
 }
 

@@ -8,7 +8,7 @@ use super::PublishError;
 use crate::config::Plan;
 use crate::config::raw::OutputFormat;
 use crate::ingest::{Quarantine, SourceReport};
-use crate::protect::{CellStatus, Protected, ProtectedTable};
+use crate::protect::{Protected, ProtectedTable};
 
 /// One row per cell and measure: `<dim>`, `<dim>_label`, `<dim>_label_en` per dimension, then
 /// `measure`, `value` (null when suppressed), `status`, and the share columns when configured.
@@ -21,6 +21,7 @@ pub fn table_frame(pt: &ProtectedTable) -> PolarsResult<DataFrame> {
     let mut measure = Vec::with_capacity(n_rows);
     let mut value: Vec<Option<i64>> = Vec::with_capacity(n_rows);
     let mut status = Vec::with_capacity(n_rows);
+    let mut moe95: Vec<Option<i64>> = Vec::new();
     let mut share: Vec<Option<f64>> = Vec::new();
     let mut num_status = Vec::new();
     let mut den_status = Vec::new();
@@ -42,13 +43,16 @@ pub fn table_frame(pt: &ProtectedTable) -> PolarsResult<DataFrame> {
             let s = pt.status[cell];
             value.push((!s.is_suppressed()).then_some(t.values[m][cell]));
             status.push(s.as_str());
+            if let Some(moe) = &pt.moe95 {
+                moe95.push((!s.is_suppressed()).then_some(moe[m][cell]));
+            }
             if let Some(axis) = t.share_of {
                 let mut den_pos = positions.clone();
                 den_pos[axis] = t.axes[axis].cells.len() - 1;
                 let den = t.index(&den_pos);
                 let ds = pt.status[den];
-                share.push(match (s, ds) {
-                    (CellStatus::Published, CellStatus::Published) if t.values[m][den] > 0 =>
+                share.push(match (s.is_suppressed(), ds.is_suppressed()) {
+                    (false, false) if t.values[m][den] > 0 =>
                     {
                         #[allow(clippy::cast_precision_loss, reason = "counts far below 2^52")]
                         Some(t.values[m][cell] as f64 / t.values[m][den] as f64)
@@ -68,6 +72,9 @@ pub fn table_frame(pt: &ProtectedTable) -> PolarsResult<DataFrame> {
     }
     columns.push(Series::new("measure".into(), measure).into());
     columns.push(Series::new("value".into(), value).into());
+    if pt.moe95.is_some() {
+        columns.push(Series::new("moe95".into(), moe95).into());
+    }
     columns.push(Series::new("status".into(), status).into());
     if t.share_of.is_some() {
         columns.push(Series::new("share".into(), share).into());
@@ -128,27 +135,63 @@ pub fn dictionary_frame(protected: &Protected, plan: &Plan) -> PolarsResult<Data
             text("Measure"),
             measures.join("; "),
         ]);
-        rows.push([
-            file.clone(),
-            text("value"),
-            text("integer"),
-            text("數值"),
-            text("Value"),
-            text("count; empty when the cell is suppressed"),
-        ]);
-        rows.push([
-            file.clone(),
-            text("status"),
-            text("string"),
-            text("狀態"),
-            text("Status"),
-            text(
-                "published = 公布; suppressed_primary = 因人數少於門檻或資料提供者要求而不公布 \
-                 (withheld: fewer persons than the threshold, or listed by the data owner); \
-                 suppressed_secondary = 為避免由總計推算出前者而不公布 \
-                 (withheld so that the former cannot be derived from totals)",
-            ),
-        ]);
+        if pt.moe95.is_some() {
+            rows.push([
+                file.clone(),
+                text("value"),
+                text("integer"),
+                text("數值（含差分隱私雜訊）"),
+                text("Value (with differential-privacy noise)"),
+                text(
+                    "noisy count after consistency post-processing: a non-negative integer, and \
+                     margins equal the sum of their cells where the measure adds up; empty when \
+                     withheld",
+                ),
+            ]);
+            rows.push([
+                file.clone(),
+                text("moe95"),
+                text("integer"),
+                text("95%誤差界限"),
+                text("95 % margin of error"),
+                text(crate::dp::MOE95_TEXT),
+            ]);
+            rows.push([
+                file.clone(),
+                text("status"),
+                text("string"),
+                text("狀態"),
+                text("Status"),
+                text(
+                    "published = 公布（含雜訊）(published with noise); low_noisy_count = \
+                     含雜訊人數低於門檻，雜訊影響大 (the noisy person count is below the \
+                     threshold: noise dominates it); withheld_low_noisy_count = 同前，不公布 \
+                     (same, value withheld)",
+                ),
+            ]);
+        } else {
+            rows.push([
+                file.clone(),
+                text("value"),
+                text("integer"),
+                text("數值"),
+                text("Value"),
+                text("count; empty when the cell is suppressed"),
+            ]);
+            rows.push([
+                file.clone(),
+                text("status"),
+                text("string"),
+                text("狀態"),
+                text("Status"),
+                text(
+                    "published = 公布; suppressed_primary = 因人數少於門檻或資料提供者要求而不公布 \
+                     (withheld: fewer persons than the threshold, or listed by the data owner); \
+                     suppressed_secondary = 為避免由總計推算出前者而不公布 \
+                     (withheld so that the former cannot be derived from totals)",
+                ),
+            ]);
+        }
         if t.share_of.is_some() {
             for (name, zh, en, desc) in [
                 (

@@ -45,6 +45,16 @@ pub struct InputEntry {
     pub file: String,
     pub sha256: String,
     pub encoding: Option<crate::ingest::encoding::DetectedEncoding>,
+    /// Exact counts of the input. A DP release withholds them (they are not noisy, so publishing
+    /// them would spend privacy that is not accounted); the operator sees them in `run`'s output.
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub counts: Option<InputCounts>,
+    pub direct_identifiers_dropped: Vec<String>,
+}
+
+/// The exact counts of one input.
+#[derive(Debug, Clone, Serialize)]
+pub struct InputCounts {
     pub rows_read: u64,
     pub rows_used: u64,
     pub rows_quarantined: u64,
@@ -54,7 +64,6 @@ pub struct InputEntry {
     pub dates_ambiguous: u64,
     pub mapped_to_other: BTreeMap<String, u64>,
     pub identifiers: IdCounts,
-    pub direct_identifiers_dropped: Vec<String>,
 }
 
 /// Protection settings and what they do not guarantee.
@@ -66,11 +75,16 @@ pub struct ProtectionEntry {
     pub zeros: crate::config::raw::Zeros,
     /// Minimum width of every primary cell's feasibility interval, in integers beyond its lowest.
     pub protection_level: u32,
-    pub secondary_suppression: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secondary_suppression: Option<&'static str>,
     pub cost: crate::protect::Cost,
-    pub audit: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub audit: Option<&'static str>,
     pub summary: crate::protect::Summary,
     pub warnings: Vec<String>,
+    /// Differential privacy: mechanism, sensitivities, scales, losses and the ledger entry.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dp: Option<crate::dp::DpReport>,
 }
 
 /// One published file.
@@ -113,7 +127,9 @@ pub struct TableEntry {
     pub dimensions: Vec<DimensionEntry>,
     pub measures: Vec<String>,
     pub period: Option<[String; 2]>,
-    pub rows_in_scope: u64,
+    /// Withheld in DP releases (an exact count).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rows_in_scope: Option<u64>,
     pub cells: usize,
     pub rows: usize,
     pub cells_by_status: BTreeMap<CellStatus, usize>,
@@ -189,7 +205,7 @@ impl TableEntry {
                 .map(crate::config::plan::Measure::name)
                 .collect(),
             period: t.period.map(|p| [p.start.to_string(), p.end.to_string()]),
-            rows_in_scope: t.rows_in_scope,
+            rows_in_scope: plan.protection.dp.is_none().then_some(t.rows_in_scope),
             cells: t.len(),
             rows: t.len() * t.measures.len(),
             cells_by_status,
@@ -213,6 +229,7 @@ impl Manifest {
             p.file_name()
                 .map_or_else(String::new, |f| f.to_string_lossy().into_owned())
         };
+        let dp = input.protected.dp.as_ref();
         let inputs = input
             .sources
             .iter()
@@ -226,15 +243,17 @@ impl Manifest {
                     file: file_name(&s.file),
                     sha256: s.sha256.clone(),
                     encoding: s.encoding,
-                    rows_read: s.rows_read,
-                    rows_used: s.rows_used,
-                    rows_quarantined: s.rows_quarantined,
-                    quarantined_values_by_reason: by_reason,
-                    undecodable_bytes: s.undecodable_bytes,
-                    private_use_characters: s.private_use_characters,
-                    dates_ambiguous: s.dates_ambiguous,
-                    mapped_to_other: s.mapped_to_other.clone(),
-                    identifiers: s.ids.clone(),
+                    counts: dp.is_none().then(|| InputCounts {
+                        rows_read: s.rows_read,
+                        rows_used: s.rows_used,
+                        rows_quarantined: s.rows_quarantined,
+                        quarantined_values_by_reason: by_reason,
+                        undecodable_bytes: s.undecodable_bytes,
+                        private_use_characters: s.private_use_characters,
+                        dates_ambiguous: s.dates_ambiguous,
+                        mapped_to_other: s.mapped_to_other.clone(),
+                        identifiers: s.ids.clone(),
+                    }),
                     direct_identifiers_dropped: s.direct_identifiers_dropped.clone(),
                 }
             })
@@ -254,18 +273,29 @@ impl Manifest {
             protection: ProtectionEntry {
                 method: input.protected.protection.method,
                 threshold: input.protected.protection.threshold.get(),
-                rule: "a cell is suppressed when 0 < distinct persons behind it < threshold, \
-                       for every measure, or when always_suppress lists it",
+                rule: if dp.is_some() {
+                    "every cell is published with noise; with low_counts = flag or withhold, a cell \
+                     whose published (noisy) person count is between 1 and threshold - 1 is marked \
+                     or withheld, which looks at no true count"
+                } else {
+                    "a cell is suppressed when 0 < distinct persons behind it < threshold, \
+                     for every measure, or when always_suppress lists it"
+                },
                 zeros: input.protected.protection.zeros,
                 protection_level: input.protected.protection.level,
-                secondary_suppression: "certified hypercubes over all tables of the release \
-                                        together, repaired until the audit passes, then pruned",
+                secondary_suppression: dp.is_none().then_some(
+                    "certified hypercubes over all tables of the release \
+                     together, repaired until the audit passes, then pruned",
+                ),
                 cost: input.protected.protection.cost,
-                audit: "Fischetti-Salazar attacker LP over every relation of the release \
-                        (margins, hierarchies, linked tables, union bounds of non-additive \
-                        persons, persons <= person-times) with non-negativity",
+                audit: dp.is_none().then_some(
+                    "Fischetti-Salazar attacker LP over every relation of the release \
+                     (margins, hierarchies, linked tables, union bounds of non-additive \
+                     persons, persons <= person-times) with non-negativity",
+                ),
                 summary: input.protected.summary.clone(),
                 warnings: input.protected.warnings.clone(),
+                dp: dp.cloned(),
             },
             tables,
             files,

@@ -67,6 +67,9 @@ pub struct Published {
     pub audit_report: PathBuf,
     pub audit: crate::audit::Report,
     pub manifest: manifest::Manifest,
+    /// The inputs' exact counts, for the operator (a DP manifest withholds them).
+    #[serde(skip)]
+    pub sources: Vec<SourceReport>,
 }
 
 /// Everything the release is made of.
@@ -174,6 +177,7 @@ pub fn write(input: &ReleaseInput<'_>) -> Result<Published, PublishError> {
         audit_report: audit_path,
         audit,
         manifest,
+        sources: input.sources.to_vec(),
     })
 }
 

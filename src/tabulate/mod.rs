@@ -64,6 +64,41 @@ pub struct Table {
     pub period: Option<Period>,
     /// Position of the axis whose total is a share's denominator.
     pub share_of: Option<usize>,
+    /// What contribution bounding removed (DP releases only). For the operator: exact counts are
+    /// never published in a DP release.
+    pub bounding: Option<BoundingReport>,
+}
+
+/// Per-person contribution bounds of one table, for differential privacy.
+#[derive(Debug, Clone, Copy)]
+pub struct Bounds {
+    /// Most leaf cells one person may count in.
+    pub max_cells: u32,
+    /// Most records one person may add to one cell.
+    pub max_records: u32,
+}
+
+/// Contribution bounding of a DP release: the bounds per table and the keyed seed that chooses
+/// which of a person's cells are kept.
+#[derive(Clone)]
+pub struct Bounding {
+    /// One per table of the plan, in order.
+    pub tables: Vec<Bounds>,
+    /// Derived from the pseudonymisation key and the release name.
+    pub seed: [u8; 32],
+}
+
+/// What bounding removed from one table.
+#[derive(Debug, Clone, Copy, Default, serde::Serialize)]
+pub struct BoundingReport {
+    pub bounds_max_cells: u32,
+    pub bounds_max_records: u32,
+    /// Persons who had more cells than allowed.
+    pub persons_over_cells: u64,
+    /// (person, cell) pairs dropped by the keyed-random choice.
+    pub cells_dropped: u64,
+    /// Records beyond `max_records` in a kept cell.
+    pub records_clipped: u64,
 }
 
 impl Table {
@@ -114,13 +149,28 @@ pub struct TabulateError {
 ///
 /// # Errors
 /// [`TabulateError`] on a broken internal invariant.
-pub fn count(keyed: &Keyed, plan: &Plan) -> Result<Vec<Table>, TabulateError> {
+pub fn count(
+    keyed: &Keyed,
+    plan: &Plan,
+    bounding: Option<&Bounding>,
+) -> Result<Vec<Table>, TabulateError> {
     plan.tables
         .iter()
-        .map(|spec| {
-            count_table(&keyed.sources[spec.source].frame, spec, plan).map_err(|e| TabulateError {
-                table: spec.name.clone(),
-                message: crate::scrub::scrub(&e.to_string()),
+        .enumerate()
+        .map(|(t, spec)| {
+            let bounds = bounding.map(|b| {
+                // One seed per table, so that tables choose independently.
+                let mut seed = b.seed;
+                for (byte, extra) in seed.iter_mut().zip(t.to_le_bytes()) {
+                    *byte ^= extra;
+                }
+                (b.tables[t], seed)
+            });
+            count_table(&keyed.sources[spec.source].frame, spec, plan, bounds).map_err(|e| {
+                TabulateError {
+                    table: spec.name.clone(),
+                    message: crate::scrub::scrub(&e.to_string()),
+                }
             })
         })
         .collect()
@@ -164,7 +214,12 @@ fn axis(domain_index: usize, domain: &Domain, margins: bool) -> Axis {
     }
 }
 
-fn count_table(frame: &DataFrame, spec: &TableSpec, plan: &Plan) -> PolarsResult<Table> {
+fn count_table(
+    frame: &DataFrame,
+    spec: &TableSpec,
+    plan: &Plan,
+    bounds: Option<(Bounds, [u8; 32])>,
+) -> PolarsResult<Table> {
     let mut axes: Vec<Axis> = spec
         .dims
         .iter()
@@ -208,6 +263,13 @@ fn count_table(frame: &DataFrame, spec: &TableSpec, plan: &Plan) -> PolarsResult
         .group_by(keys)
         .agg(person_aggs)
         .collect()?;
+    let (person_cells, bounding) = match bounds {
+        Some((b, seed)) => {
+            let (frame, report) = bound_contributions(person_cells, &dim_names, b, seed)?;
+            (frame, Some(report))
+        }
+        None => (person_cells, None),
+    };
 
     for (axis, name) in axes.iter_mut().zip(&dim_names) {
         axis.persons_additive = at_most_one_code(&person_cells, columns::PERSON, name)?;
@@ -260,6 +322,7 @@ fn count_table(frame: &DataFrame, spec: &TableSpec, plan: &Plan) -> PolarsResult
         rows_in_scope,
         period,
         share_of: spec.share_of,
+        bounding,
     };
 
     for levels in level_combinations(&table.axes) {
@@ -324,6 +387,81 @@ fn count_table(frame: &DataFrame, spec: &TableSpec, plan: &Plan) -> PolarsResult
     Ok(table)
 }
 
+/// Bounds each person's contribution to a table: at most `max_cells` leaf cells, chosen by a keyed
+/// random draw (not the first ones, which would bias by date or code), and at most `max_records`
+/// records in each. `person_cells` holds one row per (cell, person) with the record count.
+fn bound_contributions(
+    person_cells: DataFrame,
+    dim_names: &[String],
+    bounds: Bounds,
+    seed: [u8; 32],
+) -> PolarsResult<(DataFrame, BoundingReport)> {
+    use rand::{RngCore, SeedableRng};
+
+    let order: Vec<PlSmallStr> = std::iter::once(columns::PERSON)
+        .chain(dim_names.iter().map(String::as_str))
+        .map(PlSmallStr::from)
+        .collect();
+    // A canonical order first, so that the same key and data give the same choice.
+    let mut sorted = person_cells.sort(order, SortMultipleOptions::default())?;
+    let mut rng = rand_chacha::ChaCha20Rng::from_seed(seed);
+    let priority: Vec<u64> = (0..sorted.height()).map(|_| rng.next_u64()).collect();
+    sorted.with_column(Column::new("__priority".into(), priority))?;
+    let shuffled = sorted.sort(
+        [PlSmallStr::from(columns::PERSON), "__priority".into()],
+        SortMultipleOptions::default(),
+    )?;
+    let persons = shuffled.column(columns::PERSON)?.u32()?;
+    let mut keep = Vec::with_capacity(shuffled.height());
+    let mut report = BoundingReport {
+        bounds_max_cells: bounds.max_cells,
+        bounds_max_records: bounds.max_records,
+        ..BoundingReport::default()
+    };
+    let mut previous = None;
+    let mut rank = 0u32;
+    for person in persons.iter() {
+        if person != previous {
+            previous = person;
+            rank = 0;
+        }
+        keep.push(rank < bounds.max_cells);
+        if rank == bounds.max_cells {
+            report.persons_over_cells += 1;
+        }
+        report.cells_dropped += u64::from(rank >= bounds.max_cells);
+        rank = rank.saturating_add(1);
+    }
+    let kept = shuffled.filter(&BooleanChunked::from_slice("__keep".into(), &keep))?;
+    let cap = i64::from(bounds.max_records);
+    let clipped = kept
+        .clone()
+        .lazy()
+        .select([when(col("__times").gt(lit(cap)))
+            .then(col("__times") - lit(cap))
+            .otherwise(lit(0i64))
+            .sum()
+            .cast(DataType::Int64)
+            .alias("__clipped")])
+        .collect()?;
+    report.records_clipped = clipped
+        .column("__clipped")?
+        .i64()?
+        .get(0)
+        .map_or(0, |v| u64::try_from(v).unwrap_or(0));
+    let bounded = kept
+        .lazy()
+        .with_column(
+            when(col("__times").gt(lit(cap)))
+                .then(lit(cap))
+                .otherwise(col("__times"))
+                .alias("__times"),
+        )
+        .drop(cols(["__priority"]))
+        .collect()?;
+    Ok((bounded, report))
+}
+
 /// Whether no value of `key` has two codes of the dimension `dim` in `frame`.
 fn at_most_one_code(frame: &DataFrame, key: &str, dim: &str) -> PolarsResult<bool> {
     let most = frame
@@ -339,7 +477,7 @@ fn at_most_one_code(frame: &DataFrame, key: &str, dim: &str) -> PolarsResult<boo
 
 /// Every combination of levels to aggregate at: leaves only without margins; otherwise each axis at
 /// leaf, group (if it has groups) and total.
-fn level_combinations(axes: &[Axis]) -> Vec<Vec<Level>> {
+pub fn level_combinations(axes: &[Axis]) -> Vec<Vec<Level>> {
     let mut combos: Vec<Vec<Level>> = vec![Vec::new()];
     for axis in axes {
         let mut options = vec![Level::Leaf];

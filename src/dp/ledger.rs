@@ -1,0 +1,481 @@
+//! The lifetime privacy-budget ledger: an append-only journal of JSON lines, one per event, under
+//! an exclusive file lock.
+//!
+//! Why a journal and not SQLite: one writer at a time is all a batch tool needs, the lock and the
+//! check-then-append happen in one critical section, every entry is fsync'd before the run goes on,
+//! nothing is ever rewritten (an auditor can read the file with any text tool), and it adds no C
+//! build to a project whose compile time is scarce.
+//!
+//! Protocol of a release:
+//! 1. [`Ledger::reserve`] takes the lock, reads every entry, refuses when the dataset's spend plus
+//!    this release would pass the cap, appends a `spend` entry and fsyncs it, then unlocks. Noise is
+//!    drawn only after this returns, so a crash can waste budget but never reuse it, and two runs
+//!    cannot both spend the last of it.
+//! 2. [`Ledger::record`] appends `published` (with the SHA-256 of the manifest) or `abandoned`.
+//!
+//! A line cut short by a crash while it was written is incomplete: its spend was never confirmed to
+//! the run, so no noise was drawn for it. It is cut off, under the lock, before the next append.
+
+use std::collections::BTreeMap;
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::plan::DpCap;
+
+/// One line of the ledger.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum Entry {
+    /// Budget committed before any noise was drawn.
+    Spend {
+        id: String,
+        dataset: String,
+        release: String,
+        mechanism: crate::config::raw::Mechanism,
+        /// The release's own loss: ε for Laplace, ρ for Gaussian.
+        loss: f64,
+        /// What the cap is charged, in the cap's measure.
+        charged: f64,
+        cap: DpCap,
+        pipeline_sha256: String,
+        at: String,
+    },
+    /// The release was published; `manifest_sha256` pins its files.
+    Published {
+        id: String,
+        manifest_sha256: String,
+        at: String,
+    },
+    /// The run stopped after spending and published nothing; the budget stays spent.
+    Abandoned {
+        id: String,
+        reason: String,
+        at: String,
+    },
+}
+
+/// A dataset's standing.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Standing {
+    pub dataset: String,
+    pub cap: DpCap,
+    pub spent: f64,
+    pub remaining: f64,
+    pub releases: usize,
+    pub published: usize,
+    pub last_release: Option<String>,
+}
+
+/// Ledger failures. Messages hold names and numbers only.
+#[derive(Debug, thiserror::Error)]
+pub enum LedgerError {
+    #[error("ledger {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(
+        "ledger {path}, line {line}: not a ledger entry ({message}); refusing to spend from a damaged ledger"
+    )]
+    Corrupt {
+        path: PathBuf,
+        line: usize,
+        message: String,
+    },
+    #[error(
+        "dataset `{dataset}`: this release would spend {charged} but only {remaining} of the lifetime cap {cap} is left (spent {spent}); nothing was spent and no noise was drawn\n  hint: lower the release's budget, or publish nothing more from this dataset"
+    )]
+    OverCap {
+        dataset: String,
+        charged: String,
+        remaining: String,
+        cap: String,
+        spent: String,
+    },
+    #[error(
+        "dataset `{dataset}`: the pipeline states a lifetime cap of {stated} but the ledger holds {recorded}; a cap is fixed by the dataset's first release\n  hint: state the recorded cap in the pipeline"
+    )]
+    CapMismatch {
+        dataset: String,
+        stated: String,
+        recorded: String,
+    },
+}
+
+/// A ledger file.
+pub struct Ledger {
+    path: PathBuf,
+}
+
+/// Formats a cap for messages.
+#[must_use]
+pub fn cap_text(cap: DpCap) -> String {
+    match cap {
+        DpCap::Epsilon(e) => format!("ε = {e}"),
+        DpCap::Rho(r) => format!("ρ = {r}"),
+    }
+}
+
+fn now() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+impl Ledger {
+    /// The ledger at `path` (created on first spend).
+    #[must_use]
+    pub fn at(path: &Path) -> Self {
+        Self {
+            path: path.to_path_buf(),
+        }
+    }
+
+    /// The ledger's path.
+    #[must_use]
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn io(&self, source: std::io::Error) -> LedgerError {
+        LedgerError::Io {
+            path: self.path.clone(),
+            source,
+        }
+    }
+
+    /// Opens (creating) and locks the ledger; returns the file and its complete entries, with an
+    /// incomplete last line cut off.
+    fn open_locked(&self) -> Result<(File, Vec<Entry>), LedgerError> {
+        if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| self.io(e))?;
+        }
+        let existed = self.path.exists();
+        let mut file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&self.path)
+            .map_err(|e| self.io(e))?;
+        file.lock().map_err(|e| self.io(e))?;
+        if !existed {
+            sync_dir(&self.path);
+        }
+        let mut text = String::new();
+        file.read_to_string(&mut text).map_err(|e| self.io(e))?;
+        let complete = text.rfind('\n').map_or(0, |i| i + 1);
+        if complete < text.len() {
+            file.set_len(complete as u64).map_err(|e| self.io(e))?;
+            file.sync_all().map_err(|e| self.io(e))?;
+        }
+        let entries = parse(&text[..complete], &self.path)?;
+        file.seek(SeekFrom::End(0)).map_err(|e| self.io(e))?;
+        Ok((file, entries))
+    }
+
+    fn append(&self, file: &mut File, entry: &Entry) -> Result<(), LedgerError> {
+        let mut line = serde_json::to_string(entry)
+            .map_err(|e| self.io(std::io::Error::other(e.to_string())))?;
+        line.push('\n');
+        file.write_all(line.as_bytes()).map_err(|e| self.io(e))?;
+        file.sync_all().map_err(|e| self.io(e))
+    }
+
+    /// Commits a release's spend, or refuses it when the dataset's cap would be passed. Returns
+    /// the entry's id.
+    ///
+    /// # Errors
+    /// [`LedgerError::OverCap`], [`LedgerError::CapMismatch`], a damaged ledger, or I/O.
+    pub fn reserve(
+        &self,
+        dataset: &str,
+        release: &str,
+        mechanism: crate::config::raw::Mechanism,
+        loss: f64,
+        charged: f64,
+        cap: DpCap,
+        pipeline_sha256: &str,
+    ) -> Result<String, LedgerError> {
+        let (mut file, entries) = self.open_locked()?;
+        let standing = standings(&entries)
+            .into_iter()
+            .find(|s| s.dataset == dataset);
+        let (cap_value, spent) = match &standing {
+            Some(s) => {
+                if s.cap != cap {
+                    return Err(LedgerError::CapMismatch {
+                        dataset: dataset.to_owned(),
+                        stated: cap_text(cap),
+                        recorded: cap_text(s.cap),
+                    });
+                }
+                (cap_amount(cap), s.spent)
+            }
+            None => (cap_amount(cap), 0.0),
+        };
+        if spent + charged > cap_value {
+            return Err(LedgerError::OverCap {
+                dataset: dataset.to_owned(),
+                charged: format!("{charged:.6}"),
+                remaining: format!("{:.6}", (cap_value - spent).max(0.0)),
+                cap: cap_text(cap),
+                spent: format!("{spent:.6}"),
+            });
+        }
+        let id = format!("{release}@{}#{}", now(), entries.len() + 1);
+        self.append(
+            &mut file,
+            &Entry::Spend {
+                id: id.clone(),
+                dataset: dataset.to_owned(),
+                release: release.to_owned(),
+                mechanism,
+                loss,
+                charged,
+                cap,
+                pipeline_sha256: pipeline_sha256.to_owned(),
+                at: now(),
+            },
+        )?;
+        Ok(id)
+    }
+
+    /// Records how a reserved release ended.
+    ///
+    /// # Errors
+    /// I/O or a damaged ledger.
+    pub fn record(&self, id: &str, outcome: Result<&str, &str>) -> Result<(), LedgerError> {
+        let (mut file, _) = self.open_locked()?;
+        let entry = match outcome {
+            Ok(sha) => Entry::Published {
+                id: id.to_owned(),
+                manifest_sha256: sha.to_owned(),
+                at: now(),
+            },
+            Err(reason) => Entry::Abandoned {
+                id: id.to_owned(),
+                reason: reason.to_owned(),
+                at: now(),
+            },
+        };
+        self.append(&mut file, &entry)
+    }
+
+    /// Every dataset's standing; an absent ledger has none.
+    ///
+    /// # Errors
+    /// I/O or a damaged ledger.
+    pub fn standings(&self) -> Result<Vec<Standing>, LedgerError> {
+        if !self.path.exists() {
+            return Ok(Vec::new());
+        }
+        let mut text = String::new();
+        let mut file = File::open(&self.path).map_err(|e| self.io(e))?;
+        file.lock_shared().map_err(|e| self.io(e))?;
+        file.read_to_string(&mut text).map_err(|e| self.io(e))?;
+        let complete = text.rfind('\n').map_or(0, |i| i + 1);
+        Ok(standings(&parse(&text[..complete], &self.path)?))
+    }
+
+    /// The standing of one dataset, as if it had spent nothing when absent.
+    ///
+    /// # Errors
+    /// I/O or a damaged ledger.
+    pub fn standing(&self, dataset: &str, cap: DpCap) -> Result<Standing, LedgerError> {
+        Ok(self
+            .standings()?
+            .into_iter()
+            .find(|s| s.dataset == dataset)
+            .unwrap_or_else(|| Standing {
+                dataset: dataset.to_owned(),
+                cap,
+                spent: 0.0,
+                remaining: cap_amount(cap),
+                releases: 0,
+                published: 0,
+                last_release: None,
+            }))
+    }
+
+    /// Every entry, for tests and inspection.
+    ///
+    /// # Errors
+    /// I/O or a damaged ledger.
+    pub fn entries(&self) -> Result<Vec<Entry>, LedgerError> {
+        let text = std::fs::read_to_string(&self.path).map_err(|e| self.io(e))?;
+        let complete = text.rfind('\n').map_or(0, |i| i + 1);
+        parse(&text[..complete], &self.path)
+    }
+}
+
+/// The cap's number.
+#[must_use]
+pub fn cap_amount(cap: DpCap) -> f64 {
+    match cap {
+        DpCap::Epsilon(v) | DpCap::Rho(v) => v,
+    }
+}
+
+fn parse(text: &str, path: &Path) -> Result<Vec<Entry>, LedgerError> {
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(i, l)| {
+            serde_json::from_str(l).map_err(|e| LedgerError::Corrupt {
+                path: path.to_path_buf(),
+                line: i + 1,
+                message: e.to_string(),
+            })
+        })
+        .collect()
+}
+
+fn standings(entries: &[Entry]) -> Vec<Standing> {
+    let mut by: BTreeMap<String, Standing> = BTreeMap::new();
+    let mut dataset_of: BTreeMap<&str, &str> = BTreeMap::new();
+    for e in entries {
+        match e {
+            Entry::Spend {
+                id,
+                dataset,
+                release,
+                charged,
+                cap,
+                ..
+            } => {
+                dataset_of.insert(id, dataset);
+                let s = by.entry(dataset.clone()).or_insert_with(|| Standing {
+                    dataset: dataset.clone(),
+                    cap: *cap,
+                    spent: 0.0,
+                    remaining: 0.0,
+                    releases: 0,
+                    published: 0,
+                    last_release: None,
+                });
+                s.spent += charged;
+                s.releases += 1;
+                s.last_release = Some(release.clone());
+            }
+            Entry::Published { id, .. } => {
+                if let Some(s) = dataset_of.get(id.as_str()).and_then(|d| by.get_mut(*d)) {
+                    s.published += 1;
+                }
+            }
+            Entry::Abandoned { .. } => {}
+        }
+    }
+    by.into_values()
+        .map(|mut s| {
+            s.remaining = (cap_amount(s.cap) - s.spent).max(0.0);
+            s
+        })
+        .collect()
+}
+
+fn sync_dir(path: &Path) {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
+        && let Ok(d) = File::open(dir)
+    {
+        let _ = d.sync_all();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::raw::Mechanism;
+
+    fn spend(l: &Ledger, release: &str, charged: f64) -> Result<String, LedgerError> {
+        l.reserve(
+            "kaohsiung-contacts",
+            release,
+            Mechanism::Laplace,
+            charged,
+            charged,
+            DpCap::Epsilon(2.0),
+            "abc",
+        )
+    }
+
+    #[test]
+    fn refuses_the_release_that_would_cross_the_cap() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let l = Ledger::at(&dir.path().join("ledger.jsonl"));
+        let a = spend(&l, "2025h1", 1.0).expect("first fits");
+        l.record(&a, Ok("sha")).expect("records");
+        spend(&l, "2025h2", 0.75).expect("second fits");
+        let err = spend(&l, "2026h1", 0.5).expect_err("third passes the cap");
+        assert!(matches!(err, LedgerError::OverCap { .. }), "{err}");
+        let s = l
+            .standing("kaohsiung-contacts", DpCap::Epsilon(2.0))
+            .expect("reads");
+        assert!((s.spent - 1.75).abs() < 1e-12 && (s.remaining - 0.25).abs() < 1e-12);
+        assert_eq!((s.releases, s.published), (2, 1));
+        // The refused release left no entry.
+        assert_eq!(l.entries().expect("reads").len(), 3);
+    }
+
+    #[test]
+    fn a_cap_cannot_be_restated() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let l = Ledger::at(&dir.path().join("ledger.jsonl"));
+        spend(&l, "a", 1.0).expect("fits");
+        let err = l
+            .reserve(
+                "kaohsiung-contacts",
+                "b",
+                Mechanism::Laplace,
+                1.0,
+                1.0,
+                DpCap::Epsilon(9.0),
+                "x",
+            )
+            .expect_err("raised cap");
+        assert!(matches!(err, LedgerError::CapMismatch { .. }));
+    }
+
+    #[test]
+    fn a_torn_last_line_is_cut_off_and_a_damaged_one_refused() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("ledger.jsonl");
+        let l = Ledger::at(&path);
+        spend(&l, "a", 1.0).expect("fits");
+        let mut f = OpenOptions::new().append(true).open(&path).expect("opens");
+        f.write_all(b"{\"event\":\"spend\",\"id\":\"b")
+            .expect("writes");
+        drop(f);
+        spend(&l, "c", 0.5).expect("the torn line is dropped, not counted");
+        let s = l
+            .standing("kaohsiung-contacts", DpCap::Epsilon(2.0))
+            .expect("reads");
+        assert!((s.spent - 1.5).abs() < 1e-12);
+        std::fs::write(&path, "garbage\n").expect("writes");
+        assert!(matches!(
+            spend(&l, "d", 0.1),
+            Err(LedgerError::Corrupt { line: 1, .. })
+        ));
+    }
+
+    #[test]
+    fn concurrent_runs_cannot_both_spend_the_last_of_the_budget() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("ledger.jsonl");
+        let ok: usize = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..8)
+                .map(|i| {
+                    let path = path.clone();
+                    s.spawn(move || spend(&Ledger::at(&path), &format!("r{i}"), 0.5).is_ok())
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| usize::from(h.join().unwrap_or(false)))
+                .sum()
+        });
+        assert_eq!(ok, 4, "cap 2.0 holds exactly four spends of 0.5");
+        assert_eq!(Ledger::at(&path).entries().expect("reads").len(), 4);
+    }
+}

@@ -1,0 +1,388 @@
+//! Differential privacy: the protection of `method = "dp"`.
+//!
+//! # Privacy
+//! - **Unit**: a person (the pseudonym). Tabulation bounds each person's contribution to each table
+//!   ([`crate::tabulate::Bounds`]): at most `max_cells_per_person` leaf cells, chosen by a keyed
+//!   random draw, and at most `max_records_per_cell` records in each. Rows without a usable person
+//!   key never reach this stage (ingest quarantines them).
+//! - **Sensitivity** ([`sensitivity`]): from the bounds, over every published cell of a table,
+//!   margins included.
+//! - **Mechanism** ([`mechanism`]): OpenDP's discrete Laplace (ε-DP) or discrete Gaussian (ρ-zCDP)
+//!   on the `i64` vector of each table measure. The release's budget is split across tables by
+//!   weight and equally across a table's measures; each scale is the smallest that OpenDP's privacy
+//!   map accepts, and the losses are composed with OpenDP.
+//! - **Budget** ([`ledger`]): the composed loss is charged to the dataset's lifetime cap, and
+//!   committed to disk, before any noise is drawn.
+//! - **Post-processing** ([`consistency`]): least squares over cells and margins, then TopDown-style
+//!   integer allocation; low noisy counts may be flagged or withheld. None of it looks at a true
+//!   count, so none of it costs privacy.
+
+pub mod consistency;
+pub mod ledger;
+pub mod mechanism;
+pub mod sensitivity;
+
+use serde::Serialize;
+
+use crate::config::Plan;
+use crate::config::plan::{Dp, DpBudget, DpCap, Measure};
+use crate::config::raw::{LowCounts, Mechanism};
+use crate::protect::{CellStatus, Protected, ProtectedTable, Summary};
+use crate::tabulate::{Level, Table};
+use consistency::{AxisModel, Node};
+pub use mechanism::OpenDpError;
+pub use sensitivity::Sensitivity;
+
+/// How one table measure is released.
+#[derive(Debug, Clone, Serialize)]
+pub struct MeasurePlan {
+    pub measure: String,
+    pub sensitivity: Sensitivity,
+    /// The noise scale (Laplace `b`; Gaussian σ).
+    pub scale: f64,
+    /// The loss by OpenDP's map: ε for Laplace, ρ for Gaussian.
+    pub loss: f64,
+    /// OpenDP's 95 % accuracy of one noisy cell before post-processing, rounded down.
+    pub moe95_of_a_measurement: i64,
+}
+
+/// How one table is released.
+#[derive(Debug, Clone, Serialize)]
+pub struct TablePlan {
+    pub table: String,
+    pub weight: f64,
+    pub max_cells_per_person: u32,
+    pub max_records_per_cell: u32,
+    pub measures: Vec<MeasurePlan>,
+}
+
+/// The accounted plan of a DP release: everything but the noise. Safe to print: it holds no count.
+#[derive(Debug, Clone, Serialize)]
+pub struct DpPlan {
+    pub mechanism: Mechanism,
+    /// `"epsilon"` (pure DP) or `"rho"` (zCDP): the unit of `loss`.
+    pub loss_measure: &'static str,
+    pub budget: String,
+    /// All measurements of the release composed by OpenDP.
+    pub loss: f64,
+    pub dataset: String,
+    pub cap: DpCap,
+    /// What the release costs the dataset's cap, in the cap's unit.
+    pub charged: f64,
+    pub low_counts: LowCounts,
+    pub low_count_threshold: u32,
+    pub tables: Vec<TablePlan>,
+}
+
+/// What the manifest says about a DP release.
+#[derive(Debug, Clone, Serialize)]
+pub struct DpReport {
+    #[serde(flatten)]
+    pub plan: DpPlan,
+    pub ledger_entry: Option<String>,
+    pub moe95: &'static str,
+    pub post_processing: &'static str,
+    pub noise_source: &'static str,
+}
+
+/// A DP release ready to draw: bounded tables and their plan.
+pub struct Prepared {
+    /// Bounded true counts. They never leave this module except as noisy values.
+    tables: Vec<Table>,
+    pub plan: DpPlan,
+}
+
+/// DP failures.
+#[derive(Debug, thiserror::Error)]
+pub enum DpError {
+    #[error("differential privacy: {0}")]
+    OpenDp(#[from] OpenDpError),
+    #[error(
+        "the release would lose {loss:.6} but its budget is {budget}; this is a bug in privstat, please report it"
+    )]
+    OverBudget { loss: f64, budget: String },
+    #[error(transparent)]
+    Ledger(#[from] ledger::LedgerError),
+    #[error(
+        "method = \"dp\" needs a ledger to account the spend\n  hint: add `ledger = \"…\"` to [protection], or pass --ledger PATH"
+    )]
+    NoLedger,
+}
+
+/// Computes sensitivities, calibrates scales and composes the loss. Draws nothing.
+///
+/// # Errors
+/// [`DpError`] when OpenDP refuses a parameter.
+pub fn prepare(tables: Vec<Table>, plan: &Plan) -> Result<Prepared, DpError> {
+    let dp = plan
+        .protection
+        .dp
+        .as_ref()
+        .ok_or_else(|| OpenDpError("the pipeline is not a DP pipeline".into()))?;
+    let total_weight: f64 = dp.tables.iter().map(|t| t.weight).sum();
+    let mut table_plans = Vec::with_capacity(tables.len());
+    let mut losses = Vec::new();
+    let mut rho_losses = Vec::new();
+    for (table, bounds) in tables.iter().zip(&dp.tables) {
+        let mut measures = Vec::with_capacity(table.measures.len());
+        #[allow(clippy::cast_precision_loss, reason = "a handful of measures")]
+        let per_measure = bounds.weight / total_weight / table.measures.len() as f64;
+        for measure in &table.measures {
+            let sensitivity = sensitivity::of(
+                table,
+                measure,
+                bounds.max_cells_per_person,
+                bounds.max_records_per_cell,
+            );
+            let scale = match dp.budget {
+                // A hair under the share, so that the composed loss (which OpenDP rounds up at
+                // every addition) stays within the release's budget.
+                DpBudget::Epsilon(b) | DpBudget::Rho(b) => {
+                    mechanism::calibrate(dp.mechanism, sensitivity, b * per_measure * (1.0 - 1e-9))?
+                }
+                DpBudget::Moe95(m) => mechanism::scale_for_moe(dp.mechanism, m)?,
+            };
+            let loss = mechanism::loss(dp.mechanism, scale, sensitivity)?;
+            losses.push(loss);
+            rho_losses.push(mechanism::loss_rho(dp.mechanism, scale, sensitivity)?);
+            #[allow(
+                clippy::cast_possible_truncation,
+                reason = "margins of error are small"
+            )]
+            let moe = mechanism::accuracy(dp.mechanism, scale)?.floor() as i64;
+            measures.push(MeasurePlan {
+                measure: measure.name(),
+                sensitivity,
+                scale,
+                loss,
+                moe95_of_a_measurement: moe,
+            });
+        }
+        table_plans.push(TablePlan {
+            table: table.name.clone(),
+            weight: bounds.weight,
+            max_cells_per_person: bounds.max_cells_per_person,
+            max_records_per_cell: bounds.max_records_per_cell,
+            measures,
+        });
+    }
+    let loss = mechanism::compose(dp.mechanism, losses, false)?;
+    let charged = match dp.cap {
+        DpCap::Epsilon(_) => loss,
+        DpCap::Rho(_) => mechanism::compose(dp.mechanism, rho_losses, true)?,
+    };
+    let budget = match dp.budget {
+        DpBudget::Epsilon(e) => Some((e, format!("ε = {e}"))),
+        DpBudget::Rho(r) => Some((r, format!("ρ = {r}"))),
+        DpBudget::Moe95(_) => None,
+    };
+    if let Some((b, text)) = &budget
+        && loss > *b
+    {
+        return Err(DpError::OverBudget {
+            loss,
+            budget: text.clone(),
+        });
+    }
+    Ok(Prepared {
+        tables,
+        plan: DpPlan {
+            mechanism: dp.mechanism,
+            loss_measure: match dp.mechanism {
+                Mechanism::Laplace => "epsilon",
+                Mechanism::Gaussian => "rho",
+            },
+            budget: match dp.budget {
+                DpBudget::Moe95(m) => format!("moe95 = {m} per cell"),
+                _ => budget.map(|(_, t)| t).unwrap_or_default(),
+            },
+            loss,
+            dataset: dp.dataset.clone(),
+            cap: dp.cap,
+            charged,
+            low_counts: dp.low_counts,
+            low_count_threshold: plan.protection.threshold.get(),
+            tables: table_plans,
+        },
+    })
+}
+
+impl Prepared {
+    /// The bounded tables' contribution-bounding reports (for the operator only).
+    pub fn bounding(
+        &self,
+    ) -> impl Iterator<Item = (&str, Option<&crate::tabulate::BoundingReport>)> {
+        self.tables
+            .iter()
+            .map(|t| (t.name.as_str(), t.bounding.as_ref()))
+    }
+
+    /// Draws the noise and post-processes it. Call only after the spend is committed.
+    ///
+    /// # Errors
+    /// [`DpError`] when OpenDP fails.
+    pub fn release(self, plan: &Plan, ledger_entry: Option<String>) -> Result<Protected, DpError> {
+        let Self {
+            tables,
+            plan: dp_plan,
+        } = self;
+        let k = i64::from(dp_plan.low_count_threshold);
+        let mut out = Vec::with_capacity(tables.len());
+        let mut summary = Summary::default();
+        for (mut table, tp) in tables.into_iter().zip(&dp_plan.tables) {
+            let mut moe95 = Vec::with_capacity(table.measures.len());
+            for (m, mp) in tp.measures.iter().enumerate() {
+                let noisy = mechanism::release(dp_plan.mechanism, mp.scale, &table.values[m])?;
+                let models = axis_models(&table, m);
+                let reconciled = consistency::reconcile(&noisy, &models);
+                let mut cell_moe = Vec::with_capacity(reconciled.values.len());
+                for &h in &reconciled.relative_variance {
+                    cell_moe.push(moe_of_estimate(dp_plan.mechanism, mp.scale, h)?);
+                }
+                table.values[m] = reconciled.values;
+                moe95.push(cell_moe);
+            }
+            let basis = table
+                .measures
+                .iter()
+                .position(|m| *m == Measure::Persons)
+                .unwrap_or(0);
+            table.persons = table.values[basis].clone();
+            table.rows_in_scope = 0;
+            table.bounding = None;
+            let status: Vec<CellStatus> = table.values[basis]
+                .iter()
+                .map(|&v| match dp_plan.low_counts {
+                    LowCounts::Flag if v > 0 && v < k => CellStatus::LowNoisyCount,
+                    LowCounts::Withhold if v > 0 && v < k => CellStatus::WithheldLowNoisyCount,
+                    _ => CellStatus::Published,
+                })
+                .collect();
+            summary.cells += table.len();
+            out.push(ProtectedTable {
+                table,
+                status,
+                moe95: Some(moe95),
+            });
+        }
+        let mut warnings = vec![
+            "exact counts of rows, quarantined values and identifiers are not published with \
+             differential privacy; they are in the operator's output and the quarantine report only"
+                .to_owned(),
+        ];
+        if out.len() > 1 {
+            warnings.push(
+                "each table carries its own noise: a cell published by two tables (a shared total) \
+                 may differ between them"
+                    .to_owned(),
+            );
+        }
+        Ok(Protected {
+            tables: out,
+            protection: plan.protection.clone(),
+            system: None,
+            verdicts: Vec::new(),
+            summary,
+            warnings,
+            dp: Some(DpReport {
+                plan: dp_plan,
+                ledger_entry,
+                moe95: MOE95_TEXT,
+                post_processing: POST_PROCESSING_TEXT,
+                noise_source: "OpenDP 0.16 discrete samplers (make_laplace / make_gaussian on i64 \
+                               vectors), OpenSSL randomness",
+            }),
+        })
+    }
+}
+
+/// How `moe95` is computed, for the manifest and the dictionary.
+pub const MOE95_TEXT: &str = "95 % margin of error of the published value: OpenDP's accuracy \
+    (alpha = 0.05) of the mechanism at the scale used, times the square root of the cell's \
+    variance ratio after least squares (1 for a cell nothing else informs), rounded up; the final \
+    rounding to integers adds at most 1 to leaves and may add more to margins";
+
+/// How values are post-processed, for the manifest.
+pub const POST_PROCESSING_TEXT: &str = "least squares over every cell and margin of a table \
+    measure (Kronecker-structured, exact), then TopDown-style integer allocation from the totals \
+    down (projection onto the simplex, largest-remainder rounding); margins are the sums of their \
+    cells wherever the measure adds up, values are non-negative integers; person counts over a \
+    dimension where one person can have several codes are not reconciled over it";
+
+fn axis_models(table: &Table, measure: usize) -> Vec<AxisModel> {
+    table
+        .axes
+        .iter()
+        .enumerate()
+        .map(|(a, axis)| {
+            let has_margins = axis.cells.iter().any(|c| c.level == Level::Total);
+            if table.additive[measure][a] && has_margins {
+                let nodes: Vec<Node> = axis
+                    .cells
+                    .iter()
+                    .map(|c| match c.level {
+                        Level::Leaf => Node::Leaf,
+                        Level::Group => Node::Group,
+                        Level::Total => Node::Total,
+                    })
+                    .collect();
+                AxisModel::additive(&nodes, &axis.group_of)
+            } else {
+                AxisModel::separate(axis.cells.len())
+            }
+        })
+        .collect()
+}
+
+/// The published margin of error of an estimate whose variance is `relative_variance` times one
+/// measurement's.
+fn moe_of_estimate(
+    mechanism: Mechanism,
+    scale: f64,
+    relative_variance: f64,
+) -> Result<i64, OpenDpError> {
+    #[allow(
+        clippy::cast_possible_truncation,
+        reason = "margins of error are small"
+    )]
+    if relative_variance >= 1.0 - 1e-9 {
+        Ok(mechanism::accuracy(mechanism, scale)?.floor() as i64)
+    } else {
+        Ok(
+            (mechanism::accuracy(mechanism, scale)? * relative_variance.max(0.0).sqrt()).ceil()
+                as i64,
+        )
+    }
+}
+
+/// The keyed seed of contribution bounding: HMAC of the release name under the pseudonymisation
+/// key, so that the choice of a person's kept cells is reproducible by the data owner and
+/// unpredictable to anyone else.
+#[must_use]
+pub fn bounding_seed(key: &crate::pseudonymise::Key, release: &str) -> [u8; 32] {
+    use hmac::Mac;
+    let mut mac = key.mac();
+    mac.update(b"privstat/v1\x1fdp-bounding\x1f");
+    mac.update(release.as_bytes());
+    mac.finalize().into_bytes().into()
+}
+
+/// The bounds of every table of a DP plan.
+#[must_use]
+pub fn bounding(
+    dp: &Dp,
+    key: &crate::pseudonymise::Key,
+    release: &str,
+) -> crate::tabulate::Bounding {
+    crate::tabulate::Bounding {
+        tables: dp
+            .tables
+            .iter()
+            .map(|t| crate::tabulate::Bounds {
+                max_cells: t.max_cells_per_person,
+                max_records: t.max_records_per_cell,
+            })
+            .collect(),
+        seed: bounding_seed(key, release),
+    }
+}

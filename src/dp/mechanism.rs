@@ -206,7 +206,7 @@ mod tests {
         for mechanism in [Mechanism::Laplace, Mechanism::Gaussian] {
             let scale = scale_for_moe(mechanism, 10.0).expect("scale");
             let moe = accuracy(mechanism, scale).expect("accuracy");
-            assert!(moe >= 10.0 - 1e-9 && moe < 11.0, "{mechanism:?}: {moe}");
+            assert!((10.0 - 1e-9..=11.0).contains(&moe), "{mechanism:?}: {moe}");
         }
     }
 }

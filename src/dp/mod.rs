@@ -236,8 +236,12 @@ impl Prepared {
                 let models = axis_models(&table, m);
                 let reconciled = consistency::reconcile(&noisy, &models);
                 let mut cell_moe = Vec::with_capacity(reconciled.values.len());
-                for &h in &reconciled.relative_variance {
-                    cell_moe.push(moe_of_estimate(dp_plan.mechanism, mp.scale, h)?);
+                for (&h, &k) in reconciled
+                    .relative_variance
+                    .iter()
+                    .zip(&reconciled.kurtosis_share)
+                {
+                    cell_moe.push(moe_of_estimate(dp_plan.mechanism, mp.scale, h, k)?);
                 }
                 table.values[m] = reconciled.values;
                 moe95.push(cell_moe);
@@ -297,10 +301,11 @@ impl Prepared {
 }
 
 /// How `moe95` is computed, for the manifest and the dictionary.
-pub const MOE95_TEXT: &str = "95 % margin of error of the published value: OpenDP's accuracy \
-    (alpha = 0.05) of the mechanism at the scale used, times the square root of the cell's \
-    variance ratio after least squares (1 for a cell nothing else informs), rounded up; the final \
-    rounding to integers adds at most 1 to leaves and may add more to margins";
+pub const MOE95_TEXT: &str = "95 % margin of error of the published value. For a cell that \
+    nothing else informs, OpenDP's accuracy (alpha = 0.05) of the mechanism at the scale used. For \
+    a cell reconciled with its margins, the exact standard deviation of the least-squares estimate \
+    times the normal 95 % quantile corrected (Cornish-Fisher) for the kurtosis of the noise it \
+    keeps; the integer rounding that follows is not included";
 
 /// How values are post-processed, for the manifest.
 pub const POST_PROCESSING_TEXT: &str = "least squares over every cell and margin of a table \
@@ -335,24 +340,39 @@ fn axis_models(table: &Table, measure: usize) -> Vec<AxisModel> {
 }
 
 /// The published margin of error of an estimate whose variance is `relative_variance` times one
-/// measurement's.
-fn moe_of_estimate(
+/// measurement's and whose weights keep `kurtosis_share` of one measurement's excess kurtosis.
+///
+/// A cell nothing else informs gets OpenDP's accuracy exactly. A reconciled cell is a weighted sum
+/// of independent noises: its 95 % quantile is the normal one corrected by Cornish–Fisher for the
+/// kurtosis it keeps (discrete Laplace noise has excess kurtosis 3, Gaussian 0), with the exact
+/// variance of the discrete noise.
+pub(crate) fn moe_of_estimate(
     mechanism: Mechanism,
     scale: f64,
     relative_variance: f64,
+    kurtosis_share: f64,
 ) -> Result<i64, OpenDpError> {
     #[allow(
         clippy::cast_possible_truncation,
         reason = "margins of error are small"
     )]
     if relative_variance >= 1.0 - 1e-9 {
-        Ok(mechanism::accuracy(mechanism, scale)?.floor() as i64)
-    } else {
-        Ok(
-            (mechanism::accuracy(mechanism, scale)? * relative_variance.max(0.0).sqrt()).ceil()
-                as i64,
-        )
+        return Ok(mechanism::accuracy(mechanism, scale)?.floor() as i64);
     }
+    let (variance, kurtosis) = match mechanism {
+        Mechanism::Laplace => {
+            let p = (-1.0 / scale).exp();
+            (2.0 * p / (1.0 - p).powi(2), 3.0)
+        }
+        Mechanism::Gaussian => (scale * scale, 0.0),
+    };
+    let z = 1.959_963_984_540_054_f64;
+    let z = z + (z.powi(3) - 3.0 * z) / 24.0 * kurtosis * kurtosis_share.clamp(0.0, 1.0);
+    #[allow(
+        clippy::cast_possible_truncation,
+        reason = "margins of error are small"
+    )]
+    Ok((z * (variance * relative_variance.max(0.0)).sqrt()).round() as i64)
 }
 
 /// The keyed seed of contribution bounding: HMAC of the release name under the pseudonymisation
@@ -386,3 +406,6 @@ pub fn bounding(
         seed: bounding_seed(key, release),
     }
 }
+
+#[cfg(test)]
+mod tests;

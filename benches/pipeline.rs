@@ -31,6 +31,7 @@ fn pipeline(c: &mut Criterion) {
         &Overrides {
             out: Some(dir.path().join("out")),
             sources: vec![("contacts".into(), export)],
+            ledger: None,
         },
     )
     .unwrap();

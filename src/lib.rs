@@ -70,7 +70,7 @@ pub struct Analysis {
 /// The protection stage's result.
 pub enum Protection {
     /// Suppression is done: statuses and audit verdicts.
-    Suppressed(Protected),
+    Suppressed(Box<Protected>),
     /// DP is accounted but no noise is drawn: [`run`] commits the spend first.
     Dp(dp::Prepared),
 }
@@ -96,7 +96,7 @@ pub fn analyse(plan: &Plan, progress: &Progress) -> Result<Analysis, Error> {
     let protection = if plan.protection.dp.is_some() {
         Protection::Dp(dp::prepare(tables, plan)?)
     } else {
-        Protection::Suppressed(protect::apply(tables, plan)?)
+        Protection::Suppressed(Box::new(protect::apply(tables, plan)?))
     };
     let sources = reconcile(&keyed)?;
     Ok(Analysis {
@@ -124,21 +124,21 @@ pub fn run(plan: &Plan, force: bool, progress: &Progress) -> Result<publish::Pub
     };
     let analysis = analyse(plan, progress)?;
     let (protected, entry) = match analysis.protection {
-        Protection::Suppressed(p) => (p, None),
+        Protection::Suppressed(p) => (*p, None),
         Protection::Dp(prepared) => {
             let ledger = ledger.as_ref().ok_or(dp::DpError::NoLedger)?;
             // The spend is on disk before any noise exists.
             let p = &prepared.plan;
             let id = ledger
-                .reserve(
-                    &p.dataset,
-                    &plan.release.name,
-                    p.mechanism,
-                    p.loss,
-                    p.charged,
-                    p.cap,
-                    &plan.file_sha256,
-                )
+                .reserve(&dp::ledger::Charge {
+                    dataset: &p.dataset,
+                    release: &plan.release.name,
+                    mechanism: p.mechanism,
+                    loss: p.loss,
+                    charged: p.charged,
+                    cap: p.cap,
+                    pipeline_sha256: &plan.file_sha256,
+                })
                 .map_err(dp::DpError::from)?;
             progress.stage("drawing noise");
             match prepared.release(plan, Some(id.clone())) {

@@ -182,12 +182,13 @@ fn invert_spd(a: &[Vec<f64>]) -> Vec<Vec<f64>> {
         for v in &mut m[col] {
             *v /= d;
         }
-        for r in 0..n {
+        let pivot_row = m[col].clone();
+        for (r, row) in m.iter_mut().enumerate() {
             if r != col {
-                let f = m[r][col];
+                let f = row[col];
                 if f != 0.0 {
-                    for c in 0..2 * n {
-                        m[r][c] -= f * m[col][c];
+                    for (x, p) in row.iter_mut().zip(&pivot_row) {
+                        *x -= f * p;
                     }
                 }
             }

@@ -105,6 +105,20 @@ pub enum LedgerError {
     },
 }
 
+/// What a release asks to spend.
+#[derive(Debug, Clone, Copy)]
+pub struct Charge<'a> {
+    pub dataset: &'a str,
+    pub release: &'a str,
+    pub mechanism: crate::config::raw::Mechanism,
+    /// ε for Laplace, ρ for Gaussian.
+    pub loss: f64,
+    /// In the cap's measure.
+    pub charged: f64,
+    pub cap: DpCap,
+    pub pipeline_sha256: &'a str,
+}
+
 /// A ledger file.
 pub struct Ledger {
     path: PathBuf,
@@ -188,16 +202,16 @@ impl Ledger {
     ///
     /// # Errors
     /// [`LedgerError::OverCap`], [`LedgerError::CapMismatch`], a damaged ledger, or I/O.
-    pub fn reserve(
-        &self,
-        dataset: &str,
-        release: &str,
-        mechanism: crate::config::raw::Mechanism,
-        loss: f64,
-        charged: f64,
-        cap: DpCap,
-        pipeline_sha256: &str,
-    ) -> Result<String, LedgerError> {
+    pub fn reserve(&self, charge: &Charge<'_>) -> Result<String, LedgerError> {
+        let Charge {
+            dataset,
+            release,
+            mechanism,
+            loss,
+            charged,
+            cap,
+            pipeline_sha256,
+        } = *charge;
         let (mut file, entries) = self.open_locked()?;
         let standing = standings(&entries)
             .into_iter()
@@ -384,20 +398,28 @@ fn sync_dir(path: &Path) {
 }
 
 #[cfg(test)]
+#[allow(
+    clippy::disallowed_methods,
+    reason = "tests damage the ledger on purpose"
+)]
 mod tests {
     use super::*;
     use crate::config::raw::Mechanism;
 
-    fn spend(l: &Ledger, release: &str, charged: f64) -> Result<String, LedgerError> {
-        l.reserve(
-            "kaohsiung-contacts",
+    fn charge(release: &str, charged: f64, cap: DpCap) -> Charge<'_> {
+        Charge {
+            dataset: "kaohsiung-contacts",
             release,
-            Mechanism::Laplace,
+            mechanism: Mechanism::Laplace,
+            loss: charged,
             charged,
-            charged,
-            DpCap::Epsilon(2.0),
-            "abc",
-        )
+            cap,
+            pipeline_sha256: "abc",
+        }
+    }
+
+    fn spend(l: &Ledger, release: &str, charged: f64) -> Result<String, LedgerError> {
+        l.reserve(&charge(release, charged, DpCap::Epsilon(2.0)))
     }
 
     #[test]
@@ -424,15 +446,7 @@ mod tests {
         let l = Ledger::at(&dir.path().join("ledger.jsonl"));
         spend(&l, "a", 1.0).expect("fits");
         let err = l
-            .reserve(
-                "kaohsiung-contacts",
-                "b",
-                Mechanism::Laplace,
-                1.0,
-                1.0,
-                DpCap::Epsilon(9.0),
-                "x",
-            )
+            .reserve(&charge("b", 1.0, DpCap::Epsilon(9.0)))
             .expect_err("raised cap");
         assert!(matches!(err, LedgerError::CapMismatch { .. }));
     }

@@ -6,6 +6,7 @@
 
 mod audit;
 mod cli;
+mod dp;
 mod pipelines;
 mod release;
 mod support;

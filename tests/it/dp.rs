@@ -1,0 +1,206 @@
+//! DP releases through the real binary: the ledger across runs, `check` spending nothing, and a
+//! run killed at any moment leaving a consistent ledger and no partial release.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use super::support::{TestResult, privstat, root, stderr};
+
+/// The Kaohsiung DP pipeline with a lifetime cap of `cap` (ε = 1 per release), paths made absolute
+/// so it can live in a temporary directory.
+fn pipeline_with_cap(dir: &Path, cap: f64) -> Result<PathBuf, Box<dyn std::error::Error>> {
+    let text = std::fs::read_to_string(root().join("pipelines/kaohsiung-districts-dp.toml"))?;
+    let fixtures = root().join("fixtures");
+    let text = text
+        .replace("\"../fixtures", &format!("\"{}", fixtures.display()))
+        .replace(
+            "lifetime_epsilon = 10.0",
+            &format!("lifetime_epsilon = {cap}"),
+        );
+    assert!(text.contains(&format!("lifetime_epsilon = {cap}")));
+    let path = dir.join("kaohsiung-dp.toml");
+    std::fs::write(&path, text)?;
+    Ok(path)
+}
+
+fn run(pipeline: &Path, out: &Path, ledger: &Path) -> std::process::Output {
+    privstat([
+        "run".as_ref(),
+        pipeline.as_os_str(),
+        "--out".as_ref(),
+        out.as_os_str(),
+        "--ledger".as_ref(),
+        ledger.as_os_str(),
+        "--force".as_ref(),
+    ])
+}
+
+fn budget(ledger: &Path) -> Result<serde_json::Value, Box<dyn std::error::Error>> {
+    let out = privstat([
+        "budget".as_ref(),
+        "--ledger".as_ref(),
+        ledger.as_os_str(),
+        "--json".as_ref(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    Ok(serde_json::from_slice(&out.stdout)?)
+}
+
+#[test]
+fn the_ledger_spends_across_runs_and_refuses_the_run_past_the_cap() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let pipeline = pipeline_with_cap(dir.path(), 2.5)?;
+    let out = dir.path().join("out");
+    let ledger = dir.path().join("ledger.jsonl");
+
+    let checked = privstat(["check".as_ref(), pipeline.as_os_str()]);
+    assert!(checked.status.success(), "{}", stderr(&checked));
+    assert!(!ledger.exists(), "check must not touch the ledger");
+
+    for _ in 0..2 {
+        let o = run(&pipeline, &out, &ledger);
+        assert!(o.status.success(), "{}", stderr(&o));
+    }
+    let standing = budget(&ledger)?;
+    let s = &standing[0];
+    assert_eq!(s["dataset"], "kaohsiung-nifsc-contacts");
+    assert_eq!(s["releases"], 2);
+    assert_eq!(s["published"], 2);
+    let spent = s["spent"].as_f64().ok_or("spent")?;
+    assert!(spent > 1.999 && spent <= 2.0, "{spent}");
+
+    let release = out.join("kaohsiung-districts-dp-2025h1");
+    let before = std::fs::read(release.join("manifest.json"))?;
+    let refused = run(&pipeline, &out, &ledger);
+    assert_eq!(refused.status.code(), Some(1));
+    let message = stderr(&refused);
+    assert!(message.contains("lifetime cap"), "{message}");
+    assert!(message.contains("no noise was drawn"), "{message}");
+    assert_eq!(std::fs::read(release.join("manifest.json"))?, before);
+    assert_eq!(
+        budget(&ledger)?[0]["releases"],
+        2,
+        "a refused run spends nothing"
+    );
+    Ok(())
+}
+
+#[test]
+fn a_dp_release_is_consistent_and_carries_margins_of_error() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let pipeline = pipeline_with_cap(dir.path(), 10.0)?;
+    let out = dir.path().join("out");
+    let o = run(&pipeline, &out, &dir.path().join("ledger.jsonl"));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let release = out.join("kaohsiung-districts-dp-2025h1");
+    let (header, rows) = super::support::read_csv(&release.join("by_district_gender_area.csv"))?;
+    let col = |name: &str| header.get(name).copied().ok_or("column");
+    let (d, g, w, m, v, e) = (
+        col("district")?,
+        col("gender")?,
+        col("work_area")?,
+        col("measure")?,
+        col("value")?,
+        col("moe95")?,
+    );
+    let mut cells = std::collections::HashMap::new();
+    for row in &rows {
+        let value: i64 = row[v].parse()?;
+        let moe: i64 = row[e].parse()?;
+        assert!(value >= 0 && moe > 0);
+        cells.insert(
+            (
+                row[d].clone(),
+                row[g].clone(),
+                row[w].clone(),
+                row[m].clone(),
+            ),
+            value,
+        );
+    }
+    assert_eq!(cells.len(), 10 * 3 * 9 * 2);
+    // Every district × gender total is the sum over work areas, for both measures.
+    for ((district, gender, area, measure), &total) in &cells {
+        if area != "_T" {
+            continue;
+        }
+        let sum: i64 = cells
+            .iter()
+            .filter(|((d2, g2, a2, m2), _)| {
+                d2 == district && g2 == gender && m2 == measure && a2 != "_T"
+            })
+            .map(|(_, v)| v)
+            .sum();
+        if measure == "person_times" {
+            assert_eq!(sum, total, "{district} {gender} {measure}");
+        }
+    }
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(release.join("manifest.json"))?)?;
+    let dp = &manifest["protection"]["dp"];
+    assert_eq!(dp["mechanism"], "laplace");
+    assert!(dp["loss"].as_f64().ok_or("loss")? <= 1.0);
+    assert!(
+        dp["tables"][0]["measures"][0]["sensitivity"]["l1"]
+            .as_i64()
+            .ok_or("l1")?
+            > 0
+    );
+    Ok(())
+}
+
+#[test]
+fn a_run_killed_at_any_moment_leaves_a_consistent_ledger_and_no_partial_release() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let pipeline = pipeline_with_cap(dir.path(), 100.0)?;
+    let ledger = dir.path().join("ledger.jsonl");
+    for (i, delay_ms) in [40u64, 120, 200, 280, 360, 450, 600, 900]
+        .into_iter()
+        .enumerate()
+    {
+        let out = dir.path().join(format!("out{i}"));
+        let mut child = Command::new(env!("CARGO_BIN_EXE_privstat"))
+            .args([
+                "run".as_ref(),
+                pipeline.as_os_str(),
+                "--out".as_ref(),
+                out.as_os_str(),
+            ])
+            .args(["--ledger".as_ref(), ledger.as_os_str()])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()?;
+        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+        let _ = child.kill();
+        let _ = child.wait();
+        let release = out.join("kaohsiung-districts-dp-2025h1");
+        if release.exists() {
+            // Published whole: the audit passes on it.
+            let audit = privstat(["audit".as_ref(), release.as_os_str()]);
+            assert!(
+                audit.status.success(),
+                "killed at {delay_ms} ms: {}",
+                stderr(&audit)
+            );
+        }
+        if ledger.exists() {
+            // Readable, and every published release was charged.
+            let standing = budget(&ledger)?;
+            let releases = standing[0]["releases"].as_u64().unwrap_or(0);
+            let published = (0..=i)
+                .filter(|j| {
+                    dir.path()
+                        .join(format!("out{j}/kaohsiung-districts-dp-2025h1"))
+                        .exists()
+                })
+                .count() as u64;
+            assert!(
+                releases >= published,
+                "{releases} spends for {published} releases"
+            );
+        } else {
+            assert!(!release.exists(), "a release without a ledger entry");
+        }
+    }
+    Ok(())
+}

@@ -207,7 +207,83 @@ pub fn prepare(tables: Vec<Table>, plan: &Plan) -> Result<Prepared, DpError> {
     })
 }
 
+/// Error of one table measure over repeated draws ([`Prepared::error_study`]).
+#[derive(Debug, Clone, Serialize)]
+pub struct ErrorRow {
+    pub table: String,
+    pub measure: String,
+    pub scale: f64,
+    /// `E|noise|` of the mechanism at this scale.
+    pub theoretical_mae: f64,
+    /// Mean absolute error of the raw noisy cells, all cells / leaves / the grand total.
+    pub raw: [f64; 3],
+    /// The same after least squares and integer allocation.
+    pub consistent: [f64; 3],
+}
+
 impl Prepared {
+    /// For benchmarks on synthetic data only: draws `draws` releases of every table measure without
+    /// charging any ledger and compares them with the bounded true counts. Never run it on real
+    /// data: its output is not differentially private.
+    ///
+    /// # Errors
+    /// OpenDP's.
+    pub fn error_study(&self, draws: usize) -> Result<Vec<ErrorRow>, DpError> {
+        let mut rows = Vec::new();
+        for (table, tp) in self.tables.iter().zip(&self.plan.tables) {
+            let leaves: Vec<bool> = (0..table.len())
+                .map(|c| {
+                    table
+                        .positions(c)
+                        .iter()
+                        .zip(&table.axes)
+                        .all(|(&p, a)| a.cells[p].level == Level::Leaf)
+                })
+                .collect();
+            let total = table.len() - 1;
+            for (m, mp) in tp.measures.iter().enumerate() {
+                let truth = &table.values[m];
+                let models = axis_models(table, m);
+                let (mut raw, mut fit) = ([0.0f64; 3], [0.0f64; 3]);
+                let mut counts = [0.0f64; 3];
+                for _ in 0..draws {
+                    let noisy = mechanism::release(self.plan.mechanism, mp.scale, truth)?;
+                    let out = consistency::reconcile(&noisy, &models);
+                    for c in 0..truth.len() {
+                        #[allow(clippy::cast_precision_loss, reason = "small errors")]
+                        let (e_raw, e_fit) = (
+                            (noisy[c] - truth[c]).abs() as f64,
+                            (out.values[c] - truth[c]).abs() as f64,
+                        );
+                        for (slot, on) in [true, leaves[c], c == total].into_iter().enumerate() {
+                            if on {
+                                raw[slot] += e_raw;
+                                fit[slot] += e_fit;
+                                counts[slot] += 1.0;
+                            }
+                        }
+                    }
+                }
+                let theoretical = match self.plan.mechanism {
+                    Mechanism::Laplace => {
+                        let p = (-1.0 / mp.scale).exp();
+                        2.0 * p / (1.0 - p * p)
+                    }
+                    Mechanism::Gaussian => mp.scale * (2.0 / std::f64::consts::PI).sqrt(),
+                };
+                rows.push(ErrorRow {
+                    table: table.name.clone(),
+                    measure: mp.measure.clone(),
+                    scale: mp.scale,
+                    theoretical_mae: theoretical,
+                    raw: [0, 1, 2].map(|i| raw[i] / counts[i].max(1.0)),
+                    consistent: [0, 1, 2].map(|i| fit[i] / counts[i].max(1.0)),
+                });
+            }
+        }
+        Ok(rows)
+    }
+
     /// The bounded tables' contribution-bounding reports (for the operator only).
     pub fn bounding(
         &self,

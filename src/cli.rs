@@ -170,16 +170,23 @@ pub fn execute(cli: Cli) -> Result<(), Error> {
             for w in &m.protection.warnings {
                 say!("  warning: {w}");
             }
-            say!(
-                "  audit: passed ({} suppressed numbers, {} exactly recoverable, narrowest primary interval {}); report {}",
-                published.audit.suppressed_numbers,
-                published.audit.exactly_recoverable,
-                published
-                    .audit
-                    .min_primary_width
-                    .map_or_else(|| "-".to_owned(), |w| w.to_string()),
-                published.audit_report.display()
-            );
+            if m.protection.dp.is_some() {
+                say!(
+                    "  audit: passed (checksums, dictionary, structure, identifiers, consistency: margins add up, values non-negative); report {}",
+                    published.audit_report.display()
+                );
+            } else {
+                say!(
+                    "  audit: passed ({} suppressed numbers, {} exactly recoverable, narrowest primary interval {}); report {}",
+                    published.audit.suppressed_numbers,
+                    published.audit.exactly_recoverable,
+                    published
+                        .audit
+                        .min_primary_width
+                        .map_or_else(|| "-".to_owned(), |w| w.to_string()),
+                    published.audit_report.display()
+                );
+            }
             say!(
                 "  quarantine report: {}",
                 published.quarantine_report.display()

@@ -292,7 +292,7 @@ pub fn reconcile(noisy: &[i64], models: &[AxisModel]) -> Reconciled {
                     continue;
                 }
                 next.extend(kids.iter().copied());
-                let mut sets: Vec<Vec<usize>> = models
+                let sets: Vec<Vec<usize>> = models
                     .iter()
                     .enumerate()
                     .map(|(b, m)| match b.cmp(&a) {
@@ -317,7 +317,6 @@ pub fn reconcile(noisy: &[i64], models: &[AxisModel]) -> Reconciled {
                         fixed[index(&child_pos)] = Some(v);
                     }
                 });
-                sets.clear();
             }
             frontier = next;
         }

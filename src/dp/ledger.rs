@@ -179,12 +179,13 @@ impl Ledger {
         }
         let mut text = String::new();
         file.read_to_string(&mut text).map_err(|e| self.io(e))?;
-        let complete = text.rfind('\n').map_or(0, |i| i + 1);
-        if complete < text.len() {
-            file.set_len(complete as u64).map_err(|e| self.io(e))?;
+        let complete = complete_lines(&text);
+        if complete.len() < text.len() {
+            file.set_len(complete.len() as u64)
+                .map_err(|e| self.io(e))?;
             file.sync_all().map_err(|e| self.io(e))?;
         }
-        let entries = parse(&text[..complete], &self.path)?;
+        let entries = parse(complete, &self.path)?;
         file.seek(SeekFrom::End(0)).map_err(|e| self.io(e))?;
         Ok((file, entries))
     }
@@ -285,12 +286,7 @@ impl Ledger {
         if !self.path.exists() {
             return Ok(Vec::new());
         }
-        let mut text = String::new();
-        let mut file = File::open(&self.path).map_err(|e| self.io(e))?;
-        file.lock_shared().map_err(|e| self.io(e))?;
-        file.read_to_string(&mut text).map_err(|e| self.io(e))?;
-        let complete = text.rfind('\n').map_or(0, |i| i + 1);
-        Ok(standings(&parse(&text[..complete], &self.path)?))
+        Ok(standings(&self.entries()?))
     }
 
     /// The standing of one dataset, as if it had spent nothing when absent.
@@ -313,14 +309,16 @@ impl Ledger {
             }))
     }
 
-    /// Every entry, for tests and inspection.
+    /// Every complete entry, read under a shared lock.
     ///
     /// # Errors
     /// I/O or a damaged ledger.
     pub fn entries(&self) -> Result<Vec<Entry>, LedgerError> {
-        let text = std::fs::read_to_string(&self.path).map_err(|e| self.io(e))?;
-        let complete = text.rfind('\n').map_or(0, |i| i + 1);
-        parse(&text[..complete], &self.path)
+        let mut text = String::new();
+        let mut file = File::open(&self.path).map_err(|e| self.io(e))?;
+        file.lock_shared().map_err(|e| self.io(e))?;
+        file.read_to_string(&mut text).map_err(|e| self.io(e))?;
+        parse(complete_lines(&text), &self.path)
     }
 }
 
@@ -330,6 +328,11 @@ pub fn cap_amount(cap: DpCap) -> f64 {
     match cap {
         DpCap::Epsilon(v) | DpCap::Rho(v) => v,
     }
+}
+
+/// The text up to and including its last newline: a line without one was torn by a crash.
+fn complete_lines(text: &str) -> &str {
+    &text[..text.rfind('\n').map_or(0, |i| i + 1)]
 }
 
 fn parse(text: &str, path: &Path) -> Result<Vec<Entry>, LedgerError> {

@@ -72,6 +72,17 @@ fn gaussian_noise_has_the_declared_scale() {
     assert!(stat < chi2_critical(df, 3.09), "χ² = {stat:.1} on {df} df");
 }
 
+/// Axis positions of leaf number `leaf` (last axis fastest).
+fn leaf_positions(leaf: usize, sizes: &[usize]) -> Vec<usize> {
+    let mut pos = vec![0; sizes.len()];
+    let mut rest = leaf;
+    for (slot, &s) in pos.iter_mut().zip(sizes).rev() {
+        *slot = rest % s;
+        rest /= s;
+    }
+    pos
+}
+
 /// True cells of a table with margins on every axis, from its leaves (last axis fastest).
 fn with_margins(leaves: &[i64], sizes: &[usize]) -> Vec<i64> {
     let shape: Vec<usize> = sizes.iter().map(|s| s + 1).collect();
@@ -79,13 +90,7 @@ fn with_margins(leaves: &[i64], sizes: &[usize]) -> Vec<i64> {
     let mut out = vec![0i64; n];
     let leaf_count: usize = sizes.iter().product();
     for (leaf, &v) in leaves.iter().enumerate().take(leaf_count) {
-        let mut pos = Vec::with_capacity(sizes.len());
-        let mut rest = leaf;
-        for &s in sizes.iter().rev() {
-            pos.push(rest % s);
-            rest /= s;
-        }
-        pos.reverse();
+        let pos = leaf_positions(leaf, sizes);
         // Every cell at or above this leaf: each axis at the leaf or at its total.
         for mask in 0..(1usize << sizes.len()) {
             let idx = pos
@@ -175,13 +180,7 @@ fn consistent_leaves(values: &[i64], sizes: &[usize]) -> Vec<i64> {
     let leaf_count: usize = sizes.iter().product();
     (0..leaf_count)
         .map(|leaf| {
-            let mut pos = Vec::with_capacity(sizes.len());
-            let mut rest = leaf;
-            for &s in sizes.iter().rev() {
-                pos.push(rest % s);
-                rest /= s;
-            }
-            pos.reverse();
+            let pos = leaf_positions(leaf, sizes);
             values[pos.iter().zip(&shape).fold(0, |acc, (&p, &s)| acc * s + p)]
         })
         .collect()

@@ -135,19 +135,39 @@ pub fn dictionary_frame(protected: &Protected, plan: &Plan) -> PolarsResult<Data
             text("Measure"),
             measures.join("; "),
         ]);
-        if pt.moe95.is_some() {
-            rows.push([
-                file.clone(),
-                text("value"),
-                text("integer"),
-                text("數值（含差分隱私雜訊）"),
-                text("Value (with differential-privacy noise)"),
-                text(
-                    "noisy count after consistency post-processing: a non-negative integer, and \
-                     margins equal the sum of their cells where the measure adds up; empty when \
-                     withheld",
-                ),
-            ]);
+        let dp = pt.moe95.is_some();
+        let (value_zh, value_en, value_desc, status_desc) = if dp {
+            (
+                "數值（含差分隱私雜訊）",
+                "Value (with differential-privacy noise)",
+                "noisy count after consistency post-processing: a non-negative integer, and \
+                 margins equal the sum of their cells where the measure adds up; empty when \
+                 withheld",
+                "published = 公布（含雜訊）(published with noise); low_noisy_count = \
+                 含雜訊人數低於門檻，雜訊影響大 (the noisy person count is below the \
+                 threshold: noise dominates it); withheld_low_noisy_count = 同前，不公布 \
+                 (same, value withheld)",
+            )
+        } else {
+            (
+                "數值",
+                "Value",
+                "count; empty when the cell is suppressed",
+                "published = 公布; suppressed_primary = 因人數少於門檻或資料提供者要求而不公布 \
+                 (withheld: fewer persons than the threshold, or listed by the data owner); \
+                 suppressed_secondary = 為避免由總計推算出前者而不公布 \
+                 (withheld so that the former cannot be derived from totals)",
+            )
+        };
+        rows.push([
+            file.clone(),
+            text("value"),
+            text("integer"),
+            text(value_zh),
+            text(value_en),
+            text(value_desc),
+        ]);
+        if dp {
             rows.push([
                 file.clone(),
                 text("moe95"),
@@ -156,42 +176,15 @@ pub fn dictionary_frame(protected: &Protected, plan: &Plan) -> PolarsResult<Data
                 text("95 % margin of error"),
                 text(crate::dp::MOE95_TEXT),
             ]);
-            rows.push([
-                file.clone(),
-                text("status"),
-                text("string"),
-                text("狀態"),
-                text("Status"),
-                text(
-                    "published = 公布（含雜訊）(published with noise); low_noisy_count = \
-                     含雜訊人數低於門檻，雜訊影響大 (the noisy person count is below the \
-                     threshold: noise dominates it); withheld_low_noisy_count = 同前，不公布 \
-                     (same, value withheld)",
-                ),
-            ]);
-        } else {
-            rows.push([
-                file.clone(),
-                text("value"),
-                text("integer"),
-                text("數值"),
-                text("Value"),
-                text("count; empty when the cell is suppressed"),
-            ]);
-            rows.push([
-                file.clone(),
-                text("status"),
-                text("string"),
-                text("狀態"),
-                text("Status"),
-                text(
-                    "published = 公布; suppressed_primary = 因人數少於門檻或資料提供者要求而不公布 \
-                     (withheld: fewer persons than the threshold, or listed by the data owner); \
-                     suppressed_secondary = 為避免由總計推算出前者而不公布 \
-                     (withheld so that the former cannot be derived from totals)",
-                ),
-            ]);
         }
+        rows.push([
+            file.clone(),
+            text("status"),
+            text("string"),
+            text("狀態"),
+            text("Status"),
+            text(status_desc),
+        ]);
         if t.share_of.is_some() {
             for (name, zh, en, desc) in [
                 (

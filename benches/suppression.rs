@@ -6,7 +6,7 @@
 #![allow(missing_docs, clippy::unwrap_used, reason = "benchmark harness")]
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use privstat::protect::random::{self, Axis, Spec};
+use privstat::protect::random;
 use privstat::protect::{Cost, Problem, Solver, lp, suppress};
 
 fn suppression(c: &mut Criterion) {
@@ -14,29 +14,7 @@ fn suppression(c: &mut Criterion) {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(3);
-    let spec = Spec {
-        axes: vec![
-            Axis {
-                leaves: districts,
-                groups: districts / 12,
-            },
-            Axis {
-                leaves: 2,
-                groups: 0,
-            },
-            Axis {
-                leaves: 24,
-                groups: 6,
-            },
-            Axis {
-                leaves: 6,
-                groups: 0,
-            },
-        ],
-        zero_share: 0.3,
-        mean: 25.0,
-        seed: 1,
-    };
+    let spec = random::benchmark(districts);
     let (system, truth) = random::table(&spec);
     let weight: Vec<i64> = (0..system.atoms())
         .map(|a| truth[system.atom_vars[a][0] as usize])

@@ -16,6 +16,7 @@
 //!   released again, most costly first, as long as it still passes.
 
 pub mod lp;
+pub mod moves;
 pub mod random;
 pub mod secondary;
 pub mod system;
@@ -151,7 +152,10 @@ pub enum ProtectError {
     Unprotectable(usize),
 }
 
-/// LP problems the pruning of secondary cells may solve.
+/// Rounds of re-routing every sensitive cell's moves.
+const REROUTE_PASSES: usize = 4;
+
+/// LP problems the pruning of secondary cells may solve when it has to re-audit.
 const PRUNE_LP_BUDGET: usize = 1_500;
 
 /// Applies the plan's protection to every table of the release.
@@ -315,6 +319,7 @@ pub fn suppress(problem: &Problem<'_>) -> Result<Solution, ProtectError> {
         frozen,
         cost,
         escalation: vec![0; n_atoms],
+        moves: moves::Moves::new(system, truth, weight, frozen, cost),
     };
     let mut prover = Prover {
         system,
@@ -324,13 +329,18 @@ pub fn suppress(problem: &Problem<'_>) -> Result<Solution, ProtectError> {
         level,
         certificates: vec![None; n_atoms],
     };
-    // First pass: one certified hypercube per sensitive cell not yet protected.
-    for (a, _) in sensitive.iter().enumerate().filter(|(_, s)| **s) {
-        let need = prover.need_of_atom(a);
-        pattern.protect(&mut suppressed, a, need);
+    let trace = std::env::var_os("PRIVSTAT_TRACE").is_some();
+    // First pass: cheapest moves for every sensitive cell, re-routed until they settle; then a
+    // certified hypercube for each cell not yet protected (tables too large for the LP).
+    let needs: Vec<(usize, Vec<(u32, i64)>)> = (0..n_atoms)
+        .filter(|&a| sensitive[a])
+        .map(|a| (a, prover.needs_of_atom(a)))
+        .collect();
+    let routed = pattern.route_all(&mut suppressed, &needs, REROUTE_PASSES);
+    for (a, needs) in needs.iter().filter(|(a, _)| !routed[*a]) {
+        pattern.protect(&mut suppressed, *a, needs);
     }
     // Repair until every suppressed cell is proven protected.
-    let trace = std::env::var_os("PRIVSTAT_TRACE").is_some();
     let started = std::time::Instant::now();
     let mut rounds = 0;
     loop {
@@ -359,8 +369,7 @@ pub fn suppress(problem: &Problem<'_>) -> Result<Solution, ProtectError> {
         }
         let before = suppressed.iter().filter(|&&s| s).count();
         for &a in &failing {
-            let need = prover.need_of_atom(a);
-            pattern.protect(&mut suppressed, a, need);
+            pattern.protect(&mut suppressed, a, &prover.needs_of_atom(a));
         }
         if suppressed.iter().filter(|&&s| s).count() == before {
             let mut grew = false;
@@ -372,54 +381,62 @@ pub fn suppress(problem: &Problem<'_>) -> Result<Solution, ProtectError> {
             }
         }
     }
-    // Release secondary cells that turn out not to be needed, most persons first.
-    let mut order: Vec<usize> = (0..n_atoms)
-        .filter(|&a| suppressed[a] && !sensitive[a])
-        .collect();
-    order.sort_by_key(|&a| (std::cmp::Reverse(weight[a]), a));
-    // A cell proven only by the LP is re-solved whenever a cell linked to it is released; bound
-    // that work, deterministically, in LP problems.
-    let mut lp_budget: usize = PRUNE_LP_BUDGET;
-    for a in order {
-        // Certified cells are rechecked when their certificate uses `a`; cells proven by the LP
-        // when they are linked to `a` through suppressed numbers.
-        let uses_a = |b: usize| {
-            prover.certificates[b]
-                .as_ref()
-                .is_some_and(|c| c.atoms.iter().any(|&(x, _)| x as usize == a))
-        };
-        let any_uncertified =
-            (0..n_atoms).any(|b| suppressed[b] && b != a && prover.certificates[b].is_none());
-        let recheck: Vec<usize> = if any_uncertified {
-            system
-                .linked_atoms(&suppressed, a)
-                .into_iter()
-                .filter(|&b| b != a && (prover.certificates[b].is_none() || uses_a(b)))
-                .collect()
-        } else {
-            (0..n_atoms)
-                .filter(|&b| suppressed[b] && b != a && uses_a(b))
-                .collect()
-        };
-        let lp_work: usize = recheck
+    // Release secondary cells that turn out not to be needed, most persons first: by proofs when
+    // every sensitive cell's tables are small enough for move LPs, else by re-auditing.
+    let searchable = (0..n_atoms).filter(|&a| sensitive[a]).all(|a| {
+        system.atom_vars[a]
             .iter()
-            .filter(|&&b| prover.certificates[b].is_none())
-            .map(|&b| 2 * system.atom_vars[b].len())
-            .sum();
-        if lp_work > lp_budget {
-            continue;
-        }
-        lp_budget -= lp_work;
-        suppressed[a] = false;
-        let saved: Vec<Option<secondary::Certificate>> = recheck
-            .iter()
-            .map(|&b| prover.certificates[b].clone())
+            .all(|&v| pattern.moves.searchable(v))
+    });
+    if !(searchable && pattern.prune(&prover, &mut suppressed, sensitive)) {
+        let mut order: Vec<usize> = (0..n_atoms)
+            .filter(|&a| suppressed[a] && !sensitive[a])
             .collect();
-        let passes = prover.audit(&suppressed, &recheck)?.iter().all(|v| v.ok);
-        if !passes {
-            suppressed[a] = true;
-            for (&b, c) in recheck.iter().zip(saved) {
-                prover.certificates[b] = c;
+        order.sort_by_key(|&a| (std::cmp::Reverse(weight[a]), a));
+        // A cell proven only by the LP is re-solved whenever a cell linked to it is released; bound
+        // that work, deterministically, in LP problems.
+        let mut lp_budget: usize = PRUNE_LP_BUDGET;
+        for a in order {
+            // Certified cells are rechecked when their certificate uses `a`; cells proven by the LP
+            // when they are linked to `a` through suppressed numbers.
+            let uses_a = |b: usize| {
+                prover.certificates[b]
+                    .as_ref()
+                    .is_some_and(|c| c.atoms.iter().any(|&(x, _)| x as usize == a))
+            };
+            let any_uncertified =
+                (0..n_atoms).any(|b| suppressed[b] && b != a && prover.certificates[b].is_none());
+            let recheck: Vec<usize> = if any_uncertified {
+                system
+                    .linked_atoms(&suppressed, a)
+                    .into_iter()
+                    .filter(|&b| b != a && (prover.certificates[b].is_none() || uses_a(b)))
+                    .collect()
+            } else {
+                (0..n_atoms)
+                    .filter(|&b| suppressed[b] && b != a && uses_a(b))
+                    .collect()
+            };
+            let lp_work: usize = recheck
+                .iter()
+                .filter(|&&b| prover.certificates[b].is_none())
+                .map(|&b| 2 * system.atom_vars[b].len())
+                .sum();
+            if lp_work > lp_budget {
+                continue;
+            }
+            lp_budget -= lp_work;
+            suppressed[a] = false;
+            let saved: Vec<Option<secondary::Certificate>> = recheck
+                .iter()
+                .map(|&b| prover.certificates[b].clone())
+                .collect();
+            let passes = prover.audit(&suppressed, &recheck)?.iter().all(|v| v.ok);
+            if !passes {
+                suppressed[a] = true;
+                for (&b, c) in recheck.iter().zip(saved) {
+                    prover.certificates[b] = c;
+                }
             }
         }
     }
@@ -555,6 +572,14 @@ impl Prover<'_> {
             .unwrap_or(1)
     }
 
+    /// Each variable of the atom with the integers its interval must hold beyond its lowest.
+    fn needs_of_atom(&self, a: usize) -> Vec<(u32, i64)> {
+        self.system.atom_vars[a]
+            .iter()
+            .map(|&v| (v, self.need_of_var(v as usize)))
+            .collect()
+    }
+
     /// Verdicts on the variables of `atoms` (all suppressed); when the LP has to run, also on
     /// every exactly recoverable number.
     fn audit(&mut self, suppressed: &[bool], atoms: &[usize]) -> Result<Vec<Verdict>, lp::LpError> {
@@ -624,20 +649,29 @@ struct Pattern<'a> {
     cost: Cost,
     /// Per atom, how many times its surroundings were suppressed wholesale.
     escalation: Vec<usize>,
+    moves: moves::Moves<'a>,
 }
 
 impl Pattern<'_> {
-    /// Protects `atom` with a certified hypercube in one of its tables; falls back to escalation.
-    fn protect(&mut self, suppressed: &mut [bool], atom: usize, need: i64) {
-        let occurrences = self.system.atom_cells[atom].clone();
-        let search = secondary::Search {
+    fn search<'s>(&'s self, suppressed: &'s [bool]) -> secondary::Search<'s> {
+        secondary::Search {
             system: self.system,
             truth: self.truth,
             suppressed,
             frozen: self.frozen,
             weight: self.weight,
             cost: self.cost,
-        };
+        }
+    }
+
+    /// Protects `atom`, whose variables need the given widths: nothing to do when a hypercube of
+    /// suppressed cells already proves it; else the cheapest perturbations up and down of every
+    /// variable (their widths add up); else, for tables too large for that, a certified
+    /// hypercube or sum of hypercubes in one of its tables; else escalation.
+    fn protect(&mut self, suppressed: &mut [bool], atom: usize, needs: &[(u32, i64)]) {
+        let need = needs.iter().map(|n| n.1).max().unwrap_or(1);
+        let occurrences = self.system.atom_cells[atom].clone();
+        let search = self.search(suppressed);
         for &(t, cell) in &occurrences {
             if search
                 .hypercube(t as usize, cell as usize, need, true, 8)
@@ -646,6 +680,13 @@ impl Pattern<'_> {
                 return;
             }
         }
+        if let Some(atoms) = self.route(suppressed, needs) {
+            for a in atoms {
+                suppressed[a as usize] = true;
+            }
+            return;
+        }
+        let search = self.search(suppressed);
         let found = occurrences
             .iter()
             .find_map(|&(t, cell)| search.hypercube(t as usize, cell as usize, need, false, 64))
@@ -664,6 +705,198 @@ impl Pattern<'_> {
                 self.escalate(suppressed, atom);
             }
         }
+    }
+
+    /// The atoms that moves giving each variable its room touch, suppressed ones included: for
+    /// each variable a move up by `need − d` and a move down by `d` (never below zero), whichever
+    /// `d` opens fewest cells (then fewest persons). `None` when no move can be found or the
+    /// tables are too large for the LP.
+    fn route(&self, suppressed: &[bool], needs: &[(u32, i64)]) -> Option<Vec<u32>> {
+        let mut trial = suppressed.to_vec();
+        let mut route: Vec<u32> = Vec::new();
+        for &(v, need) in needs {
+            let mut best: Option<((usize, i64), Vec<u32>)> = None;
+            for down in 0..=self.truth[v as usize].min(need) {
+                let Some(atoms) = self.split(&trial, v, need - down, down) else {
+                    continue;
+                };
+                let key = self.opening(&trial, &atoms);
+                if best.as_ref().is_none_or(|(k, _)| key < *k) {
+                    best = Some((key, atoms));
+                }
+            }
+            for a in best?.1 {
+                trial[a as usize] = true;
+                route.push(a);
+            }
+        }
+        route.sort_unstable();
+        route.dedup();
+        Some(route)
+    }
+
+    /// The atoms a move of `v` up by `up` and a move down by `down` touch.
+    fn split(&self, suppressed: &[bool], v: u32, up: i64, down: i64) -> Option<Vec<u32>> {
+        let mut trial = suppressed.to_vec();
+        let mut route = Vec::new();
+        for step in [up, -down] {
+            if step == 0 {
+                continue;
+            }
+            for a in self.moves.cheapest(&trial, v, step)? {
+                trial[a as usize] = true;
+                route.push(a);
+            }
+        }
+        route.sort_unstable();
+        route.dedup();
+        Some(route)
+    }
+
+    /// Cells and persons a route adds to a pattern.
+    fn opening(&self, suppressed: &[bool], route: &[u32]) -> (usize, i64) {
+        let new = route.iter().filter(|&&a| !suppressed[a as usize]);
+        let (cells, persons) = new.fold((0, 0), |(c, p), &a| (c + 1, p + self.weight[a as usize]));
+        match self.cost {
+            Cost::Cells => (cells, persons),
+            Cost::Persons => (
+                usize::try_from(persons).unwrap_or(usize::MAX),
+                i64::try_from(cells).unwrap_or(i64::MAX),
+            ),
+        }
+    }
+
+    /// Protects every sensitive atom by moves, then re-routes each atom's moves in turn with the
+    /// cells of the others free, until no route changes (at most `passes` rounds): the first
+    /// routes were chosen without knowing what later atoms would open. A re-routed atom may lean
+    /// on cells another atom later leaves, so the pattern is audited afterwards and repaired.
+    /// Returns, per atom, whether it was routed: atoms whose tables are too large for the LP, or
+    /// that no move can protect, are left to the hypercubes.
+    fn route_all(
+        &self,
+        suppressed: &mut [bool],
+        needs: &[(usize, Vec<(u32, i64)>)],
+        passes: usize,
+    ) -> Vec<bool> {
+        let base = suppressed.to_vec();
+        let mut routes: Vec<Option<Vec<u32>>> = needs
+            .iter()
+            .map(|(_, n)| {
+                let r = self.route(suppressed, n);
+                for &a in r.iter().flatten() {
+                    suppressed[a as usize] = true;
+                }
+                r
+            })
+            .collect();
+        for _ in 0..passes {
+            let mut changed = false;
+            for i in 0..needs.len() {
+                let Some(current) = &routes[i] else { continue };
+                let mut others = base.clone();
+                for (j, r) in routes.iter().enumerate() {
+                    if j != i {
+                        for &a in r.iter().flatten() {
+                            others[a as usize] = true;
+                        }
+                    }
+                }
+                let Some(mut next) = self.route(&others, &needs[i].1) else {
+                    continue;
+                };
+                next.retain(|&a| !others[a as usize]);
+                if &next != current {
+                    routes[i] = Some(next);
+                    changed = true;
+                }
+            }
+            if !changed {
+                break;
+            }
+        }
+        suppressed.copy_from_slice(&base);
+        for &a in routes.iter().flatten().flatten() {
+            suppressed[a as usize] = true;
+        }
+        let mut routed = vec![false; suppressed.len()];
+        for ((a, _), r) in needs.iter().zip(&routes) {
+            routed[*a] = r.is_some();
+        }
+        routed
+    }
+
+    /// A proof that the pattern gives each variable its room: the atoms of moves among suppressed
+    /// cells only, up by `need − d` and down by `d` for the first `d` that works (half the need
+    /// first). `None` when the pattern does not protect the atom.
+    fn prove(&self, suppressed: &[bool], needs: &[(u32, i64)]) -> Option<Vec<u32>> {
+        let mut proof = Vec::new();
+        for &(v, need) in needs {
+            let most = self.truth[v as usize].min(need);
+            let half = most.min(need / 2);
+            let splits = std::iter::once(half).chain((0..=most).filter(|&d| d != half));
+            let atoms = splits.into_iter().find_map(|down| {
+                let mut atoms = Vec::new();
+                for step in [need - down, -down] {
+                    if step != 0 {
+                        atoms.extend(self.moves.within(suppressed, v, step)?);
+                    }
+                }
+                Some(atoms)
+            })?;
+            proof.extend(atoms);
+        }
+        proof.sort_unstable();
+        proof.dedup();
+        Some(proof)
+    }
+
+    /// Releases secondary cells, most persons first, while every suppressed atom keeps a proof
+    /// among the cells still suppressed: releasing a cell only re-proves the atoms whose proof
+    /// used it. Returns false, having changed nothing, when some atom has no proof to start from.
+    fn prune(&self, prover: &Prover<'_>, suppressed: &mut [bool], sensitive: &[bool]) -> bool {
+        let n_atoms = suppressed.len();
+        let held: Vec<usize> = (0..n_atoms).filter(|&a| suppressed[a]).collect();
+        let first: Option<Vec<Vec<u32>>> = held
+            .par_iter()
+            .map(|&a| self.prove(suppressed, &prover.needs_of_atom(a)))
+            .collect();
+        let Some(first) = first else {
+            return false;
+        };
+        let mut proofs: Vec<Option<Vec<u32>>> = vec![None; n_atoms];
+        for (&a, p) in held.iter().zip(first) {
+            proofs[a] = Some(p);
+        }
+        let mut order: Vec<usize> = held.into_iter().filter(|&a| !sensitive[a]).collect();
+        order.sort_by_key(|&a| (std::cmp::Reverse(self.weight[a]), a));
+        for c in order {
+            let cu = u32::try_from(c).expect("atoms fit u32");
+            suppressed[c] = false;
+            let affected: Vec<usize> = (0..n_atoms)
+                .filter(|&b| {
+                    b != c
+                        && suppressed[b]
+                        && proofs[b]
+                            .as_ref()
+                            .is_some_and(|p| p.binary_search(&cu).is_ok())
+                })
+                .collect();
+            let state: &[bool] = suppressed;
+            let renewed: Option<Vec<Vec<u32>>> = affected
+                .par_iter()
+                .map(|&b| self.prove(state, &prover.needs_of_atom(b)))
+                .collect();
+            match renewed {
+                Some(list) => {
+                    for (&b, p) in affected.iter().zip(list) {
+                        proofs[b] = Some(p);
+                    }
+                    proofs[c] = None;
+                }
+                None => suppressed[c] = true,
+            }
+        }
+        true
     }
 
     /// Suppresses the block of cells under the atom's next ancestor on every dimension of its

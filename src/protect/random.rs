@@ -25,6 +25,25 @@ pub struct Spec {
     pub seed: u64,
 }
 
+/// The benchmark table: `districts` districts in `districts / 12` groups × 2 genders × 24 services
+/// in 6 groups × 6 contact modes, 30 % empty, mean 25. Three districts give 2 604 cells; 150 give
+/// 106 113.
+#[must_use]
+pub fn benchmark(districts: usize) -> Spec {
+    let axis = |leaves, groups| Axis { leaves, groups };
+    Spec {
+        axes: vec![
+            axis(districts, districts / 12),
+            axis(2, 0),
+            axis(24, 6),
+            axis(6, 0),
+        ],
+        zero_share: 0.3,
+        mean: 25.0,
+        seed: 1,
+    }
+}
+
 /// The axis tree: leaves, then groups, then the total.
 #[must_use]
 pub fn axis_tree(name: &str, axis: Axis) -> AxisTree {

@@ -1,0 +1,226 @@
+//! Secondary suppression by the cheapest perturbation: to give a sensitive number room to move by
+//! `step`, find the change `z` of all numbers of its linked tables that keeps every relation of the
+//! release (`a + z` still adds up, still meets the union bounds of non-additive persons, still
+//! non-negative), moves the number by exactly `step`, leaves cells that must stay published alone,
+//! and costs least, where a unit of change costs nothing in a cell already suppressed and about one
+//! cell (or its persons, with `cost = "persons"`) elsewhere. The cells `z` touches are suppressed.
+//!
+//! This is the linear-programming heuristic of the cell-suppression literature (Kelly, Golden and
+//! Assad; the sequential step of Fischetti and Salazar's method). Its solution is itself the proof:
+//! once every cell it touches is suppressed, `a + z` is a table the attacker cannot tell from the
+//! true one, so the number's interval reaches `a + step`. Unlike a hypercube it may take any shape
+//! the relations allow — a path through a hierarchy, across linked tables, through cells other
+//! sensitive numbers already opened — which is where the savings come from.
+//!
+//! One LP per move, over the linked tables of the number only; tables too large for that are left
+//! to the hypercubes ([`super::secondary`]). The LP solver is deterministic, so the pattern is too.
+
+use good_lp::{Expression, ProblemVariables, Solution, SolverModel, Variable, variable};
+
+use super::secondary::Cost;
+use super::system::{Kind, System};
+
+/// Numbers of linked tables above which a move is not searched by LP.
+pub const MAX_LP_VARS: usize = 6_000;
+
+/// The cheapest-perturbation search over one release.
+pub struct Moves<'a> {
+    system: &'a System,
+    truth: &'a [i64],
+    weight: &'a [i64],
+    frozen: &'a [bool],
+    cost: Cost,
+    /// Per variable, its group of linked variables.
+    group_of: Vec<u32>,
+    /// Per group, its variables (ascending) and the relations among them.
+    groups: Vec<(Vec<u32>, Vec<u32>)>,
+    /// The largest weight of any atom, to scale tie-breaks.
+    max_weight: i64,
+}
+
+impl<'a> Moves<'a> {
+    /// Splits the release into groups of linked numbers.
+    #[must_use]
+    pub fn new(
+        system: &'a System,
+        truth: &'a [i64],
+        weight: &'a [i64],
+        frozen: &'a [bool],
+        cost: Cost,
+    ) -> Self {
+        let n = system.vars();
+        let mut parent: Vec<usize> = (0..n).collect();
+        fn find(parent: &mut [usize], mut v: usize) -> usize {
+            while parent[v] != v {
+                parent[v] = parent[parent[v]];
+                v = parent[v];
+            }
+            v
+        }
+        for rel in &system.relations {
+            if let Some(&(first, _)) = rel.terms.first() {
+                for &(v, _) in &rel.terms[1..] {
+                    let (a, b) = (
+                        find(&mut parent, first as usize),
+                        find(&mut parent, v as usize),
+                    );
+                    if a != b {
+                        parent[a.max(b)] = a.min(b);
+                    }
+                }
+            }
+        }
+        let mut index_of_root = vec![u32::MAX; n];
+        let mut groups: Vec<(Vec<u32>, Vec<u32>)> = Vec::new();
+        let mut group_of = vec![0u32; n];
+        for v in 0..n {
+            let root = find(&mut parent, v);
+            if index_of_root[root] == u32::MAX {
+                index_of_root[root] = u32::try_from(groups.len()).expect("groups fit u32");
+                groups.push((Vec::new(), Vec::new()));
+            }
+            group_of[v] = index_of_root[root];
+            groups[index_of_root[root] as usize]
+                .0
+                .push(u32::try_from(v).expect("vars fit u32"));
+        }
+        for (r, rel) in system.relations.iter().enumerate() {
+            if let Some(&(v, _)) = rel.terms.first() {
+                groups[group_of[v as usize] as usize]
+                    .1
+                    .push(u32::try_from(r).expect("relations fit u32"));
+            }
+        }
+        Self {
+            system,
+            truth,
+            weight,
+            frozen,
+            cost,
+            group_of,
+            groups,
+            max_weight: weight.iter().copied().max().unwrap_or(0),
+        }
+    }
+
+    /// Whether the linked tables of `var` are small enough for a move LP.
+    #[must_use]
+    pub fn searchable(&self, var: u32) -> bool {
+        self.groups[self.group_of[var as usize] as usize].0.len() <= MAX_LP_VARS
+    }
+
+    /// The atoms the cheapest perturbation moving `var` by exactly `step` touches, suppressed ones
+    /// included (the move is a proof only while all of them stay suppressed); `None` when no perturbation can (cells that must stay published block every way)
+    /// or the linked tables are too large.
+    #[must_use]
+    pub fn cheapest(&self, suppressed: &[bool], var: u32, step: i64) -> Option<Vec<u32>> {
+        self.solve(suppressed, var, step, false)
+    }
+
+    /// The atoms of a perturbation moving `var` by exactly `step` among suppressed cells only,
+    /// touching as little as it can: a proof that the pattern gives `var` that room. `None` when
+    /// the suppressed cells allow no such move.
+    #[must_use]
+    pub fn within(&self, suppressed: &[bool], var: u32, step: i64) -> Option<Vec<u32>> {
+        self.solve(suppressed, var, step, true)
+    }
+
+    fn solve(&self, suppressed: &[bool], var: u32, step: i64, within: bool) -> Option<Vec<u32>> {
+        if !self.searchable(var) {
+            return None;
+        }
+        let sys = self.system;
+        let (vars, relations) = &self.groups[self.group_of[var as usize] as usize];
+        let local = |v: u32| vars.binary_search(&v).ok();
+        let mut problem = ProblemVariables::new();
+        // Per variable: its up and down parts, absent when the cell must stay as published.
+        let parts: Vec<Option<(Variable, Variable)>> = vars
+            .iter()
+            .map(|&v| {
+                let atom = sys.var_atom[v as usize] as usize;
+                let fixed = if within {
+                    !suppressed[atom]
+                } else {
+                    self.frozen[atom] && !suppressed[atom]
+                };
+                if fixed && v != var {
+                    return None;
+                }
+                #[allow(clippy::cast_precision_loss, reason = "counts far below 2^52")]
+                let down_room = self.truth[v as usize] as f64;
+                Some((
+                    problem.add(variable().min(0)),
+                    problem.add(variable().min(0).max(down_room)),
+                ))
+            })
+            .collect();
+        let mut objective = Expression::with_capacity(2 * vars.len());
+        for (&v, part) in vars.iter().zip(&parts) {
+            let Some((up, down)) = part else { continue };
+            let atom = sys.var_atom[v as usize] as usize;
+            if v == var || (suppressed[atom] && !within) {
+                continue;
+            }
+            let c = if within { 1.0 } else { self.unit_cost(atom) };
+            objective.add_mul(c, *up);
+            objective.add_mul(c, *down);
+        }
+        let mut constraints: Vec<good_lp::Constraint> = Vec::with_capacity(relations.len() + 1);
+        for &r in relations {
+            let rel = &sys.relations[r as usize];
+            let mut e = Expression::with_capacity(2 * rel.terms.len());
+            let mut slack = 0i64;
+            let mut moving = false;
+            for &(v, c) in &rel.terms {
+                slack -= i64::from(c) * self.truth[v as usize];
+                if let Some((up, down)) = local(v).and_then(|i| parts[i]) {
+                    e.add_mul(f64::from(c), up);
+                    e.add_mul(-f64::from(c), down);
+                    moving = true;
+                }
+            }
+            if !moving {
+                continue;
+            }
+            #[allow(clippy::cast_precision_loss, reason = "counts far below 2^52")]
+            let slack = slack as f64;
+            constraints.push(match rel.kind {
+                Kind::Eq => e.eq(0.0),
+                Kind::Le => e.leq(slack),
+            });
+        }
+        let (up, down) = parts[local(var)?]?;
+        #[allow(clippy::cast_precision_loss, reason = "counts far below 2^52")]
+        constraints.push((Expression::from(up) - down).eq(step as f64));
+        let solution = problem
+            .minimise(objective)
+            .using(good_lp::microlp)
+            .with_all(constraints)
+            .solve()
+            .ok()?;
+        let mut touched: Vec<u32> = vars
+            .iter()
+            .zip(&parts)
+            .filter_map(|(&v, part)| {
+                let (up, down) = (*part)?;
+                let atom = sys.var_atom[v as usize];
+                let moved = (solution.value(up) - solution.value(down)).abs() > 1e-7;
+                moved.then_some(atom)
+            })
+            .collect();
+        touched.sort_unstable();
+        touched.dedup();
+        Some(touched)
+    }
+
+    /// What a unit of change costs in an unsuppressed atom: about one cell, or its persons,
+    /// with the other as a tie-break.
+    fn unit_cost(&self, atom: usize) -> f64 {
+        #[allow(clippy::cast_precision_loss, reason = "counts far below 2^52")]
+        let (w, max) = (self.weight[atom] as f64, self.max_weight as f64 + 1.0);
+        match self.cost {
+            Cost::Cells => 1.0 + 0.1 * w / max,
+            Cost::Persons => w + 0.1,
+        }
+    }
+}

@@ -769,7 +769,8 @@ impl Pattern<'_> {
     /// Protects every sensitive atom by moves, then re-routes each atom's moves in turn with the
     /// cells of the others free, until no route changes (at most `passes` rounds): the first
     /// routes were chosen without knowing what later atoms would open. A re-routed atom may lean
-    /// on cells another atom later leaves, so the pattern is audited afterwards and repaired.
+    /// on cells another atom later leaves, so a last pass routes each atom once more against the
+    /// whole pattern, adding only.
     /// Returns, per atom, whether it was routed: atoms whose tables are too large for the LP, or
     /// that no move can protect, are left to the hypercubes.
     fn route_all(
@@ -817,6 +818,15 @@ impl Pattern<'_> {
         suppressed.copy_from_slice(&base);
         for &a in routes.iter().flatten().flatten() {
             suppressed[a as usize] = true;
+        }
+        // Close the pattern: route each atom once more against everything, adding only, so that
+        // every atom's route lies in the final pattern.
+        for (i, (_, n)) in needs.iter().enumerate() {
+            if routes[i].is_some() {
+                for a in self.route(suppressed, n).into_iter().flatten() {
+                    suppressed[a as usize] = true;
+                }
+            }
         }
         let mut routed = vec![false; suppressed.len()];
         for ((a, _), r) in needs.iter().zip(&routes) {

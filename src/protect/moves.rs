@@ -15,7 +15,7 @@
 //! One LP per move, over the linked tables of the number only; tables too large for that are left
 //! to the hypercubes ([`super::secondary`]). The LP solver is deterministic, so the pattern is too.
 
-use good_lp::{Expression, ProblemVariables, Solution, SolverModel, Variable, variable};
+use microlp::{ComparisonOp, OptimizationDirection, Problem, Variable};
 
 use super::secondary::Cost;
 use super::system::{Kind, System};
@@ -30,8 +30,9 @@ pub struct Moves<'a> {
     weight: &'a [i64],
     frozen: &'a [bool],
     cost: Cost,
-    /// Per variable, its group of linked variables.
+    /// Per variable, its group of linked variables and its index in the group.
     group_of: Vec<u32>,
+    local: Vec<u32>,
     /// Per group, its variables (ascending) and the relations among them.
     groups: Vec<(Vec<u32>, Vec<u32>)>,
     /// The largest weight of any atom, to scale tie-breaks.
@@ -73,6 +74,7 @@ impl<'a> Moves<'a> {
         let mut index_of_root = vec![u32::MAX; n];
         let mut groups: Vec<(Vec<u32>, Vec<u32>)> = Vec::new();
         let mut group_of = vec![0u32; n];
+        let mut local = vec![0u32; n];
         for v in 0..n {
             let root = find(&mut parent, v);
             if index_of_root[root] == u32::MAX {
@@ -80,9 +82,9 @@ impl<'a> Moves<'a> {
                 groups.push((Vec::new(), Vec::new()));
             }
             group_of[v] = index_of_root[root];
-            groups[index_of_root[root] as usize]
-                .0
-                .push(u32::try_from(v).expect("vars fit u32"));
+            let members = &mut groups[index_of_root[root] as usize].0;
+            local[v] = u32::try_from(members.len()).expect("vars fit u32");
+            members.push(u32::try_from(v).expect("vars fit u32"));
         }
         for (r, rel) in system.relations.iter().enumerate() {
             if let Some(&(v, _)) = rel.terms.first() {
@@ -98,6 +100,7 @@ impl<'a> Moves<'a> {
             frozen,
             cost,
             group_of,
+            local,
             groups,
             max_weight: weight.iter().copied().max().unwrap_or(0),
         }
@@ -131,9 +134,8 @@ impl<'a> Moves<'a> {
         }
         let sys = self.system;
         let (vars, relations) = &self.groups[self.group_of[var as usize] as usize];
-        let local = |v: u32| vars.binary_search(&v).ok();
-        let mut problem = ProblemVariables::new();
-        // Per variable: its up and down parts, absent when the cell must stay as published.
+        let mut problem = Problem::new(OptimizationDirection::Minimize);
+        // Per variable of the group: its up and down parts, absent when it must stay as it is.
         let parts: Vec<Option<(Variable, Variable)>> = vars
             .iter()
             .map(|&v| {
@@ -146,66 +148,57 @@ impl<'a> Moves<'a> {
                 if fixed && v != var {
                     return None;
                 }
+                let cost = if v == var {
+                    0.0
+                } else if within {
+                    1.0
+                } else if suppressed[atom] {
+                    0.0
+                } else {
+                    self.unit_cost(atom)
+                };
                 #[allow(clippy::cast_precision_loss, reason = "counts far below 2^52")]
                 let down_room = self.truth[v as usize] as f64;
                 Some((
-                    problem.add(variable().min(0)),
-                    problem.add(variable().min(0).max(down_room)),
+                    problem.add_var(cost, (0.0, f64::INFINITY)),
+                    problem.add_var(cost, (0.0, down_room)),
                 ))
             })
             .collect();
-        let mut objective = Expression::with_capacity(2 * vars.len());
-        for (&v, part) in vars.iter().zip(&parts) {
-            let Some((up, down)) = part else { continue };
-            let atom = sys.var_atom[v as usize] as usize;
-            if v == var || (suppressed[atom] && !within) {
-                continue;
-            }
-            let c = if within { 1.0 } else { self.unit_cost(atom) };
-            objective.add_mul(c, *up);
-            objective.add_mul(c, *down);
-        }
-        let mut constraints: Vec<good_lp::Constraint> = Vec::with_capacity(relations.len() + 1);
+        let part = |v: u32| parts[self.local[v as usize] as usize];
+        let mut terms: Vec<(Variable, f64)> = Vec::new();
         for &r in relations {
             let rel = &sys.relations[r as usize];
-            let mut e = Expression::with_capacity(2 * rel.terms.len());
+            terms.clear();
             let mut slack = 0i64;
-            let mut moving = false;
             for &(v, c) in &rel.terms {
                 slack -= i64::from(c) * self.truth[v as usize];
-                if let Some((up, down)) = local(v).and_then(|i| parts[i]) {
-                    e.add_mul(f64::from(c), up);
-                    e.add_mul(-f64::from(c), down);
-                    moving = true;
+                if let Some((up, down)) = part(v) {
+                    terms.push((up, f64::from(c)));
+                    terms.push((down, -f64::from(c)));
                 }
             }
-            if !moving {
+            if terms.is_empty() {
                 continue;
             }
             #[allow(clippy::cast_precision_loss, reason = "counts far below 2^52")]
-            let slack = slack as f64;
-            constraints.push(match rel.kind {
-                Kind::Eq => e.eq(0.0),
-                Kind::Le => e.leq(slack),
-            });
+            let (op, rhs) = match rel.kind {
+                Kind::Eq => (ComparisonOp::Eq, 0.0),
+                Kind::Le => (ComparisonOp::Le, slack as f64),
+            };
+            problem.add_constraint(terms.as_slice(), op, rhs);
         }
-        let (up, down) = parts[local(var)?]?;
+        let (up, down) = part(var)?;
         #[allow(clippy::cast_precision_loss, reason = "counts far below 2^52")]
-        constraints.push((Expression::from(up) - down).eq(step as f64));
-        let solution = problem
-            .minimise(objective)
-            .using(good_lp::microlp)
-            .with_all(constraints)
-            .solve()
-            .ok()?;
+        problem.add_constraint(&[(up, 1.0), (down, -1.0)], ComparisonOp::Eq, step as f64);
+        let solution = problem.solve().ok()?.into_solution().ok()?;
         let mut touched: Vec<u32> = vars
             .iter()
             .zip(&parts)
             .filter_map(|(&v, part)| {
                 let (up, down) = (*part)?;
-                let atom = sys.var_atom[v as usize];
-                let moved = (solution.value(up) - solution.value(down)).abs() > 1e-7;
-                moved.then_some(atom)
+                let moved = (solution.var_value(up) - solution.var_value(down)).abs() > 1e-7;
+                moved.then_some(sys.var_atom[v as usize])
             })
             .collect();
         touched.sort_unstable();

@@ -21,10 +21,8 @@
     reason = "a command-line example"
 )]
 
-use std::collections::{BTreeSet, HashMap};
-
-use privstat::protect::random::{self, with_leaves};
-use privstat::protect::system::{AxisTree, System};
+use privstat::protect::random;
+use privstat::protect::system::System;
 use privstat::protect::{Cost, Problem, Solver, int_width, lp, suppress};
 
 struct Table {
@@ -129,123 +127,17 @@ fn audit(table: &Table, suppressed: &[bool], sensitive: &[bool], levels: &[i64])
 
 fn read_counts(path: &str) -> Table {
     let text = std::fs::read_to_string(path).unwrap();
-    let mut lines = text.lines();
-    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
-    let d = header.len() - 1;
-    let rows: Vec<(Vec<String>, i64)> = lines
-        .filter(|l| !l.is_empty())
-        .map(|l| {
-            let f: Vec<&str> = l.split(',').collect();
-            (
-                f[..d].iter().map(|s| (*s).to_owned()).collect(),
-                f[d].parse().unwrap(),
-            )
-        })
-        .collect();
-    let mut axes = Vec::with_capacity(d);
-    let mut trees = Vec::with_capacity(d);
-    for (i, field) in header[..d].iter().enumerate() {
-        let (name, grouped) = match field.strip_suffix("^1") {
-            Some(name) => (name, true),
-            None => (*field, false),
-        };
-        let leaves: Vec<String> = rows
-            .iter()
-            .map(|r| r.0[i].clone())
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .collect();
-        let groups: Vec<String> = if grouped {
-            leaves
-                .iter()
-                .map(|c| c[..1].to_owned())
-                .collect::<BTreeSet<_>>()
-                .into_iter()
-                .collect()
-        } else {
-            Vec::new()
-        };
-        let total = u32::try_from(leaves.len() + groups.len()).unwrap();
-        let mut parent: Vec<Option<u32>> = leaves
-            .iter()
-            .map(|c| {
-                Some(
-                    groups
-                        .iter()
-                        .position(|g| c.starts_with(g.as_str()))
-                        .map_or(total, |g| u32::try_from(leaves.len() + g).unwrap()),
-                )
-            })
-            .collect();
-        parent.extend(groups.iter().map(|_| Some(total)));
-        parent.push(None);
-        let mut codes = leaves.clone();
-        codes.extend(groups);
-        codes.push("_T".into());
-        let mut is_total = vec![false; codes.len()];
-        is_total[total as usize] = true;
-        trees.push(AxisTree::new(
-            name.to_owned(),
-            codes.clone(),
-            parent,
-            is_total,
-        ));
-        axes.push((name.to_owned(), codes));
-    }
-    let count: HashMap<Vec<u32>, i64> = rows
-        .iter()
-        .map(|(k, v)| {
-            let pos = k
-                .iter()
-                .zip(&axes)
-                .map(|(c, (_, codes))| {
-                    u32::try_from(codes.iter().position(|x| x == c).unwrap()).unwrap()
-                })
-                .collect();
-            (pos, *v)
-        })
-        .collect();
-    let (system, truth) = with_leaves(trees, |p| count.get(p).copied().unwrap_or(0));
+    let counts = random::from_counts(&text).unwrap_or_else(|e| panic!("{path}: {e}"));
     Table {
-        system,
-        truth,
-        axes,
+        system: counts.system,
+        truth: counts.truth,
+        axes: counts.axes,
     }
 }
 
 /// Per atom whether the pattern suppresses it, and how many cells it marks primary.
 fn read_pattern(table: &Table, path: &str) -> (Vec<bool>, usize) {
     let text = std::fs::read_to_string(path).unwrap();
-    let mut lines = text.lines();
-    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
-    let d = table.axes.len();
-    assert_eq!(
-        header.len(),
-        d + 1,
-        "{path}: one column per dimension and a status"
-    );
-    let shape = &table.system.shapes[0];
-    let mut suppressed = vec![false; table.system.atoms()];
-    let mut primary = 0;
-    for line in lines.filter(|l| !l.is_empty()) {
-        let f: Vec<&str> = line.split(',').collect();
-        let status = f[d];
-        if status != "U" && status != "M" {
-            continue;
-        }
-        primary += usize::from(status == "U");
-        let pos: Vec<u32> = f[..d]
-            .iter()
-            .zip(&table.axes)
-            .map(|(c, (name, codes))| {
-                let p = codes
-                    .iter()
-                    .position(|x| x == c)
-                    .unwrap_or_else(|| panic!("{path}: unknown code {c} of {name}"));
-                u32::try_from(p).unwrap()
-            })
-            .collect();
-        suppressed[table.system.atom_of[0][shape.index(&pos)] as usize] = true;
-    }
-    (suppressed, primary)
+    random::pattern_from_csv(&table.system, &table.axes, &text)
+        .unwrap_or_else(|e| panic!("{path}: {e}"))
 }

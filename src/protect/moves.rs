@@ -217,3 +217,88 @@ impl<'a> Moves<'a> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::random;
+    use super::*;
+
+    /// A 3×3 table with margins; cell (r0, c0) holds 1, every other interior cell 5.
+    fn table() -> random::Counts {
+        let mut csv = String::from("r,c,count\n");
+        for r in 0..3 {
+            for c in 0..3 {
+                let n = if r == 0 && c == 0 { 1 } else { 5 };
+                csv.push_str(&format!("r{r},c{c},{n}\n"));
+            }
+        }
+        random::from_counts(&csv).expect("counts")
+    }
+
+    /// The atom of the cell at row `r` and column `c` (3 is the total).
+    fn atom(t: &random::Counts, r: u32, c: u32) -> u32 {
+        t.system.atom_of[0][t.system.shapes[0].index(&[r, c])]
+    }
+
+    #[test]
+    fn the_cheapest_move_of_an_interior_cell_is_a_rectangle_of_interior_cells() {
+        let t = table();
+        let n = t.system.atoms();
+        let weight: Vec<i64> = (0..n)
+            .map(|a| t.truth[t.system.atom_vars[a][0] as usize])
+            .collect();
+        let frozen = vec![false; n];
+        let moves = Moves::new(&t.system, &t.truth, &weight, &frozen, Cost::Cells);
+        let target = atom(&t, 0, 0);
+        let var = t.system.atom_vars[target as usize][0];
+        let mut suppressed = vec![false; n];
+        suppressed[target as usize] = true;
+        let touched = moves.cheapest(&suppressed, var, 2).expect("a move exists");
+        assert_eq!(touched.len(), 4, "{touched:?}");
+        let interior: Vec<u32> = (0..3)
+            .flat_map(|r| (0..3).map(move |c| (r, c)))
+            .map(|(r, c)| atom(&t, r, c))
+            .collect();
+        assert!(touched.iter().all(|a| interior.contains(a)), "{touched:?}");
+        // The pattern with only the target suppressed gives it no room; with the rectangle it
+        // does, and a move up by more than the rectangle's smaller diagonal allows is refused.
+        assert!(moves.within(&suppressed, var, 2).is_none());
+        for &a in &touched {
+            suppressed[a as usize] = true;
+        }
+        assert!(moves.within(&suppressed, var, 2).is_some());
+        assert!(moves.within(&suppressed, var, -1).is_some());
+        assert!(moves.within(&suppressed, var, 6).is_none());
+        // Cells already suppressed are free: another move of the target reuses them.
+        let again = moves.cheapest(&suppressed, var, 3).expect("a move exists");
+        assert!(again.iter().all(|&a| suppressed[a as usize]), "{again:?}");
+    }
+
+    #[test]
+    fn cells_that_must_stay_published_are_never_moved() {
+        let t = table();
+        let n = t.system.atoms();
+        let weight: Vec<i64> = (0..n)
+            .map(|a| t.truth[t.system.atom_vars[a][0] as usize])
+            .collect();
+        let mut frozen = vec![false; n];
+        // The other cells of row 0 stay published: the move has to go through the margins.
+        frozen[atom(&t, 0, 1) as usize] = true;
+        frozen[atom(&t, 0, 2) as usize] = true;
+        let moves = Moves::new(&t.system, &t.truth, &weight, &frozen, Cost::Cells);
+        let target = atom(&t, 0, 0);
+        let var = t.system.atom_vars[target as usize][0];
+        let mut suppressed = vec![false; n];
+        suppressed[target as usize] = true;
+        let touched = moves.cheapest(&suppressed, var, 2).expect("a move exists");
+        assert!(touched.iter().all(|&a| !frozen[a as usize]), "{touched:?}");
+        assert!(
+            touched.contains(&atom(&t, 0, 3)),
+            "the row total moves: {touched:?}"
+        );
+        // With the whole row and its total frozen, nothing can move the cell.
+        frozen[atom(&t, 0, 3) as usize] = true;
+        let moves = Moves::new(&t.system, &t.truth, &weight, &frozen, Cost::Cells);
+        assert!(moves.cheapest(&suppressed, var, 2).is_none());
+    }
+}

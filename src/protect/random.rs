@@ -144,3 +144,161 @@ pub fn with_leaves(axes: Vec<AxisTree>, mut leaf: impl FnMut(&[u32]) -> i64) -> 
     }
     (system, truth)
 }
+
+/// A table read from interior counts.
+#[derive(Debug)]
+pub struct Counts {
+    pub system: System,
+    pub truth: Vec<i64>,
+    /// Per dimension: its name and its codes in axis position order (leaves, groups, `_T`).
+    pub axes: Vec<(String, Vec<String>)>,
+}
+
+/// A one-measure table from a CSV of interior counts: a header with one column per dimension and
+/// a last column of counts, then one row per non-empty interior cell. Every dimension gets a
+/// total `_T`; a header `name^1` groups the dimension by the first character of its codes (a
+/// hierarchy, as τ-ARGUS's `HIERLEVELS 1 1`).
+///
+/// # Errors
+/// A message naming the line when a row has the wrong number of fields or a count that is not a
+/// non-negative integer.
+pub fn from_counts(text: &str) -> Result<Counts, String> {
+    let mut lines = text.lines().enumerate();
+    let header: Vec<&str> = lines
+        .next()
+        .ok_or("empty file: expected a header")?
+        .1
+        .split(',')
+        .collect();
+    if header.len() < 2 {
+        return Err("line 1: expected dimension columns and a count column".into());
+    }
+    let d = header.len() - 1;
+    let mut rows: Vec<(Vec<&str>, i64)> = Vec::new();
+    for (i, line) in lines.filter(|(_, l)| !l.is_empty()) {
+        let f: Vec<&str> = line.split(',').collect();
+        if f.len() != d + 1 {
+            return Err(format!(
+                "line {}: expected {} fields, found {}",
+                i + 1,
+                d + 1,
+                f.len()
+            ));
+        }
+        let count: i64 =
+            f[d].parse().ok().filter(|&c| c >= 0).ok_or_else(|| {
+                format!("line {}: the count is not a non-negative integer", i + 1)
+            })?;
+        rows.push((f[..d].to_vec(), count));
+    }
+    let to_u32 = |p: usize| u32::try_from(p).expect("small axis");
+    let mut axes = Vec::with_capacity(d);
+    let mut trees = Vec::with_capacity(d);
+    for (i, field) in header[..d].iter().enumerate() {
+        let (name, grouped) = match field.strip_suffix("^1") {
+            Some(name) => (name, true),
+            None => (*field, false),
+        };
+        let leaves: Vec<String> = rows
+            .iter()
+            .map(|r| r.0[i].to_owned())
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let groups: Vec<String> = if grouped {
+            leaves
+                .iter()
+                .filter_map(|c| c.chars().next().map(String::from))
+                .collect::<std::collections::BTreeSet<_>>()
+                .into_iter()
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let total = to_u32(leaves.len() + groups.len());
+        let mut parent: Vec<Option<u32>> = leaves
+            .iter()
+            .map(|c| {
+                let group = groups.iter().position(|g| c.starts_with(g.as_str()));
+                Some(group.map_or(total, |g| to_u32(leaves.len() + g)))
+            })
+            .collect();
+        parent.extend(groups.iter().map(|_| Some(total)));
+        parent.push(None);
+        let mut codes = leaves;
+        codes.extend(groups);
+        codes.push("_T".into());
+        let mut is_total = vec![false; codes.len()];
+        is_total[total as usize] = true;
+        trees.push(AxisTree::new(
+            name.to_owned(),
+            codes.clone(),
+            parent,
+            is_total,
+        ));
+        axes.push((name.to_owned(), codes));
+    }
+    let mut count: std::collections::HashMap<Vec<u32>, i64> = std::collections::HashMap::new();
+    for (key, v) in &rows {
+        let pos = key
+            .iter()
+            .zip(&axes)
+            .map(|(c, (_, codes))| to_u32(codes.iter().position(|x| x == c).unwrap_or(0)))
+            .collect();
+        *count.entry(pos).or_insert(0) += v;
+    }
+    let (system, truth) = with_leaves(trees, |p| count.get(p).copied().unwrap_or(0));
+    Ok(Counts {
+        system,
+        truth,
+        axes,
+    })
+}
+
+/// Another tool's suppression pattern of a table read by [`from_counts`]: a CSV with the
+/// dimension columns (`_T` for totals, group codes for groups) and a `status` column, where `U`
+/// marks a primary and `M` a secondary cell (τ-ARGUS's codes); other statuses are published.
+/// Returns per atom whether it is suppressed, and the number of primary cells.
+///
+/// # Errors
+/// A message naming the line when a row has the wrong number of fields or an unknown code.
+pub fn pattern_from_csv(
+    system: &System,
+    axes: &[(String, Vec<String>)],
+    text: &str,
+) -> Result<(Vec<bool>, usize), String> {
+    let d = axes.len();
+    let shape = &system.shapes[0];
+    let mut suppressed = vec![false; system.atoms()];
+    let mut primary = 0;
+    for (i, line) in text
+        .lines()
+        .enumerate()
+        .skip(1)
+        .filter(|(_, l)| !l.is_empty())
+    {
+        let f: Vec<&str> = line.split(',').collect();
+        if f.len() != d + 1 {
+            return Err(format!(
+                "line {}: expected {} fields, found {}",
+                i + 1,
+                d + 1,
+                f.len()
+            ));
+        }
+        if f[d] != "U" && f[d] != "M" {
+            continue;
+        }
+        primary += usize::from(f[d] == "U");
+        let mut pos = Vec::with_capacity(d);
+        for (c, (name, codes)) in f[..d].iter().zip(axes) {
+            let p = codes
+                .iter()
+                .position(|x| x == c)
+                .ok_or_else(|| format!("line {}: `{c}` is not a code of {name}", i + 1))?;
+            pos.push(u32::try_from(p).expect("small axis"));
+        }
+        suppressed[system.atom_of[0][shape.index(&pos)] as usize] = true;
+    }
+    Ok((suppressed, primary))
+}

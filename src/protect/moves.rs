@@ -190,7 +190,7 @@ impl<'a> Moves<'a> {
         }
         let (up, down) = part(var)?;
         #[allow(clippy::cast_precision_loss, reason = "counts far below 2^52")]
-        problem.add_constraint(&[(up, 1.0), (down, -1.0)], ComparisonOp::Eq, step as f64);
+        problem.add_constraint([(up, 1.0), (down, -1.0)], ComparisonOp::Eq, step as f64);
         let solution = problem.solve().ok()?.into_solution().ok()?;
         let mut touched: Vec<u32> = vars
             .iter()

@@ -5,15 +5,19 @@
 //!   distinct persons behind the cell, whatever the measure (two visits by one woman on Dongyin are
 //!   one woman); with `zeros = "sensitive"` empty cells too; and every cell the data owner lists in
 //!   `always_suppress`. Cells in `always_publish` are never suppressed, and the manifest says so.
-//! - **Secondary** ([`secondary`]): primary suppression alone protects nothing when margins are
-//!   published (disclosure-control.md §0), so further cells are suppressed, one certified hypercube
-//!   at a time, across all tables of the release together (linked tables share cells).
+//! - **Secondary** ([`moves`], [`secondary`]): primary suppression alone protects nothing when
+//!   margins are published (disclosure-control.md §0), so further cells are suppressed across all
+//!   tables of the release together (linked tables share cells). Each sensitive number gets the
+//!   cheapest perturbations up and down that keep every relation of the release — found by LP,
+//!   with cells already suppressed free — and the routes are re-chosen in turn until they settle.
+//!   Tables too large for those LPs get one certified hypercube per cell instead.
 //! - **Audit** ([`lp`]): for every suppressed number, the interval an attacker can derive from all
 //!   published numbers and all relations of the release. Every primary cell's interval must hold at
 //!   least `protection_level` integers beyond its lowest (for counts; sums only need two), and no
 //!   suppressed number may be exactly recoverable (fewer than two integers in its interval). Failures
 //!   are repaired by more suppression until the audit passes; then superfluous secondary cells are
-//!   released again, most costly first, as long as it still passes.
+//!   released again, most costly first, as long as every suppressed number keeps a proof (a
+//!   perturbation among the cells still suppressed) or, for large tables, the audit still passes.
 
 pub mod lp;
 pub mod moves;
@@ -294,9 +298,10 @@ pub struct Solution {
     pub verdicts: Vec<Verdict>,
 }
 
-/// Chooses secondary suppressions for the sensitive atoms: one certified hypercube (or sum of
-/// hypercubes) each, then repair rounds until the audit passes, then release of secondary cells
-/// that are not needed, most persons first. Deterministic.
+/// Chooses secondary suppressions for the sensitive atoms: cheapest moves for each, re-routed
+/// until they settle (a certified hypercube, or sum of hypercubes, where the tables are too large
+/// for move LPs), then repair rounds until the audit passes, then release of secondary cells that
+/// are not needed, most persons first. Deterministic.
 ///
 /// # Errors
 /// [`ProtectError`] when the audit cannot run or some cell cannot be protected.

@@ -284,8 +284,11 @@ impl Manifest {
                 zeros: input.protected.protection.zeros,
                 protection_level: input.protected.protection.level,
                 secondary_suppression: dp.is_none().then_some(
-                    "certified hypercubes over all tables of the release \
-                     together, repaired until the audit passes, then pruned",
+                    "cheapest perturbations (LP) of every sensitive number over all \
+                     tables of the release together, re-routed until they settle, \
+                     repaired until the audit passes, then pruned while every suppressed \
+                     number keeps a proof; certified hypercubes for tables too large for \
+                     the LPs",
                 ),
                 cost: input.protected.protection.cost,
                 audit: dp.is_none().then_some(

@@ -1,6 +1,7 @@
 # Runs tau-ARGUS Modular (pytauargus 0.6.0, HiGHS) on synthetic tables of the shape privstat
-# publishes, and writes for each table its interior counts and tau-ARGUS's suppression patterns, for
-#   cargo run --release --example suppress_counts -- OUT/NAME.counts.csv OUT/NAME.*.pattern.csv
+# publishes, and writes for each table its interior counts and tau-ARGUS's suppression patterns
+# (the copies in fixtures/tauargus/ came from this script with the default OUT), for
+#   cargo run --example suppress_counts -- OUT/NAME.counts.csv OUT/NAME.*.pattern.csv
 # which runs privstat's suppression on the same counts and audits every pattern with privstat's LP.
 #
 #   python3 -m venv /tmp/tauenv && /tmp/tauenv/bin/pip install pytauargus==0.6.0
@@ -12,8 +13,10 @@ import collections, csv, json, os, random, sys, time
 
 from pytauargus import protect
 
-OUT = sys.argv[1] if len(sys.argv) > 1 else "/tmp/tau"
+OUT = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else "/tmp/tau")
 os.makedirs(OUT, exist_ok=True)
+# tau-ARGUS writes its logs and scratch files into the working directory.
+os.chdir(OUT)
 
 
 def pick(rng, p):

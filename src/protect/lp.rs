@@ -333,7 +333,8 @@ fn snap(x: f64) -> f64 {
     }
 }
 
-fn find(parent: &mut [u32], mut v: u32) -> u32 {
+/// Union-find: the root of `v`, halving the path.
+pub(super) fn find(parent: &mut [u32], mut v: u32) -> u32 {
     while parent[v as usize] != v {
         let p = parent[v as usize];
         parent[v as usize] = parent[p as usize];
@@ -342,7 +343,8 @@ fn find(parent: &mut [u32], mut v: u32) -> u32 {
     v
 }
 
-fn union(parent: &mut [u32], a: u32, b: u32) {
+/// Union-find: joins the sets of `a` and `b` under the smaller root.
+pub(super) fn union(parent: &mut [u32], a: u32, b: u32) {
     let (ra, rb) = (find(parent, a), find(parent, b));
     if ra != rb {
         let (lo, hi) = if ra < rb { (ra, rb) } else { (rb, ra) };

@@ -17,6 +17,7 @@
 
 use microlp::{ComparisonOp, OptimizationDirection, Problem, Variable};
 
+use super::lp::{find, union};
 use super::secondary::Cost;
 use super::system::{Kind, System};
 
@@ -50,24 +51,13 @@ impl<'a> Moves<'a> {
         cost: Cost,
     ) -> Self {
         let n = system.vars();
-        let mut parent: Vec<usize> = (0..n).collect();
-        fn find(parent: &mut [usize], mut v: usize) -> usize {
-            while parent[v] != v {
-                parent[v] = parent[parent[v]];
-                v = parent[v];
-            }
-            v
-        }
+        let mut parent: Vec<u32> = (0..n)
+            .map(|v| u32::try_from(v).expect("vars fit u32"))
+            .collect();
         for rel in &system.relations {
             if let Some(&(first, _)) = rel.terms.first() {
                 for &(v, _) in &rel.terms[1..] {
-                    let (a, b) = (
-                        find(&mut parent, first as usize),
-                        find(&mut parent, v as usize),
-                    );
-                    if a != b {
-                        parent[a.max(b)] = a.min(b);
-                    }
+                    union(&mut parent, first, v);
                 }
             }
         }
@@ -76,7 +66,7 @@ impl<'a> Moves<'a> {
         let mut group_of = vec![0u32; n];
         let mut local = vec![0u32; n];
         for v in 0..n {
-            let root = find(&mut parent, v);
+            let root = find(&mut parent, u32::try_from(v).expect("vars fit u32")) as usize;
             if index_of_root[root] == u32::MAX {
                 index_of_root[root] = u32::try_from(groups.len()).expect("groups fit u32");
                 groups.push((Vec::new(), Vec::new()));
@@ -113,8 +103,9 @@ impl<'a> Moves<'a> {
     }
 
     /// The atoms the cheapest perturbation moving `var` by exactly `step` touches, suppressed ones
-    /// included (the move is a proof only while all of them stay suppressed); `None` when no perturbation can (cells that must stay published block every way)
-    /// or the linked tables are too large.
+    /// included (the move is a proof only while all of them stay suppressed); `None` when no
+    /// perturbation can (cells that must stay published block every way) or the linked tables
+    /// are too large.
     #[must_use]
     pub fn cheapest(&self, suppressed: &[bool], var: u32, step: i64) -> Option<Vec<u32>> {
         self.solve(suppressed, var, step, false)
@@ -122,7 +113,7 @@ impl<'a> Moves<'a> {
 
     /// The atoms of a perturbation moving `var` by exactly `step` among suppressed cells only,
     /// touching as little as it can: a proof that the pattern gives `var` that room. `None` when
-    /// the suppressed cells allow no such move.
+    /// the suppressed cells allow no such move or the linked tables are too large.
     #[must_use]
     pub fn within(&self, suppressed: &[bool], var: u32, step: i64) -> Option<Vec<u32>> {
         self.solve(suppressed, var, step, true)

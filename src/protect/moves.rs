@@ -22,7 +22,7 @@ use super::secondary::Cost;
 use super::system::{Kind, System};
 
 /// Numbers of linked tables above which a move is not searched by LP.
-pub const MAX_LP_VARS: usize = 6_000;
+pub const MAX_LP_VARS: usize = 20_000;
 
 /// The cheapest-perturbation search over one release.
 pub struct Moves<'a> {

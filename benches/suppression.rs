@@ -16,9 +16,7 @@ fn suppression(c: &mut Criterion) {
         .unwrap_or(3);
     let spec = random::benchmark(districts);
     let (system, truth) = random::table(&spec);
-    let weight: Vec<i64> = (0..system.atoms())
-        .map(|a| truth[system.atom_vars[a][0] as usize])
-        .collect();
+    let weight = random::weights(&system, &truth);
     let sensitive: Vec<bool> = weight.iter().map(|&p| p > 0 && p < 3).collect();
     let frozen = vec![false; system.atoms()];
     let problem = Problem {

@@ -52,9 +52,7 @@ fn main() {
         read_counts(&path)
     };
     let Table { system, truth, .. } = &table;
-    let weight: Vec<i64> = (0..system.atoms())
-        .map(|a| truth[system.atom_vars[a][0] as usize])
-        .collect();
+    let weight = random::weights(system, truth);
     let sensitive: Vec<bool> = weight.iter().map(|&p| p > 0 && p < 3).collect();
     let primary = sensitive.iter().filter(|&&s| s).count();
     let frozen = vec![false; system.atoms()];

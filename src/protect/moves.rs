@@ -231,19 +231,22 @@ mod tests {
         t.system.atom_of[0][t.system.shapes[0].index(&[r, c])]
     }
 
+    /// The variable of cell (r0, c0), and a pattern that suppresses only it.
+    fn target_alone(t: &random::Counts) -> (u32, Vec<bool>) {
+        let target = atom(t, 0, 0);
+        let mut suppressed = vec![false; t.system.atoms()];
+        suppressed[target as usize] = true;
+        (t.system.atom_vars[target as usize][0], suppressed)
+    }
+
     #[test]
     fn the_cheapest_move_of_an_interior_cell_is_a_rectangle_of_interior_cells() {
         let t = table();
         let n = t.system.atoms();
-        let weight: Vec<i64> = (0..n)
-            .map(|a| t.truth[t.system.atom_vars[a][0] as usize])
-            .collect();
+        let weight = random::weights(&t.system, &t.truth);
         let frozen = vec![false; n];
         let moves = Moves::new(&t.system, &t.truth, &weight, &frozen, Cost::Cells);
-        let target = atom(&t, 0, 0);
-        let var = t.system.atom_vars[target as usize][0];
-        let mut suppressed = vec![false; n];
-        suppressed[target as usize] = true;
+        let (var, mut suppressed) = target_alone(&t);
         let touched = moves.cheapest(&suppressed, var, 2).expect("a move exists");
         assert_eq!(touched.len(), 4, "{touched:?}");
         let interior: Vec<u32> = (0..3)
@@ -269,18 +272,13 @@ mod tests {
     fn cells_that_must_stay_published_are_never_moved() {
         let t = table();
         let n = t.system.atoms();
-        let weight: Vec<i64> = (0..n)
-            .map(|a| t.truth[t.system.atom_vars[a][0] as usize])
-            .collect();
+        let weight = random::weights(&t.system, &t.truth);
         let mut frozen = vec![false; n];
         // The other cells of row 0 stay published: the move has to go through the margins.
         frozen[atom(&t, 0, 1) as usize] = true;
         frozen[atom(&t, 0, 2) as usize] = true;
         let moves = Moves::new(&t.system, &t.truth, &weight, &frozen, Cost::Cells);
-        let target = atom(&t, 0, 0);
-        let var = t.system.atom_vars[target as usize][0];
-        let mut suppressed = vec![false; n];
-        suppressed[target as usize] = true;
+        let (var, suppressed) = target_alone(&t);
         let touched = moves.cheapest(&suppressed, var, 2).expect("a move exists");
         assert!(touched.iter().all(|&a| !frozen[a as usize]), "{touched:?}");
         assert!(

@@ -69,6 +69,15 @@ pub fn axis_tree(name: &str, axis: Axis) -> AxisTree {
     AxisTree::new(name.into(), codes, parent, is_total)
 }
 
+/// Per atom, the true value of its first measure: the persons of the one-measure tables built
+/// here, and so the cost of suppressing the atom.
+#[must_use]
+pub fn weights(system: &System, truth: &[i64]) -> Vec<i64> {
+    (0..system.atoms())
+        .map(|a| truth[system.atom_vars[a][0] as usize])
+        .collect()
+}
+
 /// A one-measure (`persons`, additive) table as a system, with its true values.
 #[must_use]
 pub fn table(spec: &Spec) -> (System, Vec<i64>) {
@@ -176,15 +185,7 @@ pub fn from_counts(text: &str) -> Result<Counts, String> {
     let d = header.len() - 1;
     let mut rows: Vec<(Vec<&str>, i64)> = Vec::new();
     for (i, line) in lines.filter(|(_, l)| !l.is_empty()) {
-        let f: Vec<&str> = line.split(',').collect();
-        if f.len() != d + 1 {
-            return Err(format!(
-                "line {}: expected {} fields, found {}",
-                i + 1,
-                d + 1,
-                f.len()
-            ));
-        }
+        let f = fields(line, i, d + 1)?;
         let count: i64 =
             f[d].parse().ok().filter(|&c| c >= 0).ok_or_else(|| {
                 format!("line {}: the count is not a non-negative integer", i + 1)
@@ -277,15 +278,7 @@ pub fn pattern_from_csv(
         .skip(1)
         .filter(|(_, l)| !l.is_empty())
     {
-        let f: Vec<&str> = line.split(',').collect();
-        if f.len() != d + 1 {
-            return Err(format!(
-                "line {}: expected {} fields, found {}",
-                i + 1,
-                d + 1,
-                f.len()
-            ));
-        }
+        let f = fields(line, i, d + 1)?;
         if f[d] != "U" && f[d] != "M" {
             continue;
         }
@@ -301,4 +294,18 @@ pub fn pattern_from_csv(
         suppressed[system.atom_of[0][shape.index(&pos)] as usize] = true;
     }
     Ok((suppressed, primary))
+}
+
+/// The comma-separated fields of the line at index `i`, which must number `want`.
+fn fields(line: &str, i: usize, want: usize) -> Result<Vec<&str>, String> {
+    let f: Vec<&str> = line.split(',').collect();
+    if f.len() == want {
+        Ok(f)
+    } else {
+        Err(format!(
+            "line {}: expected {want} fields, found {}",
+            i + 1,
+            f.len()
+        ))
+    }
 }

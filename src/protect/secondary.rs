@@ -408,9 +408,7 @@ mod tests {
         }
         let mut suppressed = vec![false; sys.atoms()];
         suppressed[0] = true;
-        let weight: Vec<i64> = (0..sys.atoms())
-            .map(|a| truth[sys.atom_vars[a][0] as usize])
-            .collect();
+        let weight = super::super::random::weights(&sys, &truth);
         let search = Search {
             system: &sys,
             truth: &truth,

@@ -12,9 +12,7 @@ const K: i64 = 3;
 
 /// Per atom: its persons, and whether `0 < persons < K`.
 fn primaries(system: &System, truth: &[i64]) -> (Vec<i64>, Vec<bool>) {
-    let weight: Vec<i64> = (0..system.atoms())
-        .map(|a| truth[system.atom_vars[a][0] as usize])
-        .collect();
+    let weight = random::weights(system, truth);
     let sensitive = weight.iter().map(|&p| p > 0 && p < K).collect();
     (weight, sensitive)
 }

@@ -417,6 +417,25 @@ impl Checker<'_> {
         });
     }
 
+    /// One problem, with the same message and hint, for each key under `section` that is given.
+    fn reject_given(
+        &mut self,
+        section: &str,
+        keys: &[(&str, bool)],
+        message: &str,
+        hint: Option<&str>,
+    ) {
+        for &(key, given) in keys {
+            if given {
+                self.push(
+                    &format!("{section}.{key}"),
+                    message.to_owned(),
+                    hint.map(str::to_owned),
+                );
+            }
+        }
+    }
+
     /// Field and domain names become column names: lower-case ASCII, digits and `_`, starting with a
     /// letter, so they can never collide with privstat's internal `__` columns.
     fn field_name(&mut self, key: &str, name: &str) {
@@ -998,29 +1017,23 @@ impl Checker<'_> {
             ("low_counts", p.low_counts.is_some()),
         ];
         if p.method != ProtectionMethod::Dp {
-            for (key, given) in dp_keys {
-                if given {
-                    self.push(
-                        &format!("protection.{key}"),
-                        "is only used with method = \"dp\"".into(),
-                        Some("set `method = \"dp\"`, or remove the key".into()),
-                    );
-                }
-            }
+            self.reject_given(
+                "protection",
+                &dp_keys,
+                "is only used with method = \"dp\"",
+                Some("set `method = \"dp\"`, or remove the key"),
+            );
             for (name, t) in &raw.tables {
-                for (key, given) in [
-                    ("weight", t.weight.is_some()),
-                    ("max_cells_per_person", t.max_cells_per_person.is_some()),
-                    ("max_records_per_cell", t.max_records_per_cell.is_some()),
-                ] {
-                    if given {
-                        self.push(
-                            &format!("tables.{name}.{key}"),
-                            "is only used with protection.method = \"dp\"".into(),
-                            None,
-                        );
-                    }
-                }
+                self.reject_given(
+                    &format!("tables.{name}"),
+                    &[
+                        ("weight", t.weight.is_some()),
+                        ("max_cells_per_person", t.max_cells_per_person.is_some()),
+                        ("max_records_per_cell", t.max_records_per_cell.is_some()),
+                    ],
+                    "is only used with protection.method = \"dp\"",
+                    None,
+                );
             }
             return None;
         }
@@ -1031,15 +1044,12 @@ impl Checker<'_> {
             ("always_suppress", !p.always_suppress.is_empty()),
             ("always_publish", !p.always_publish.is_empty()),
         ];
-        for (key, given) in suppression_only {
-            if given {
-                self.push(
-                    &format!("protection.{key}"),
-                    "is a suppression setting and has no effect with method = \"dp\"".into(),
-                    Some("remove it; in DP mode every cell is published with noise".into()),
-                );
-            }
-        }
+        self.reject_given(
+            "protection",
+            &suppression_only,
+            "is a suppression setting and has no effect with method = \"dp\"",
+            Some("remove it; in DP mode every cell is published with noise"),
+        );
         let mechanism = p.mechanism.unwrap_or_default();
         let mut positive = |key: &str, v: f64| {
             if !(v.is_finite() && v > 0.0) {

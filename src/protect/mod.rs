@@ -159,8 +159,13 @@ pub enum ProtectError {
 /// Rounds of re-routing every sensitive cell's moves.
 const REROUTE_PASSES: usize = 4;
 
-/// LP problems the pruning of secondary cells may solve when it has to re-audit.
-const PRUNE_LP_BUDGET: usize = 1_500;
+/// Rounds of re-routing, and atoms routed in parallel, when moves are searched in windows (large
+/// linked tables, see [`moves::WHOLE_GROUP_VARS`]).
+const REROUTE_PASSES_WINDOWED: usize = 2;
+const ROUTE_BATCH_WINDOWED: usize = 32;
+
+/// LPs the release of unneeded secondary cells may solve in windows.
+const PRUNE_LPS_WINDOWED: usize = 20_000;
 
 /// Applies the plan's protection to every table of the release.
 ///
@@ -317,6 +322,7 @@ pub fn suppress(problem: &Problem<'_>) -> Result<Solution, ProtectError> {
     } = *problem;
     let n_atoms = system.atoms();
     let mut suppressed = sensitive.to_vec();
+    let moves = moves::Moves::new(system, truth, weight, frozen, cost);
     let mut pattern = Pattern {
         system,
         truth,
@@ -324,7 +330,7 @@ pub fn suppress(problem: &Problem<'_>) -> Result<Solution, ProtectError> {
         frozen,
         cost,
         escalation: vec![0; n_atoms],
-        moves: moves::Moves::new(system, truth, weight, frozen, cost),
+        moves: &moves,
     };
     let mut prover = Prover {
         system,
@@ -341,16 +347,38 @@ pub fn suppress(problem: &Problem<'_>) -> Result<Solution, ProtectError> {
         .filter(|&a| sensitive[a])
         .map(|a| (a, prover.needs_of_atom(a)))
         .collect();
-    let routed = pattern.route_all(&mut suppressed, &needs, REROUTE_PASSES);
+    let started = std::time::Instant::now();
+    let windowed = moves.windowed().then_some(&moves);
+    let (passes, batch) = if windowed.is_some() {
+        (REROUTE_PASSES_WINDOWED, ROUTE_BATCH_WINDOWED)
+    } else {
+        (REROUTE_PASSES, 1)
+    };
+    let routed = pattern.route_all(&mut suppressed, &needs, passes, batch);
+    if trace {
+        eprintln!(
+            "{:?} routed {} of {} sensitive: {} suppressed",
+            started.elapsed(),
+            routed.iter().filter(|&&r| r).count(),
+            needs.len(),
+            suppressed.iter().filter(|&&s| s).count()
+        );
+    }
     for (a, needs) in needs.iter().filter(|(a, _)| !routed[*a]) {
         pattern.protect(&mut suppressed, *a, needs);
     }
+    if trace {
+        eprintln!(
+            "{:?} cubes: {} suppressed",
+            started.elapsed(),
+            suppressed.iter().filter(|&&s| s).count()
+        );
+    }
     // Repair until every suppressed cell is proven protected.
-    let started = std::time::Instant::now();
     let mut rounds = 0;
     loop {
         let atoms: Vec<usize> = (0..n_atoms).filter(|&a| suppressed[a]).collect();
-        let verdicts = prover.audit(&suppressed, &atoms)?;
+        let verdicts = prover.audit(&suppressed, &atoms, windowed)?;
         let failing = failing_atoms(system, &verdicts);
         if trace {
             eprintln!(
@@ -387,64 +415,8 @@ pub fn suppress(problem: &Problem<'_>) -> Result<Solution, ProtectError> {
         }
     }
     // Release secondary cells that turn out not to be needed, most persons first: by proofs when
-    // every sensitive cell's tables are small enough for move LPs, else by re-auditing.
-    let searchable = (0..n_atoms).filter(|&a| sensitive[a]).all(|a| {
-        system.atom_vars[a]
-            .iter()
-            .all(|&v| pattern.moves.searchable(v))
-    });
-    if !(searchable && pattern.prune(&prover, &mut suppressed, sensitive)) {
-        let mut order: Vec<usize> = (0..n_atoms)
-            .filter(|&a| suppressed[a] && !sensitive[a])
-            .collect();
-        order.sort_by_key(|&a| (std::cmp::Reverse(weight[a]), a));
-        // A cell proven only by the LP is re-solved whenever a cell linked to it is released; bound
-        // that work, deterministically, in LP problems.
-        let mut lp_budget: usize = PRUNE_LP_BUDGET;
-        for a in order {
-            // Certified cells are rechecked when their certificate uses `a`; cells proven by the LP
-            // when they are linked to `a` through suppressed numbers.
-            let uses_a = |b: usize| {
-                prover.certificates[b]
-                    .as_ref()
-                    .is_some_and(|c| c.atoms.iter().any(|&(x, _)| x as usize == a))
-            };
-            let any_uncertified =
-                (0..n_atoms).any(|b| suppressed[b] && b != a && prover.certificates[b].is_none());
-            let recheck: Vec<usize> = if any_uncertified {
-                system
-                    .linked_atoms(&suppressed, a)
-                    .into_iter()
-                    .filter(|&b| b != a && (prover.certificates[b].is_none() || uses_a(b)))
-                    .collect()
-            } else {
-                (0..n_atoms)
-                    .filter(|&b| suppressed[b] && b != a && uses_a(b))
-                    .collect()
-            };
-            let lp_work: usize = recheck
-                .iter()
-                .filter(|&&b| prover.certificates[b].is_none())
-                .map(|&b| 2 * system.atom_vars[b].len())
-                .sum();
-            if lp_work > lp_budget {
-                continue;
-            }
-            lp_budget -= lp_work;
-            suppressed[a] = false;
-            let saved: Vec<Option<secondary::Certificate>> = recheck
-                .iter()
-                .map(|&b| prover.certificates[b].clone())
-                .collect();
-            let passes = prover.audit(&suppressed, &recheck)?.iter().all(|v| v.ok);
-            if !passes {
-                suppressed[a] = true;
-                for (&b, c) in recheck.iter().zip(saved) {
-                    prover.certificates[b] = c;
-                }
-            }
-        }
-    }
+    // every suppressed cell has one, else by re-auditing.
+    pattern.prune(&prover, &mut suppressed, sensitive);
     if trace {
         eprintln!(
             "{:?} pruned to {} suppressed",
@@ -453,7 +425,7 @@ pub fn suppress(problem: &Problem<'_>) -> Result<Solution, ProtectError> {
         );
     }
     let atoms: Vec<usize> = (0..n_atoms).filter(|&a| suppressed[a]).collect();
-    let verdicts = prover.audit(&suppressed, &atoms)?;
+    let verdicts = prover.audit(&suppressed, &atoms, windowed)?;
     let under = verdicts.iter().filter(|v| !v.ok).count();
     if under > 0 {
         return Err(ProtectError::Unprotectable(under));
@@ -587,7 +559,15 @@ impl Prover<'_> {
 
     /// Verdicts on the variables of `atoms` (all suppressed); when the LP has to run, also on
     /// every exactly recoverable number.
-    fn audit(&mut self, suppressed: &[bool], atoms: &[usize]) -> Result<Vec<Verdict>, lp::LpError> {
+    /// With `moves` (large tables), a number no hypercube proves is proven by moves among
+    /// suppressed cells before the LP is asked: its verdict then holds the interval the moves
+    /// prove, which the attacker's is at least as wide as.
+    fn audit(
+        &mut self,
+        suppressed: &[bool],
+        atoms: &[usize],
+        moves: Option<&moves::Moves<'_>>,
+    ) -> Result<Vec<Verdict>, lp::LpError> {
         let sys = self.system;
         let search = secondary::Search {
             system: sys,
@@ -606,9 +586,46 @@ impl Prover<'_> {
                 })
             })
             .collect();
+        let proofs: Vec<Option<Vec<(u32, i64)>>> = match moves {
+            Some(moves) => atoms
+                .par_iter()
+                .zip(&found)
+                .map(|(&a, cert)| {
+                    if cert.is_some() {
+                        return None;
+                    }
+                    sys.atom_vars[a]
+                        .iter()
+                        .map(|&v| {
+                            let need = self.need_of_var(v as usize);
+                            moves.prove(suppressed, v, need).map(|(down, _)| (v, down))
+                        })
+                        .collect()
+                })
+                .collect(),
+            None => vec![None; atoms.len()],
+        };
         let mut out = Vec::new();
         let mut uncertified = Vec::new();
-        for (&a, cert) in atoms.iter().zip(found) {
+        for ((&a, cert), proof) in atoms.iter().zip(found).zip(proofs) {
+            if let Some(proof) = proof {
+                for (v, down) in proof {
+                    #[allow(clippy::cast_precision_loss, reason = "counts far below 2^52")]
+                    let (x, down) = (self.truth[v as usize] as f64, down as f64);
+                    let need = self.need_of_var(v as usize);
+                    #[allow(clippy::cast_precision_loss, reason = "counts far below 2^52")]
+                    out.push(Verdict {
+                        var: v,
+                        lower: x - down,
+                        upper: Some(x - down + need as f64),
+                        need,
+                        method: Method::Certificate,
+                        ok: true,
+                    });
+                }
+                self.certificates[a] = None;
+                continue;
+            }
             match &cert {
                 Some(c) => {
                     for &v in &sys.atom_vars[a] {
@@ -654,7 +671,7 @@ struct Pattern<'a> {
     cost: Cost,
     /// Per atom, how many times its surroundings were suppressed wholesale.
     escalation: Vec<usize>,
-    moves: moves::Moves<'a>,
+    moves: &'a moves::Moves<'a>,
 }
 
 impl Pattern<'_> {
@@ -714,15 +731,19 @@ impl Pattern<'_> {
 
     /// The atoms that moves giving each variable its room touch, suppressed ones included: for
     /// each variable a move up by `need − d` and a move down by `d` (never below zero), whichever
-    /// `d` opens fewest cells (then fewest persons). `None` when no move can be found or the
-    /// tables are too large for the LP.
+    /// `d` opens fewest cells (then fewest persons); in windows `d = 0` when it can. `None` when
+    /// no move can be found.
     fn route(&self, suppressed: &[bool], needs: &[(u32, i64)]) -> Option<Vec<u32>> {
         let mut trial = suppressed.to_vec();
         let mut route: Vec<u32> = Vec::new();
         for &(v, need) in needs {
             let mut best: Option<((usize, i64), Vec<u32>)> = None;
             for down in 0..=self.truth[v as usize].min(need) {
-                let Some(atoms) = self.split(&trial, v, need - down, down) else {
+                // In windows, where every LP counts, a move up alone when there is one.
+                if down > 0 && best.is_some() && self.moves.windowed() {
+                    break;
+                }
+                let Some(atoms) = self.split(&mut trial, v, need - down, down) else {
                     continue;
                 };
                 let key = self.opening(&trial, &atoms);
@@ -740,22 +761,33 @@ impl Pattern<'_> {
         Some(route)
     }
 
-    /// The atoms a move of `v` up by `up` and a move down by `down` touch.
-    fn split(&self, suppressed: &[bool], v: u32, up: i64, down: i64) -> Option<Vec<u32>> {
-        let mut trial = suppressed.to_vec();
+    /// The atoms a move of `v` up by `up` and a move down by `down` touch; `trial` is as it was
+    /// on return.
+    fn split(&self, trial: &mut [bool], v: u32, up: i64, down: i64) -> Option<Vec<u32>> {
         let mut route = Vec::new();
+        let mut marked = Vec::new();
+        let mut found = true;
         for step in [up, -down] {
             if step == 0 {
                 continue;
             }
-            for a in self.moves.cheapest(&trial, v, step)? {
-                trial[a as usize] = true;
+            let Some(atoms) = self.moves.cheapest(trial, v, step) else {
+                found = false;
+                break;
+            };
+            for a in atoms {
+                if !std::mem::replace(&mut trial[a as usize], true) {
+                    marked.push(a);
+                }
                 route.push(a);
             }
         }
+        for a in marked {
+            trial[a as usize] = false;
+        }
         route.sort_unstable();
         route.dedup();
-        Some(route)
+        found.then_some(route)
     }
 
     /// Cells and persons a route adds to a pattern.
@@ -775,43 +807,79 @@ impl Pattern<'_> {
     /// cells of the others free, until no route changes (at most `passes` rounds): the first
     /// routes were chosen without knowing what later atoms would open. A re-routed atom may lean
     /// on cells another atom later leaves, so a last pass routes each atom once more against the
-    /// whole pattern, adding only.
-    /// Returns, per atom, whether it was routed: atoms whose tables are too large for the LP, or
-    /// that no move can protect, are left to the hypercubes.
+    /// whole pattern, adding only, where the pattern holds no proof for it.
+    ///
+    /// Atoms go in batches of `batch`, each batch's routes found in parallel against the pattern
+    /// before it; a batch takes atoms spread evenly over the order, so that atoms close in the
+    /// tables fall in consecutive batches and see each other's cells. With `batch` 1 every atom
+    /// sees every route before it.
+    /// Returns, per atom, whether it was routed: atoms that no move can protect are left to the
+    /// hypercubes.
     fn route_all(
         &self,
         suppressed: &mut [bool],
         needs: &[(usize, Vec<(u32, i64)>)],
         passes: usize,
+        batch: usize,
     ) -> Vec<bool> {
+        let trace = std::env::var_os("PRIVSTAT_TRACE").is_some();
+        let started = std::time::Instant::now();
         let base = suppressed.to_vec();
-        let mut routes: Vec<Option<Vec<u32>>> = needs
-            .iter()
-            .map(|(_, n)| {
-                let r = self.route(suppressed, n);
+        let n_batches = needs.len().div_ceil(batch.max(1)).max(1);
+        let batches: Vec<Vec<usize>> = (0..n_batches)
+            .map(|k| (k..needs.len()).step_by(n_batches).collect())
+            .collect();
+        let mut routes: Vec<Option<Vec<u32>>> = vec![None; needs.len()];
+        for members in &batches {
+            let state: &[bool] = suppressed;
+            let found: Vec<Option<Vec<u32>>> = members
+                .par_iter()
+                .map(|&i| self.route(state, &needs[i].1))
+                .collect();
+            for (&i, r) in members.iter().zip(found) {
                 for &a in r.iter().flatten() {
                     suppressed[a as usize] = true;
                 }
-                r
-            })
-            .collect();
-        for _ in 0..passes {
+                routes[i] = r;
+            }
+        }
+        // How many routes hold each atom.
+        let mut held = vec![0u32; suppressed.len()];
+        for &a in routes.iter().flatten().flatten() {
+            held[a as usize] += 1;
+        }
+        for pass in 0..passes {
+            if trace {
+                eprintln!("{:?} re-route pass {pass}", started.elapsed());
+            }
             let mut changed = false;
-            for i in 0..needs.len() {
-                let Some(current) = &routes[i] else { continue };
-                let mut others = base.clone();
-                for (j, r) in routes.iter().enumerate() {
-                    if j != i {
-                        for &a in r.iter().flatten() {
-                            others[a as usize] = true;
+            for members in &batches {
+                let held_now: &[u32] = &held;
+                let next: Vec<Option<Vec<u32>>> = members
+                    .par_iter()
+                    .map(|&i| {
+                        let current = routes[i].as_ref()?;
+                        let mut others: Vec<bool> = base
+                            .iter()
+                            .zip(held_now)
+                            .map(|(&b, &h)| b || h > 0)
+                            .collect();
+                        for &a in current {
+                            others[a as usize] = base[a as usize] || held_now[a as usize] > 1;
                         }
+                        let mut next = self.route(&others, &needs[i].1)?;
+                        next.retain(|&a| !others[a as usize]);
+                        (&next != current).then_some(next)
+                    })
+                    .collect();
+                for (&i, next) in members.iter().zip(next) {
+                    let Some(next) = next else { continue };
+                    for &a in routes[i].iter().flatten() {
+                        held[a as usize] -= 1;
                     }
-                }
-                let Some(mut next) = self.route(&others, &needs[i].1) else {
-                    continue;
-                };
-                next.retain(|&a| !others[a as usize]);
-                if &next != current {
+                    for &a in &next {
+                        held[a as usize] += 1;
+                    }
                     routes[i] = Some(next);
                     changed = true;
                 }
@@ -820,17 +888,29 @@ impl Pattern<'_> {
                 break;
             }
         }
-        suppressed.copy_from_slice(&base);
-        for &a in routes.iter().flatten().flatten() {
-            suppressed[a as usize] = true;
+        for (s, (&b, &h)) in suppressed.iter_mut().zip(base.iter().zip(&held)) {
+            *s = b || h > 0;
         }
-        // Close the pattern: route each atom once more against everything, adding only, so that
-        // every atom's route lies in the final pattern.
-        for (i, (_, n)) in needs.iter().enumerate() {
-            if routes[i].is_some() {
-                for a in self.route(suppressed, n).into_iter().flatten() {
-                    suppressed[a as usize] = true;
-                }
+        // Close the pattern: every atom's route must lie in the final pattern. An atom the pattern
+        // already proves needs nothing; the others are routed once more against everything,
+        // adding only.
+        let state: &[bool] = suppressed;
+        let proven: Vec<bool> = needs
+            .par_iter()
+            .zip(&routes)
+            .map(|((_, n), r)| r.is_none() || self.prove(state, n).is_some())
+            .collect();
+        if trace {
+            eprintln!(
+                "{:?} closing: {} of {} need a route",
+                started.elapsed(),
+                proven.iter().filter(|&&p| !p).count(),
+                needs.len()
+            );
+        }
+        for ((_, n), _) in needs.iter().zip(&proven).filter(|(_, p)| !**p) {
+            for a in self.route(suppressed, n).into_iter().flatten() {
+                suppressed[a as usize] = true;
             }
         }
         let mut routed = vec![false; suppressed.len()];
@@ -846,19 +926,7 @@ impl Pattern<'_> {
     fn prove(&self, suppressed: &[bool], needs: &[(u32, i64)]) -> Option<Vec<u32>> {
         let mut proof = Vec::new();
         for &(v, need) in needs {
-            let most = self.truth[v as usize].min(need);
-            let half = most.min(need / 2);
-            let splits = std::iter::once(half).chain((0..=most).filter(|&d| d != half));
-            let atoms = splits.into_iter().find_map(|down| {
-                let mut atoms = Vec::new();
-                for step in [need - down, -down] {
-                    if step != 0 {
-                        atoms.extend(self.moves.within(suppressed, v, step)?);
-                    }
-                }
-                Some(atoms)
-            })?;
-            proof.extend(atoms);
+            proof.extend(self.moves.prove(suppressed, v, need)?.1);
         }
         proof.sort_unstable();
         proof.dedup();
@@ -867,27 +935,69 @@ impl Pattern<'_> {
 
     /// Releases secondary cells, most persons first, while every suppressed atom keeps a proof
     /// among the cells still suppressed: releasing a cell only re-proves the atoms whose proof
-    /// used it. Returns false, having changed nothing, when some atom has no proof to start from.
-    fn prune(&self, prover: &Prover<'_>, suppressed: &mut [bool], sensitive: &[bool]) -> bool {
+    /// used it. An atom with no proof to start from (nor a hypercube certificate) keeps every cell
+    /// linked to it.
+    fn prune(&self, prover: &Prover<'_>, suppressed: &mut [bool], sensitive: &[bool]) {
         let n_atoms = suppressed.len();
         let held: Vec<usize> = (0..n_atoms).filter(|&a| suppressed[a]).collect();
-        let first: Option<Vec<Vec<u32>>> = held
+        let first: Vec<Option<Vec<u32>>> = held
             .par_iter()
-            .map(|&a| self.prove(suppressed, &prover.needs_of_atom(a)))
+            .map(|&a| {
+                self.prove(suppressed, &prover.needs_of_atom(a)).or_else(|| {
+                    let cert = prover.certificates[a].as_ref()?;
+                    let mut atoms: Vec<u32> = cert.atoms.iter().map(|&(x, _)| x).collect();
+                    atoms.sort_unstable();
+                    Some(atoms)
+                })
+            })
             .collect();
-        let Some(first) = first else {
-            return false;
-        };
-        let mut proofs: Vec<Option<Vec<u32>>> = vec![None; n_atoms];
-        for (&a, p) in held.iter().zip(first) {
-            proofs[a] = Some(p);
+        // An atom without a proof (its proof lies beyond the windows searched) keeps every cell
+        // linked to it suppressed: only those can change its interval.
+        let mut pinned = vec![false; n_atoms];
+        for (&a, p) in held.iter().zip(&first) {
+            if p.is_none() && !pinned[a] {
+                for b in self.system.linked_atoms(suppressed, a) {
+                    pinned[b] = true;
+                }
+            }
         }
-        let mut order: Vec<usize> = held.into_iter().filter(|&a| !sensitive[a]).collect();
+        if std::env::var_os("PRIVSTAT_TRACE").is_some() {
+            eprintln!(
+                "prune: {} of {} suppressed have no proof, pinning {}",
+                first.iter().filter(|p| p.is_none()).count(),
+                held.len(),
+                pinned.iter().filter(|&&p| p).count()
+            );
+        }
+        let mut proofs: Vec<Option<Vec<u32>>> = vec![None; n_atoms];
+        // Per atom, the atoms whose proof uses it.
+        let mut users: Vec<Vec<u32>> = vec![Vec::new(); n_atoms];
+        for (&a, p) in held.iter().zip(first) {
+            let au = u32::try_from(a).expect("atoms fit u32");
+            for &x in p.iter().flatten() {
+                users[x as usize].push(au);
+            }
+            proofs[a] = p;
+        }
+        let mut order: Vec<usize> = held
+            .into_iter()
+            .filter(|&a| !sensitive[a] && !pinned[a])
+            .collect();
         order.sort_by_key(|&a| (std::cmp::Reverse(self.weight[a]), a));
+        // In windows, a budget of LPs: each candidate costs a few, and there are many.
+        let budget = self
+            .moves
+            .windowed()
+            .then(|| self.moves.solved() + PRUNE_LPS_WINDOWED);
         for c in order {
+            if budget.is_some_and(|b| self.moves.solved() > b) {
+                break;
+            }
             let cu = u32::try_from(c).expect("atoms fit u32");
             suppressed[c] = false;
-            let affected: Vec<usize> = (0..n_atoms)
+            let mut affected: Vec<usize> = users[c]
+                .iter()
+                .map(|&b| b as usize)
                 .filter(|&b| {
                     b != c
                         && suppressed[b]
@@ -896,6 +1006,8 @@ impl Pattern<'_> {
                             .is_some_and(|p| p.binary_search(&cu).is_ok())
                 })
                 .collect();
+            affected.sort_unstable();
+            affected.dedup();
             let state: &[bool] = suppressed;
             let renewed: Option<Vec<Vec<u32>>> = affected
                 .par_iter()
@@ -904,6 +1016,10 @@ impl Pattern<'_> {
             match renewed {
                 Some(list) => {
                     for (&b, p) in affected.iter().zip(list) {
+                        let bu = u32::try_from(b).expect("atoms fit u32");
+                        for &x in &p {
+                            users[x as usize].push(bu);
+                        }
                         proofs[b] = Some(p);
                     }
                     proofs[c] = None;
@@ -911,7 +1027,6 @@ impl Pattern<'_> {
                 None => suppressed[c] = true,
             }
         }
-        true
     }
 
     /// Suppresses the block of cells under the atom's next ancestor on every dimension of its

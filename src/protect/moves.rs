@@ -21,7 +21,23 @@ use super::lp::{find, union};
 use super::secondary::Cost;
 use super::system::{Kind, System};
 
-/// Numbers of linked tables above which a move is not searched by LP.
+/// Numbers of linked tables up to which a move is searched over all of them; above, over windows
+/// around the number (any move found in a window is a move of the whole release, since numbers
+/// outside it stay as they are).
+pub const WHOLE_GROUP_VARS: usize = 4_000;
+
+/// The boxes tried in turn around a number of large linked tables: siblings kept per dimension,
+/// and whether the box climbs to the total.
+const BOXES: [(usize, bool); 3] = [(3, false), (usize::MAX, false), (2, true)];
+
+/// Relation hops from the number of the windows tried in turn: two reach the rectangles through
+/// it, more reach paths through hierarchies.
+const WINDOW_HOPS: [usize; 3] = [2, 3, 4];
+
+/// Numbers a window beyond the boxes may hold.
+const WINDOW_VARS: usize = 3_000;
+
+/// Numbers a move LP may hold.
 pub const MAX_LP_VARS: usize = 20_000;
 
 /// The cheapest-perturbation search over one release.
@@ -31,13 +47,16 @@ pub struct Moves<'a> {
     weight: &'a [i64],
     frozen: &'a [bool],
     cost: Cost,
-    /// Per variable, its group of linked variables and its index in the group.
+    /// Per variable, its group of linked variables.
     group_of: Vec<u32>,
-    local: Vec<u32>,
     /// Per group, its variables (ascending) and the relations among them.
     groups: Vec<(Vec<u32>, Vec<u32>)>,
     /// The largest weight of any atom, to scale tie-breaks.
     max_weight: i64,
+    /// Whether some group is searched in windows.
+    windowed: bool,
+    /// LPs solved so far.
+    solved: std::sync::atomic::AtomicUsize,
 }
 
 impl<'a> Moves<'a> {
@@ -64,7 +83,6 @@ impl<'a> Moves<'a> {
         let mut index_of_root = vec![u32::MAX; n];
         let mut groups: Vec<(Vec<u32>, Vec<u32>)> = Vec::new();
         let mut group_of = vec![0u32; n];
-        let mut local = vec![0u32; n];
         for v in 0..n {
             let root = find(&mut parent, u32::try_from(v).expect("vars fit u32")) as usize;
             if index_of_root[root] == u32::MAX {
@@ -72,9 +90,9 @@ impl<'a> Moves<'a> {
                 groups.push((Vec::new(), Vec::new()));
             }
             group_of[v] = index_of_root[root];
-            let members = &mut groups[index_of_root[root] as usize].0;
-            local[v] = u32::try_from(members.len()).expect("vars fit u32");
-            members.push(u32::try_from(v).expect("vars fit u32"));
+            groups[index_of_root[root] as usize]
+                .0
+                .push(u32::try_from(v).expect("vars fit u32"));
         }
         for (r, rel) in system.relations.iter().enumerate() {
             if let Some(&(v, _)) = rel.terms.first() {
@@ -90,43 +108,278 @@ impl<'a> Moves<'a> {
             frozen,
             cost,
             group_of,
-            local,
-            groups,
             max_weight: weight.iter().copied().max().unwrap_or(0),
+            windowed: groups.iter().any(|g| g.0.len() > WHOLE_GROUP_VARS),
+            solved: std::sync::atomic::AtomicUsize::new(0),
+            groups,
         }
     }
 
-    /// Whether the linked tables of `var` are small enough for a move LP.
+    /// Whether some linked tables are searched in windows: too large for one LP per move.
     #[must_use]
-    pub fn searchable(&self, var: u32) -> bool {
-        self.groups[self.group_of[var as usize] as usize].0.len() <= MAX_LP_VARS
+    pub fn windowed(&self) -> bool {
+        self.windowed
+    }
+
+    /// LPs solved so far: the same count on every run, whatever the threads, once the calls that
+    /// made them have returned.
+    #[must_use]
+    pub fn solved(&self) -> usize {
+        self.solved.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// The atoms the cheapest perturbation moving `var` by exactly `step` touches, suppressed ones
     /// included (the move is a proof only while all of them stay suppressed); `None` when no
-    /// perturbation can (cells that must stay published block every way) or the linked tables
-    /// are too large.
+    /// perturbation can (cells that must stay published block every way). In linked tables of
+    /// more than [`WHOLE_GROUP_VARS`] numbers, the cheapest within the first window around `var`
+    /// that has one.
     #[must_use]
     pub fn cheapest(&self, suppressed: &[bool], var: u32, step: i64) -> Option<Vec<u32>> {
-        self.solve(suppressed, var, step, false)
+        let (vars, relations) = &self.groups[self.group_of[var as usize] as usize];
+        if vars.len() <= WHOLE_GROUP_VARS {
+            return self.solve(suppressed, var, step, false, vars, relations);
+        }
+        let open = |atom: usize| !self.frozen[atom] || suppressed[atom];
+        let lptrace = std::env::var_os("PRIVSTAT_LPTRACE").is_some();
+        let mut tried = 0;
+        for shape in BOXES {
+            let window = self.box_window(suppressed, var, shape, step, open);
+            if window.len() == tried {
+                continue;
+            }
+            tried = window.len();
+            let relations = self.relations_of(&window);
+            let t0 = std::time::Instant::now();
+            let found = self.solve(suppressed, var, step, false, &window, &relations);
+            if lptrace {
+                let at = self.system.atom_cells[self.system.var_atom[var as usize] as usize][0];
+                eprintln!("box {shape:?}: {} vars {} rels {:?} found {} step {step} truth {} pos {:?}", window.len(), relations.len(), t0.elapsed(), found.as_ref().map_or(0, Vec::len), self.truth[var as usize], self.system.shapes[0].positions(at.1 as usize));
+            }
+            if found.is_some() {
+                return found;
+            }
+        }
+        for hops in WINDOW_HOPS {
+            let window = self.window(var, Some(hops), WINDOW_VARS, open)?;
+            if window.len() <= tried {
+                continue;
+            }
+            tried = window.len();
+            let relations = self.relations_of(&window);
+            let t0 = std::time::Instant::now();
+            let found = self.solve(suppressed, var, step, false, &window, &relations);
+            if lptrace {
+                eprintln!("window hops {hops}: {} vars {} rels {:?} found {}", window.len(), relations.len(), t0.elapsed(), found.as_ref().map_or(0, Vec::len));
+            }
+            if found.is_some() {
+                return found;
+            }
+        }
+        None
+    }
+
+    /// The variables of the box of cells around `var`'s atom in its first table: on every
+    /// dimension its position, its parent, and up to `siblings` of its siblings and of its
+    /// children — those already suppressed first, then those that can take a step down, then
+    /// those of fewest persons — restricted to the atoms `open` admits; ascending.
+    fn box_window(
+        &self,
+        suppressed: &[bool],
+        var: u32,
+        (siblings, climb): (usize, bool),
+        step: i64,
+        open: impl Fn(usize) -> bool,
+    ) -> Vec<u32> {
+        let sys = self.system;
+        let atom = sys.var_atom[var as usize] as usize;
+        let Some(&(t, cell)) = sys.atom_cells[atom].first() else {
+            return vec![var];
+        };
+        let shape = &sys.shapes[t as usize];
+        let atoms = &sys.atom_of[t as usize];
+        let target = shape.positions(cell as usize);
+        let per_axis: Vec<Vec<u32>> = shape
+            .axes
+            .iter()
+            .enumerate()
+            .map(|(a, axis)| {
+                let p = target[a];
+                let rank = |list: &[u32], except: u32| -> Vec<u32> {
+                    let mut line = target.clone();
+                    let mut keyed: Vec<((bool, bool, i64), u32)> = list
+                        .iter()
+                        .filter(|&&s| s != except)
+                        .map(|&s| {
+                            line[a] = s;
+                            let x = atoms[shape.index(&line)] as usize;
+                            let value = self.truth[sys.atom_vars[x][0] as usize];
+                            ((!suppressed[x], value < step.abs(), self.weight[x]), s)
+                        })
+                        .collect();
+                    keyed.sort_unstable();
+                    keyed.into_iter().take(siblings).map(|(_, s)| s).collect()
+                };
+                let mut keep = vec![p];
+                keep.extend(rank(&axis.children[p as usize], p));
+                let mut child = p;
+                while let Some(q) = axis.parent[child as usize] {
+                    keep.push(q);
+                    let others = rank(&axis.children[q as usize], child);
+                    if child != p {
+                        for &o in &others {
+                            keep.extend(rank(&axis.children[o as usize], p));
+                        }
+                    }
+                    keep.extend(others);
+                    if !climb {
+                        break;
+                    }
+                    child = q;
+                }
+                keep.sort_unstable();
+                keep.dedup();
+                keep
+            })
+            .collect();
+        let mut vars = Vec::new();
+        let mut choice = vec![0usize; per_axis.len()];
+        let mut pos = target.clone();
+        'cells: loop {
+            for (slot, (list, &c)) in pos.iter_mut().zip(per_axis.iter().zip(&choice)) {
+                *slot = list[c];
+            }
+            let x = atoms[shape.index(&pos)] as usize;
+            if open(x) {
+                vars.extend(sys.atom_vars[x].iter().copied());
+            }
+            for (c, list) in choice.iter_mut().zip(&per_axis) {
+                *c += 1;
+                if *c < list.len() {
+                    continue 'cells;
+                }
+                *c = 0;
+            }
+            break;
+        }
+        vars.push(var);
+        vars.sort_unstable();
+        vars.dedup();
+        vars
     }
 
     /// The atoms of a perturbation moving `var` by exactly `step` among suppressed cells only,
     /// touching as little as it can: a proof that the pattern gives `var` that room. `None` when
-    /// the suppressed cells allow no such move or the linked tables are too large.
+    /// the suppressed cells allow no such move, or when the suppressed numbers linked to `var`
+    /// are more than [`MAX_LP_VARS`]. In linked tables of more than [`WHOLE_GROUP_VARS`] numbers,
+    /// only moves within the boxes around `var` are searched: a `None` there proves nothing.
     #[must_use]
     pub fn within(&self, suppressed: &[bool], var: u32, step: i64) -> Option<Vec<u32>> {
-        self.solve(suppressed, var, step, true)
+        if self.groups[self.group_of[var as usize] as usize].0.len() > WHOLE_GROUP_VARS {
+            let open = |atom: usize| suppressed[atom];
+            for shape in BOXES {
+                let window = self.box_window(suppressed, var, shape, step, open);
+                let relations = self.relations_of(&window);
+                if let Some(found) = self.solve(suppressed, var, step, true, &window, &relations) {
+                    return Some(found);
+                }
+            }
+        }
+        // Numbers not linked to `var` through suppressed ones cannot help: the LP over the
+        // linked ones is the whole search.
+        let cap = if self.groups[self.group_of[var as usize] as usize].0.len() > WHOLE_GROUP_VARS {
+            WINDOW_VARS
+        } else {
+            MAX_LP_VARS
+        };
+        let linked = self.window(var, None, cap, |atom| suppressed[atom])?;
+        let relations = self.relations_of(&linked);
+        self.solve(suppressed, var, step, true, &linked, &relations)
     }
 
-    fn solve(&self, suppressed: &[bool], var: u32, step: i64, within: bool) -> Option<Vec<u32>> {
-        if !self.searchable(var) {
-            return None;
-        }
+    /// A proof that the pattern gives `var` room for `need` integers beyond its lowest: moves among
+    /// suppressed cells only, up by `need − d` and down by `d`, for the first `d` that works (half
+    /// the need first). The `d` and the atoms the moves touch; `None` when there is none.
+    #[must_use]
+    pub fn prove(&self, suppressed: &[bool], var: u32, need: i64) -> Option<(i64, Vec<u32>)> {
+        let most = self.truth[var as usize].min(need);
+        // Routes in windows move up only (see `splits`): look there first.
+        let first = if self.windowed() {
+            0
+        } else {
+            most.min(need / 2)
+        };
+        let splits = std::iter::once(first).chain((0..=most).filter(|&d| d != first));
+        splits.into_iter().find_map(|down| {
+            let mut atoms = Vec::new();
+            for step in [need - down, -down] {
+                if step != 0 {
+                    atoms.extend(self.within(suppressed, var, step)?);
+                }
+            }
+            Some((down, atoms))
+        })
+    }
+
+    /// The variables reachable from `var` in at most `hops` relations (all, with `None`) through
+    /// variables of atoms `open` admits, ascending; `None` beyond [`MAX_LP_VARS`].
+    fn window(
+        &self,
+        var: u32,
+        hops: Option<usize>,
+        cap: usize,
+        open: impl Fn(usize) -> bool,
+    ) -> Option<Vec<u32>> {
         let sys = self.system;
-        let (vars, relations) = &self.groups[self.group_of[var as usize] as usize];
+        let mut seen: std::collections::HashSet<u32> = std::collections::HashSet::from([var]);
+        let mut frontier = vec![var];
+        let mut hop = 0;
+        while !frontier.is_empty() && hops.is_none_or(|h| hop < h) {
+            hop += 1;
+            let mut next = Vec::new();
+            for &v in &frontier {
+                for &r in &sys.var_relations[v as usize] {
+                    for &(w, _) in &sys.relations[r as usize].terms {
+                        if open(sys.var_atom[w as usize] as usize) && seen.insert(w) {
+                            next.push(w);
+                        }
+                    }
+                }
+            }
+            if seen.len() > cap {
+                return None;
+            }
+            frontier = next;
+        }
+        let mut window: Vec<u32> = seen.into_iter().collect();
+        window.sort_unstable();
+        Some(window)
+    }
+
+    /// The relations any of `vars` appears in, ascending.
+    fn relations_of(&self, vars: &[u32]) -> Vec<u32> {
+        let mut relations: Vec<u32> = vars
+            .iter()
+            .flat_map(|&v| self.system.var_relations[v as usize].iter().copied())
+            .collect();
+        relations.sort_unstable();
+        relations.dedup();
+        relations
+    }
+
+    /// The move LP over `vars` (ascending, `var` among them) and the `relations` they appear in;
+    /// every other number stays as it is.
+    fn solve(
+        &self,
+        suppressed: &[bool],
+        var: u32,
+        step: i64,
+        within: bool,
+        vars: &[u32],
+        relations: &[u32],
+    ) -> Option<Vec<u32>> {
+        let sys = self.system;
         let mut problem = Problem::new(OptimizationDirection::Minimize);
-        // Per variable of the group: its up and down parts, absent when it must stay as it is.
+        // Per variable of the window: its up and down parts, absent when it must stay as it is.
         let parts: Vec<Option<(Variable, Variable)>> = vars
             .iter()
             .map(|&v| {
@@ -156,7 +409,7 @@ impl<'a> Moves<'a> {
                 ))
             })
             .collect();
-        let part = |v: u32| parts[self.local[v as usize] as usize];
+        let part = |v: u32| vars.binary_search(&v).ok().and_then(|i| parts[i]);
         let mut terms: Vec<(Variable, f64)> = Vec::new();
         for &r in relations {
             let rel = &sys.relations[r as usize];
@@ -182,6 +435,8 @@ impl<'a> Moves<'a> {
         let (up, down) = part(var)?;
         #[allow(clippy::cast_precision_loss, reason = "counts far below 2^52")]
         problem.add_constraint([(up, 1.0), (down, -1.0)], ComparisonOp::Eq, step as f64);
+        self.solved
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let solution = problem.solve().ok()?.into_solution().ok()?;
         let mut touched: Vec<u32> = vars
             .iter()

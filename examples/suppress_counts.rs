@@ -4,7 +4,8 @@
 //! per interior cell. Each dimension gets a total; a header `name^1` makes the dimension
 //! hierarchical, grouped by the first character of its codes. A cell is primary when
 //! `0 < count < 3`. For each protection level in `LEVELS` (default `2,3`) prints privstat's
-//! primary and secondary counts, its time and the narrowest primary interval of the exact audit.
+//! primary and secondary counts, its time, and the narrowest primary interval of the exact audit
+//! with the audit's time.
 //!
 //! Further arguments are suppression patterns of the same table by another tool: a CSV with the
 //! dimension columns (`_T` for totals, group codes for groups) and a `status` column (τ-ARGUS:
@@ -20,6 +21,8 @@
     clippy::expect_used,
     reason = "a command-line example"
 )]
+
+use std::io::Write;
 
 use privstat::protect::random;
 use privstat::protect::system::System;
@@ -74,13 +77,15 @@ fn main() {
             cost: Cost::Cells,
         })
         .unwrap();
-        let elapsed = started.elapsed();
-        let audit = audit(&table, &solution.suppressed, &sensitive, &levels);
-        println!(
-            "  privstat level {level}: secondary {} in {:.3}s; {audit}",
+        print!(
+            "  privstat level {level}: secondary {} in {:.3}s; ",
             solution.suppressed.iter().filter(|&&s| s).count() - primary,
-            elapsed.as_secs_f64()
+            started.elapsed().as_secs_f64()
         );
+        std::io::stdout().flush().unwrap();
+        let started = std::time::Instant::now();
+        let audit = audit(&table, &solution.suppressed, &sensitive, &levels);
+        println!("{audit} ({:.3}s)", started.elapsed().as_secs_f64());
     }
     for pattern in args {
         let (suppressed, tool_primary) = read_pattern(&table, &pattern);

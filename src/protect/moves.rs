@@ -12,8 +12,11 @@
 //! the relations allow — a path through a hierarchy, across linked tables, through cells other
 //! sensitive numbers already opened — which is where the savings come from.
 //!
-//! One LP per move, over the linked tables of the number only; tables too large for that are left
-//! to the hypercubes ([`super::secondary`]). The LP solver is deterministic, so the pattern is too.
+//! One LP per move, over the linked tables of the number only. Above [`WHOLE_GROUP_VARS`] linked
+//! numbers, over a box around it instead: on every dimension its position, its parent and a few
+//! siblings and children (suppressed ones first), then every sibling, then the whole lineage to the
+//! total; a move found in a box is a move of the release, since every number outside it stays put.
+//! The LP solver is deterministic, so the pattern is too.
 
 use microlp::{ComparisonOp, OptimizationDirection, Problem, Variable};
 
@@ -37,9 +40,6 @@ const WINDOW_HOPS: [usize; 3] = [2, 3, 4];
 /// Numbers a window beyond the boxes may hold.
 const WINDOW_VARS: usize = 3_000;
 
-/// Numbers a move LP may hold.
-pub const MAX_LP_VARS: usize = 20_000;
-
 /// The cheapest-perturbation search over one release.
 pub struct Moves<'a> {
     system: &'a System,
@@ -55,8 +55,6 @@ pub struct Moves<'a> {
     max_weight: i64,
     /// Whether some group is searched in windows.
     windowed: bool,
-    /// LPs solved so far.
-    solved: std::sync::atomic::AtomicUsize,
 }
 
 impl<'a> Moves<'a> {
@@ -83,16 +81,15 @@ impl<'a> Moves<'a> {
         let mut index_of_root = vec![u32::MAX; n];
         let mut groups: Vec<(Vec<u32>, Vec<u32>)> = Vec::new();
         let mut group_of = vec![0u32; n];
-        for v in 0..n {
-            let root = find(&mut parent, u32::try_from(v).expect("vars fit u32")) as usize;
+        for (v, group) in group_of.iter_mut().enumerate() {
+            let v = u32::try_from(v).expect("vars fit u32");
+            let root = find(&mut parent, v) as usize;
             if index_of_root[root] == u32::MAX {
                 index_of_root[root] = u32::try_from(groups.len()).expect("groups fit u32");
                 groups.push((Vec::new(), Vec::new()));
             }
-            group_of[v] = index_of_root[root];
-            groups[index_of_root[root] as usize]
-                .0
-                .push(u32::try_from(v).expect("vars fit u32"));
+            *group = index_of_root[root];
+            groups[index_of_root[root] as usize].0.push(v);
         }
         for (r, rel) in system.relations.iter().enumerate() {
             if let Some(&(v, _)) = rel.terms.first() {
@@ -110,7 +107,6 @@ impl<'a> Moves<'a> {
             group_of,
             max_weight: weight.iter().copied().max().unwrap_or(0),
             windowed: groups.iter().any(|g| g.0.len() > WHOLE_GROUP_VARS),
-            solved: std::sync::atomic::AtomicUsize::new(0),
             groups,
         }
     }
@@ -119,13 +115,6 @@ impl<'a> Moves<'a> {
     #[must_use]
     pub fn windowed(&self) -> bool {
         self.windowed
-    }
-
-    /// LPs solved so far: the same count on every run, whatever the threads, once the calls that
-    /// made them have returned.
-    #[must_use]
-    pub fn solved(&self) -> usize {
-        self.solved.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// The atoms the cheapest perturbation moving `var` by exactly `step` touches, suppressed ones
@@ -140,7 +129,6 @@ impl<'a> Moves<'a> {
             return self.solve(suppressed, var, step, false, vars, relations);
         }
         let open = |atom: usize| !self.frozen[atom] || suppressed[atom];
-        let lptrace = std::env::var_os("PRIVSTAT_LPTRACE").is_some();
         let mut tried = 0;
         for shape in BOXES {
             let window = self.box_window(suppressed, var, shape, step, open);
@@ -149,12 +137,7 @@ impl<'a> Moves<'a> {
             }
             tried = window.len();
             let relations = self.relations_of(&window);
-            let t0 = std::time::Instant::now();
             let found = self.solve(suppressed, var, step, false, &window, &relations);
-            if lptrace {
-                let at = self.system.atom_cells[self.system.var_atom[var as usize] as usize][0];
-                eprintln!("box {shape:?}: {} vars {} rels {:?} found {} step {step} truth {} pos {:?}", window.len(), relations.len(), t0.elapsed(), found.as_ref().map_or(0, Vec::len), self.truth[var as usize], self.system.shapes[0].positions(at.1 as usize));
-            }
             if found.is_some() {
                 return found;
             }
@@ -166,11 +149,7 @@ impl<'a> Moves<'a> {
             }
             tried = window.len();
             let relations = self.relations_of(&window);
-            let t0 = std::time::Instant::now();
             let found = self.solve(suppressed, var, step, false, &window, &relations);
-            if lptrace {
-                eprintln!("window hops {hops}: {} vars {} rels {:?} found {}", window.len(), relations.len(), t0.elapsed(), found.as_ref().map_or(0, Vec::len));
-            }
             if found.is_some() {
                 return found;
             }
@@ -269,8 +248,7 @@ impl<'a> Moves<'a> {
 
     /// The atoms of a perturbation moving `var` by exactly `step` among suppressed cells only,
     /// touching as little as it can: a proof that the pattern gives `var` that room. `None` when
-    /// the suppressed cells allow no such move, or when the suppressed numbers linked to `var`
-    /// are more than [`MAX_LP_VARS`]. In linked tables of more than [`WHOLE_GROUP_VARS`] numbers,
+    /// the suppressed cells allow no such move. In linked tables of more than [`WHOLE_GROUP_VARS`] numbers,
     /// only moves within the boxes around `var` are searched: a `None` there proves nothing.
     #[must_use]
     pub fn within(&self, suppressed: &[bool], var: u32, step: i64) -> Option<Vec<u32>> {
@@ -283,32 +261,33 @@ impl<'a> Moves<'a> {
                     return Some(found);
                 }
             }
+            return None;
         }
         // Numbers not linked to `var` through suppressed ones cannot help: the LP over the
         // linked ones is the whole search.
-        let cap = if self.groups[self.group_of[var as usize] as usize].0.len() > WHOLE_GROUP_VARS {
-            WINDOW_VARS
-        } else {
-            MAX_LP_VARS
-        };
-        let linked = self.window(var, None, cap, |atom| suppressed[atom])?;
+        let linked = self.window(var, None, usize::MAX, |atom| suppressed[atom])?;
         let relations = self.relations_of(&linked);
         self.solve(suppressed, var, step, true, &linked, &relations)
     }
 
     /// A proof that the pattern gives `var` room for `need` integers beyond its lowest: moves among
     /// suppressed cells only, up by `need − d` and down by `d`, for the first `d` that works (half
-    /// the need first). The `d` and the atoms the moves touch; `None` when there is none.
+    /// the need first; in windows only `d = 0` and the largest `d`). The `d` and the atoms the moves touch; `None` when there is none.
     #[must_use]
     pub fn prove(&self, suppressed: &[bool], var: u32, need: i64) -> Option<(i64, Vec<u32>)> {
         let most = self.truth[var as usize].min(need);
-        // Routes in windows move up only (see `splits`): look there first.
-        let first = if self.windowed() {
-            0
+        let splits: Vec<i64> = if self.windowed() {
+            // Routes in windows move up alone where they can; and every failed split costs LPs
+            // in several windows: the move up alone, then the widest move down.
+            let mut ends = vec![0, most];
+            ends.dedup();
+            ends
         } else {
-            most.min(need / 2)
+            let half = most.min(need / 2);
+            std::iter::once(half)
+                .chain((0..=most).filter(|&d| d != half))
+                .collect()
         };
-        let splits = std::iter::once(first).chain((0..=most).filter(|&d| d != first));
         splits.into_iter().find_map(|down| {
             let mut atoms = Vec::new();
             for step in [need - down, -down] {
@@ -321,7 +300,7 @@ impl<'a> Moves<'a> {
     }
 
     /// The variables reachable from `var` in at most `hops` relations (all, with `None`) through
-    /// variables of atoms `open` admits, ascending; `None` beyond [`MAX_LP_VARS`].
+    /// variables of atoms `open` admits, ascending; `None` beyond `cap` of them.
     fn window(
         &self,
         var: u32,
@@ -435,8 +414,6 @@ impl<'a> Moves<'a> {
         let (up, down) = part(var)?;
         #[allow(clippy::cast_precision_loss, reason = "counts far below 2^52")]
         problem.add_constraint([(up, 1.0), (down, -1.0)], ComparisonOp::Eq, step as f64);
-        self.solved
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let solution = problem.solve().ok()?.into_solution().ok()?;
         let mut touched: Vec<u32> = vars
             .iter()

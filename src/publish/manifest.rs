@@ -287,8 +287,9 @@ impl Manifest {
                     "cheapest perturbations (LP) of every sensitive number over all \
                      tables of the release together, re-routed until they settle, \
                      repaired until the audit passes, then pruned while every suppressed \
-                     number keeps a proof; certified hypercubes for tables too large for \
-                     the LPs",
+                     number keeps a proof; above 4 000 linked numbers the LPs cover a box \
+                     around each number and nothing is pruned; certified hypercubes where no \
+                     move exists",
                 ),
                 cost: input.protected.protection.cost,
                 audit: dp.is_none().then_some(

@@ -261,66 +261,126 @@ impl Component {
         maximise: bool,
         solver: Solver,
     ) -> Result<f64, LpError> {
+        let result = match solver {
+            Solver::Microlp => self.solve_microlp(system, value, residual, target, maximise),
+            Solver::Clarabel => self.solve_clarabel(system, value, residual, target, maximise),
+        };
+        match result {
+            Ok(x) => Ok(snap(x)),
+            Err(Failure::Unbounded) if maximise => Ok(f64::INFINITY),
+            Err(Failure::Infeasible) => Err(LpError::Inconsistent),
+            Err(Failure::Unbounded) => Err(LpError::Solver("unbounded minimum".into())),
+            Err(Failure::Other(e)) => Err(LpError::Solver(e)),
+        }
+    }
+
+    /// The unknowns of relation `r` that are in this component, with their coefficients.
+    fn terms<'s>(
+        &'s self,
+        system: &'s System,
+        value: &'s [Option<f64>],
+        r: u32,
+    ) -> impl Iterator<Item = (usize, f64)> + 's {
+        system.relations[r as usize]
+            .terms
+            .iter()
+            .filter(|&&(v, _)| value[v as usize].is_none())
+            .filter_map(|&(v, c)| Some((self.vars.binary_search(&v).ok()?, f64::from(c))))
+    }
+
+    /// microlp, called directly: building the problem through good_lp's expressions costs more
+    /// than solving it.
+    fn solve_microlp(
+        &self,
+        system: &System,
+        value: &[Option<f64>],
+        residual: &[f64],
+        target: usize,
+        maximise: bool,
+    ) -> Result<f64, Failure> {
+        let direction = if maximise {
+            microlp::OptimizationDirection::Maximize
+        } else {
+            microlp::OptimizationDirection::Minimize
+        };
+        let mut problem = microlp::Problem::new(direction);
+        let xs: Vec<microlp::Variable> = (0..self.vars.len())
+            .map(|i| problem.add_var(if i == target { 1.0 } else { 0.0 }, (0.0, f64::INFINITY)))
+            .collect();
+        let mut terms: Vec<(microlp::Variable, f64)> = Vec::new();
+        for &r in &self.relations {
+            terms.clear();
+            terms.extend(self.terms(system, value, r).map(|(i, c)| (xs[i], c)));
+            let op = match system.relations[r as usize].kind {
+                Kind::Eq => microlp::ComparisonOp::Eq,
+                Kind::Le => microlp::ComparisonOp::Le,
+            };
+            problem.add_constraint(terms.as_slice(), op, residual[r as usize]);
+        }
+        match problem.solve() {
+            Ok(outcome) => outcome
+                .into_solution()
+                .map(|s| s.var_value(xs[target]))
+                .map_err(|_| Failure::Other("the LP solve was interrupted".into())),
+            Err(microlp::Error::Infeasible) => Err(Failure::Infeasible),
+            Err(microlp::Error::Unbounded) => Err(Failure::Unbounded),
+            Err(e) => Err(Failure::Other(e.to_string())),
+        }
+    }
+
+    /// clarabel through good_lp.
+    fn solve_clarabel(
+        &self,
+        system: &System,
+        value: &[Option<f64>],
+        residual: &[f64],
+        target: usize,
+        maximise: bool,
+    ) -> Result<f64, Failure> {
         let mut problem = ProblemVariables::new();
         let xs: Vec<Variable> = self
             .vars
             .iter()
             .map(|_| problem.add(variable().min(0)))
             .collect();
-        let local = |v: u32| self.vars.binary_search(&v).ok();
         let objective: Expression = xs[target].into();
         let constraints: Vec<good_lp::Constraint> = self
             .relations
             .iter()
             .map(|&r| {
-                let rel = &system.relations[r as usize];
-                let mut e = Expression::with_capacity(rel.terms.len());
-                for &(v, c) in &rel.terms {
-                    if value[v as usize].is_none()
-                        && let Some(i) = local(v)
-                    {
-                        e.add_mul(f64::from(c), xs[i]);
-                    }
+                let mut e = Expression::default();
+                for (i, c) in self.terms(system, value, r) {
+                    e.add_mul(c, xs[i]);
                 }
-                match rel.kind {
+                match system.relations[r as usize].kind {
                     Kind::Eq => e.eq(residual[r as usize]),
                     Kind::Le => e.leq(residual[r as usize]),
                 }
             })
             .collect();
-        let result = match solver {
-            Solver::Microlp => {
-                let unsolved = if maximise {
-                    problem.maximise(objective)
-                } else {
-                    problem.minimise(objective)
-                };
-                unsolved
-                    .using(good_lp::microlp)
-                    .with_all(constraints)
-                    .solve()
-                    .map(|s| s.value(xs[target]))
-            }
-            Solver::Clarabel => {
-                let unsolved = if maximise {
-                    problem.maximise(objective)
-                } else {
-                    problem.minimise(objective)
-                };
-                unsolved
-                    .using(good_lp::clarabel)
-                    .with_all(constraints)
-                    .solve()
-                    .map(|s| s.value(xs[target]))
-            }
+        let unsolved = if maximise {
+            problem.maximise(objective)
+        } else {
+            problem.minimise(objective)
         };
-        match result {
-            Ok(x) => Ok(snap(x)),
-            Err(good_lp::ResolutionError::Unbounded) if maximise => Ok(f64::INFINITY),
-            Err(good_lp::ResolutionError::Infeasible) => Err(LpError::Inconsistent),
-            Err(e) => Err(LpError::Solver(e.to_string())),
+        match unsolved
+            .using(good_lp::clarabel)
+            .with_all(constraints)
+            .solve()
+        {
+            Ok(s) => Ok(s.value(xs[target])),
+            Err(good_lp::ResolutionError::Unbounded) => Err(Failure::Unbounded),
+            Err(good_lp::ResolutionError::Infeasible) => Err(Failure::Infeasible),
+            Err(e) => Err(Failure::Other(e.to_string())),
         }
     }
+}
+
+/// How one LP failed.
+enum Failure {
+    Infeasible,
+    Unbounded,
+    Other(String),
 }
 
 /// Rounds solver noise: to the nearest integer within 1e-6, else to 1e-6.

@@ -324,11 +324,6 @@ pub fn suppress(problem: &Problem<'_>) -> Result<Solution, ProtectError> {
     let mut suppressed = sensitive.to_vec();
     let moves = moves::Moves::new(system, truth, weight, frozen, cost);
     let mut pattern = Pattern {
-        system,
-        truth,
-        weight,
-        frozen,
-        cost,
         escalation: vec![0; n_atoms],
         moves: &moves,
     };
@@ -669,13 +664,8 @@ impl Prover<'_> {
     }
 }
 
-/// Chooses secondary cells.
+/// Chooses secondary cells, on the release, values and costs the moves search.
 struct Pattern<'a> {
-    system: &'a System,
-    truth: &'a [i64],
-    weight: &'a [i64],
-    frozen: &'a [bool],
-    cost: Cost,
     /// Per atom, how many times its surroundings were suppressed wholesale.
     escalation: Vec<usize>,
     moves: &'a moves::Moves<'a>,
@@ -684,12 +674,12 @@ struct Pattern<'a> {
 impl Pattern<'_> {
     fn search<'s>(&'s self, suppressed: &'s [bool]) -> secondary::Search<'s> {
         secondary::Search {
-            system: self.system,
-            truth: self.truth,
+            system: self.moves.system,
+            truth: self.moves.truth,
             suppressed,
-            frozen: self.frozen,
-            weight: self.weight,
-            cost: self.cost,
+            frozen: self.moves.frozen,
+            weight: self.moves.weight,
+            cost: self.moves.cost,
         }
     }
 
@@ -699,7 +689,7 @@ impl Pattern<'_> {
     /// hypercube or sum of hypercubes in one of its tables; else escalation.
     fn protect(&mut self, suppressed: &mut [bool], atom: usize, needs: &[(u32, i64)]) {
         let need = needs.iter().map(|n| n.1).max().unwrap_or(1);
-        let occurrences = self.system.atom_cells[atom].clone();
+        let occurrences = self.moves.system.atom_cells[atom].clone();
         let search = self.search(suppressed);
         for &(t, cell) in &occurrences {
             if search
@@ -745,7 +735,7 @@ impl Pattern<'_> {
         let mut route: Vec<u32> = Vec::new();
         for &(v, need) in needs {
             let mut best: Option<((usize, i64), Vec<u32>)> = None;
-            for down in 0..=self.truth[v as usize].min(need) {
+            for down in 0..=self.moves.truth[v as usize].min(need) {
                 // In windows, where every LP counts, a move up alone when there is one.
                 if down > 0 && best.is_some() && self.moves.windowed() {
                     break;
@@ -800,8 +790,10 @@ impl Pattern<'_> {
     /// Cells and persons a route adds to a pattern.
     fn opening(&self, suppressed: &[bool], route: &[u32]) -> (usize, i64) {
         let new = route.iter().filter(|&&a| !suppressed[a as usize]);
-        let (cells, persons) = new.fold((0, 0), |(c, p), &a| (c + 1, p + self.weight[a as usize]));
-        match self.cost {
+        let (cells, persons) = new.fold((0, 0), |(c, p), &a| {
+            (c + 1, p + self.moves.weight[a as usize])
+        });
+        match self.moves.cost {
             Cost::Cells => (cells, persons),
             Cost::Persons => (
                 usize::try_from(persons).unwrap_or(usize::MAX),
@@ -964,7 +956,7 @@ impl Pattern<'_> {
         let mut pinned = vec![false; n_atoms];
         for (&a, p) in held.iter().zip(&first) {
             if p.is_none() && !pinned[a] {
-                for b in self.system.linked_atoms(suppressed, a) {
+                for b in self.moves.system.linked_atoms(suppressed, a) {
                     pinned[b] = true;
                 }
             }
@@ -991,7 +983,7 @@ impl Pattern<'_> {
             .into_iter()
             .filter(|&a| !sensitive[a] && !pinned[a])
             .collect();
-        order.sort_by_key(|&a| (std::cmp::Reverse(self.weight[a]), a));
+        order.sort_by_key(|&a| (std::cmp::Reverse(self.moves.weight[a]), a));
         for c in order {
             let cu = u32::try_from(c).expect("atoms fit u32");
             suppressed[c] = false;
@@ -1032,10 +1024,10 @@ impl Pattern<'_> {
     /// Suppresses the block of cells under the atom's next ancestor on every dimension of its
     /// first table; returns whether anything new was suppressed.
     fn escalate(&mut self, suppressed: &mut [bool], atom: usize) -> bool {
-        let Some(&(t, cell)) = self.system.atom_cells[atom].first() else {
+        let Some(&(t, cell)) = self.moves.system.atom_cells[atom].first() else {
             return false;
         };
-        let shape = &self.system.shapes[t as usize];
+        let shape = &self.moves.system.shapes[t as usize];
         let target = shape.positions(cell as usize);
         loop {
             self.escalation[atom] += 1;
@@ -1056,8 +1048,8 @@ impl Pattern<'_> {
             for c in 0..shape.len() {
                 let pos = shape.positions(c);
                 if pos.iter().zip(&blocks).all(|(p, b)| b.contains(p)) {
-                    let a = self.system.atom_of[t as usize][c] as usize;
-                    if !suppressed[a] && !self.frozen[a] {
+                    let a = self.moves.system.atom_of[t as usize][c] as usize;
+                    if !suppressed[a] && !self.moves.frozen[a] {
                         suppressed[a] = true;
                         grew = true;
                     }

@@ -42,11 +42,11 @@ const WINDOW_VARS: usize = 3_000;
 
 /// The cheapest-perturbation search over one release.
 pub struct Moves<'a> {
-    system: &'a System,
-    truth: &'a [i64],
-    weight: &'a [i64],
-    frozen: &'a [bool],
-    cost: Cost,
+    pub(super) system: &'a System,
+    pub(super) truth: &'a [i64],
+    pub(super) weight: &'a [i64],
+    pub(super) frozen: &'a [bool],
+    pub(super) cost: Cost,
     /// Per variable, its group of linked variables.
     group_of: Vec<u32>,
     /// Per group, its variables (ascending) and the relations among them.
@@ -129,30 +129,36 @@ impl<'a> Moves<'a> {
             return self.solve(suppressed, var, step, false, vars, relations);
         }
         let open = |atom: usize| !self.frozen[atom] || suppressed[atom];
-        let mut tried = 0;
-        for shape in BOXES {
-            let window = self.box_window(suppressed, var, shape, step, open);
-            if window.len() == tried {
+        let boxes = BOXES
+            .iter()
+            .map(|&shape| self.box_window(suppressed, var, shape, step, open));
+        let hops = WINDOW_HOPS
+            .iter()
+            .map_while(|&hops| self.window(var, Some(hops), WINDOW_VARS, open));
+        self.first_move(suppressed, var, step, false, boxes.chain(hops))
+    }
+
+    /// The move LP over each window in turn (one equal to the window before it is skipped), until
+    /// one finds a move.
+    fn first_move(
+        &self,
+        suppressed: &[bool],
+        var: u32,
+        step: i64,
+        within: bool,
+        windows: impl Iterator<Item = Vec<u32>>,
+    ) -> Option<Vec<u32>> {
+        let mut previous: Option<Vec<u32>> = None;
+        for window in windows {
+            if previous.as_ref() == Some(&window) {
                 continue;
             }
-            tried = window.len();
             let relations = self.relations_of(&window);
-            let found = self.solve(suppressed, var, step, false, &window, &relations);
+            let found = self.solve(suppressed, var, step, within, &window, &relations);
             if found.is_some() {
                 return found;
             }
-        }
-        for hops in WINDOW_HOPS {
-            let window = self.window(var, Some(hops), WINDOW_VARS, open)?;
-            if window.len() <= tried {
-                continue;
-            }
-            tried = window.len();
-            let relations = self.relations_of(&window);
-            let found = self.solve(suppressed, var, step, false, &window, &relations);
-            if found.is_some() {
-                return found;
-            }
+            previous = Some(window);
         }
         None
     }
@@ -248,20 +254,17 @@ impl<'a> Moves<'a> {
 
     /// The atoms of a perturbation moving `var` by exactly `step` among suppressed cells only,
     /// touching as little as it can: a proof that the pattern gives `var` that room. `None` when
-    /// the suppressed cells allow no such move. In linked tables of more than [`WHOLE_GROUP_VARS`] numbers,
-    /// only moves within the boxes around `var` are searched: a `None` there proves nothing.
+    /// the suppressed cells allow no such move. In linked tables of more than [`WHOLE_GROUP_VARS`]
+    /// numbers, only moves within the boxes around `var` are searched: a `None` there proves
+    /// nothing.
     #[must_use]
     pub fn within(&self, suppressed: &[bool], var: u32, step: i64) -> Option<Vec<u32>> {
         if self.groups[self.group_of[var as usize] as usize].0.len() > WHOLE_GROUP_VARS {
             let open = |atom: usize| suppressed[atom];
-            for shape in BOXES {
-                let window = self.box_window(suppressed, var, shape, step, open);
-                let relations = self.relations_of(&window);
-                if let Some(found) = self.solve(suppressed, var, step, true, &window, &relations) {
-                    return Some(found);
-                }
-            }
-            return None;
+            let boxes = BOXES
+                .iter()
+                .map(|&shape| self.box_window(suppressed, var, shape, step, open));
+            return self.first_move(suppressed, var, step, true, boxes);
         }
         // Numbers not linked to `var` through suppressed ones cannot help: the LP over the
         // linked ones is the whole search.
@@ -272,7 +275,8 @@ impl<'a> Moves<'a> {
 
     /// A proof that the pattern gives `var` room for `need` integers beyond its lowest: moves among
     /// suppressed cells only, up by `need − d` and down by `d`, for the first `d` that works (half
-    /// the need first; in windows only `d = 0` and the largest `d`). The `d` and the atoms the moves touch; `None` when there is none.
+    /// the need first; in windows only `d = 0` and the largest `d`). The `d` and the atoms the
+    /// moves touch; `None` when there is none.
     #[must_use]
     pub fn prove(&self, suppressed: &[bool], var: u32, need: i64) -> Option<(i64, Vec<u32>)> {
         let most = self.truth[var as usize].min(need);

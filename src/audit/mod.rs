@@ -11,7 +11,10 @@
 //! - rebuilds the relations between all published numbers ([`crate::protect::system`]) from the
 //!   code lists and the manifest's additivity, and computes every suppressed number's feasibility
 //!   interval ([`crate::protect::lp`]): none may be exactly recoverable, and every primary count's
-//!   interval must hold at least `protection_level` integers beyond its lowest.
+//!   interval must hold at least `protection_level` integers beyond its lowest. In large linked
+//!   groups a number that witnesses (solutions of the published relations) already show
+//!   protected gets that inner interval, marked `witnesses`; every other interval is exact, and
+//!   so is every interval with `exact`.
 //!
 //! Nothing in the report is a value the release does not publish: intervals are what anyone can
 //! derive from it.
@@ -98,6 +101,9 @@ pub struct CellInterval {
     /// The width it must have.
     pub need: i64,
     pub ok: bool,
+    /// `lp` or `elimination`: the exact interval; `witnesses`: an inner interval, enough for
+    /// the need (the exact one holds it).
+    pub method: lp::Method,
 }
 
 /// The result of an audit.
@@ -113,6 +119,8 @@ pub struct Report {
     pub suppressed_numbers: usize,
     pub primary_numbers: usize,
     pub exactly_recoverable: usize,
+    /// Intervals that are inner bounds from witnesses (see [`CellInterval::method`]).
+    pub inner_intervals: usize,
     pub under_protected: usize,
     /// The narrowest interval of a primary count, in integers beyond its lowest.
     pub min_primary_width: Option<i64>,
@@ -138,6 +146,7 @@ impl Report {
             suppressed_numbers: 0,
             primary_numbers: 0,
             exactly_recoverable: 0,
+            inner_intervals: 0,
             under_protected: 0,
             min_primary_width: None,
             threshold: None,
@@ -227,9 +236,11 @@ impl Report {
     }
 }
 
-/// Audits the release in `dir`. Never fails: what cannot be read is a finding.
+/// Audits the release in `dir`; with `exact`, every interval is exact, else a number in a large
+/// linked group that witnesses show protected gets an inner interval. Never fails: what cannot be
+/// read is a finding.
 #[must_use]
-pub fn audit(dir: &Path) -> Report {
+pub fn audit(dir: &Path, exact: bool) -> Report {
     let started = std::time::Instant::now();
     let mut report = Report::new(dir);
     if let Some(manifest) = read_manifest(dir, &mut report) {
@@ -238,7 +249,7 @@ pub fn audit(dir: &Path) -> Report {
         report.protection_level = Some(manifest.protection.protection_level);
         verify_files(dir, &manifest, &mut report);
         scan_identifiers(dir, &manifest, &mut report);
-        check_tables(dir, &manifest, &mut report);
+        check_tables(dir, &manifest, exact, &mut report);
     }
     cap_findings(&mut report);
     report.passed = report.failures() == 0;
@@ -417,7 +428,7 @@ fn scan_identifiers(dir: &Path, manifest: &Manifest, report: &mut Report) {
 /// A table's cells as published: `[measure][cell]` → status and value.
 type Grid = Vec<Vec<Option<(CellStatus, Option<i64>)>>>;
 
-fn check_tables(dir: &Path, manifest: &Manifest, report: &mut Report) {
+fn check_tables(dir: &Path, manifest: &Manifest, exact: bool, report: &mut Report) {
     let dictionary = match TextFrame::read(&dir.join("data-dictionary.csv")) {
         Ok(f) => dictionary_columns(&f),
         Err(e) => {
@@ -460,7 +471,7 @@ fn check_tables(dir: &Path, manifest: &Manifest, report: &mut Report) {
         check_consistency(&shapes, &grids, report);
     } else {
         check_threshold(manifest, &shapes, &grids, report);
-        check_intervals(manifest, shapes, &grids, report);
+        check_intervals(manifest, shapes, &grids, exact, report);
     }
 }
 
@@ -845,7 +856,13 @@ fn check_threshold(manifest: &Manifest, shapes: &[Shape], grids: &[Grid], report
     }
 }
 
-fn check_intervals(manifest: &Manifest, shapes: Vec<Shape>, grids: &[Grid], report: &mut Report) {
+fn check_intervals(
+    manifest: &Manifest,
+    shapes: Vec<Shape>,
+    grids: &[Grid],
+    exact: bool,
+    report: &mut Report,
+) {
     if shapes.is_empty() {
         return;
     }
@@ -892,7 +909,14 @@ fn check_intervals(manifest: &Manifest, shapes: Vec<Shape>, grids: &[Grid], repo
             1
         }
     };
-    let intervals = match lp::intervals(&system, &published, Solver::Microlp, None) {
+    let needs: Vec<i64> = (0..system.vars()).map(need).collect();
+    let intervals = match lp::intervals(
+        &system,
+        &published,
+        Solver::Microlp,
+        None,
+        (!exact).then_some(needs.as_slice()),
+    ) {
         Ok(i) => i,
         Err(e) => {
             report.fail(Check::Protection, None, None, e.to_string());
@@ -903,8 +927,11 @@ fn check_intervals(manifest: &Manifest, shapes: Vec<Shape>, grids: &[Grid], repo
     let mut listed = 0usize;
     for i in intervals {
         let v = i.var as usize;
-        let need = need(v);
+        let need = needs[v];
         let width = int_width(i.lower, i.upper);
+        if i.method == lp::Method::Witnesses {
+            report.inner_intervals += 1;
+        }
         let ok = width >= need;
         let atom = system.var_atom[v] as usize;
         let (t, cell) = system.atom_cells[atom][0];
@@ -961,6 +988,7 @@ fn check_intervals(manifest: &Manifest, shapes: Vec<Shape>, grids: &[Grid], repo
             width: (width != i64::MAX).then_some(width),
             need,
             ok,
+            method: i.method,
         });
     }
     if listed > LISTED_PER_CHECK {

@@ -21,6 +21,10 @@ pub enum Method {
     Elimination,
     /// Minimum and maximum of a linear program.
     Lp,
+    /// The smallest and largest values the number takes among solutions of the published
+    /// relations (vertices found by LPs with varied objectives): the interval holds at least
+    /// this, which already gives the number the protection it needs.
+    Witnesses,
     /// A perturbation of suppressed cells that keeps every published number (see
     /// [`super::secondary`]): the interval is at least this wide.
     Certificate,
@@ -68,8 +72,22 @@ pub enum LpError {
 
 const TOL: f64 = 1e-6;
 
+/// Components of at least this many unknowns look for witnesses first, when they have more than
+/// one number to bound.
+const WITNESS_VARS: usize = 24;
+
+/// Witness rounds stop when a round (two LPs) settles fewer numbers than this: exact bounds
+/// (two LPs a number) then cost about as much.
+const WITNESS_GAIN: usize = 2;
+
 /// Intervals of every unpublished variable (`published[v] == None`), in variable order; with
 /// `focus`, only of the exactly recoverable ones and of the focus variables.
+///
+/// With `needs` (per variable, the integers its interval must hold beyond its lowest), a
+/// component with many numbers to bound first looks for witnesses: solutions of the published
+/// relations under a few varied objectives, each moving every number at once. A number whose
+/// witnesses already span its need gets that inner interval ([`Method::Witnesses`]); the others
+/// get exact bounds. Without `needs` every interval is exact.
 ///
 /// # Errors
 /// [`LpError::Inconsistent`] when the published values violate a relation; [`LpError::Solver`]
@@ -79,6 +97,7 @@ pub fn intervals(
     published: &[Option<i64>],
     solver: Solver,
     focus: Option<&[u32]>,
+    needs: Option<&[i64]>,
 ) -> Result<Vec<Interval>, LpError> {
     #[allow(clippy::cast_precision_loss, reason = "counts far below 2^52")]
     let mut value: Vec<Option<f64>> = published.iter().map(|v| v.map(|x| x as f64)).collect();
@@ -203,16 +222,42 @@ pub fn intervals(
         })
         .collect();
 
-    let tasks: Vec<(usize, usize)> = components
+    let targets: Vec<Vec<usize>> = components
         .iter()
-        .enumerate()
-        .flat_map(|(c, comp)| (0..comp.vars.len()).map(move |i| (c, i)))
-        .filter(|&(c, i)| {
-            wanted
-                .as_ref()
-                .is_none_or(|w| w.contains(&components[c].vars[i]))
+        .map(|comp| {
+            (0..comp.vars.len())
+                .filter(|&i| wanted.as_ref().is_none_or(|w| w.contains(&comp.vars[i])))
+                .collect()
         })
         .collect();
+    let started = std::time::Instant::now();
+    // Large components first look for witnesses; what they leave goes to the exact LP.
+    let witnessed: Vec<Result<Vec<Option<Span>>, LpError>> = components
+        .par_iter()
+        .zip(&targets)
+        .map(|(comp, targets)| match needs {
+            Some(needs) if comp.vars.len() >= WITNESS_VARS && targets.len() > 1 => {
+                comp.witness(system, &value, &residual, targets, needs)
+            }
+            _ => Ok(vec![None; targets.len()]),
+        })
+        .collect();
+    let witness_time = started.elapsed();
+    let mut tasks: Vec<(usize, usize)> = Vec::new();
+    let mut out: Vec<Interval> = Vec::new();
+    for (c, found) in witnessed.into_iter().enumerate() {
+        for (&i, found) in targets[c].iter().zip(found?) {
+            match found {
+                Some((lower, upper)) => out.push(Interval {
+                    var: components[c].vars[i],
+                    lower,
+                    upper,
+                    method: Method::Witnesses,
+                }),
+                None => tasks.push((c, i)),
+            }
+        }
+    }
     let lp: Vec<Result<Interval, LpError>> = tasks
         .par_iter()
         .map(|&(c, i)| {
@@ -227,7 +272,16 @@ pub fn intervals(
             })
         })
         .collect();
-    let mut out: Vec<Interval> = Vec::new();
+    if std::env::var_os("PRIVSTAT_TRACE").is_some() {
+        let largest = components.iter().map(|c| c.vars.len()).max().unwrap_or(0);
+        eprintln!(
+            "intervals: {} components (largest {largest}), {} by witnesses in {witness_time:?}, {} exact in {:?}",
+            components.len(),
+            out.len(),
+            tasks.len(),
+            started.elapsed() - witness_time
+        );
+    }
     for (v, p) in published.iter().enumerate() {
         if p.is_none() && eliminated[v] {
             let x = value[v].unwrap_or(0.0);
@@ -288,6 +342,139 @@ impl Component {
             .filter_map(|&(v, c)| Some((self.vars.binary_search(&v).ok()?, f64::from(c))))
     }
 
+    /// Inner intervals from witnesses. Each round draws a pseudo-random sign for each unsettled
+    /// target (seeded by the component and round, so every run is the same), then maximises
+    /// and minimises that signed sum side by side: every unsettled target is pushed up in one
+    /// solution and down in the other. Each target's smallest and largest value in the
+    /// solutions is tracked; a target is settled once that span holds its need. The result is
+    /// `None` for the targets left open.
+    fn witness(
+        &self,
+        system: &System,
+        value: &[Option<f64>],
+        residual: &[f64],
+        targets: &[usize],
+        needs: &[i64],
+    ) -> Result<Vec<Option<Span>>, LpError> {
+        use rand::{Rng, SeedableRng};
+        let n = self.vars.len();
+        let mut low = vec![f64::INFINITY; n];
+        let mut high = vec![f64::NEG_INFINITY; n];
+        let mut settled = vec![false; targets.len()];
+        let mut open = targets.len();
+        for round in 0u64.. {
+            let mut rng =
+                rand_chacha::ChaCha8Rng::seed_from_u64((u64::from(self.vars[0]) << 24) ^ round);
+            let mut up = vec![0.0; n];
+            for (k, &i) in targets.iter().enumerate() {
+                if !settled[k] {
+                    up[i] = if rng.random::<bool>() { 1.0 } else { -1.0 };
+                }
+            }
+            let down: Vec<f64> = up.iter().map(|c| -c).collect();
+            let objectives = [up, down];
+            let points: Vec<Result<Vec<f64>, Failure>> = objectives
+                .par_iter()
+                .map(|objective| self.vertex(system, value, residual, objective))
+                .collect();
+            for point in points {
+                let point = match point {
+                    Ok(p) => p,
+                    // An objective that grows without bound: leave the rest to exact bounds.
+                    Err(Failure::Unbounded) => {
+                        return Ok(self.settled(targets, &settled, &low, &high));
+                    }
+                    Err(Failure::Infeasible) => return Err(LpError::Inconsistent),
+                    Err(Failure::Other(e)) => return Err(LpError::Solver(e)),
+                };
+                for (i, &x) in point.iter().enumerate() {
+                    let x = snap(x);
+                    low[i] = low[i].min(x);
+                    high[i] = high[i].max(x);
+                }
+            }
+            let before = open;
+            for (k, &i) in targets.iter().enumerate() {
+                if !settled[k] && super::int_width(low[i], high[i]) >= needs[self.vars[i] as usize]
+                {
+                    settled[k] = true;
+                    open -= 1;
+                }
+            }
+            if std::env::var_os("PRIVSTAT_TRACE").is_some() && n > 2000 {
+                eprintln!(
+                    "  witnesses: component of {n}, round {round}: {} of {} open",
+                    open,
+                    targets.len()
+                );
+            }
+            if open == 0 || before - open < WITNESS_GAIN {
+                break;
+            }
+        }
+        Ok(self.settled(targets, &settled, &low, &high))
+    }
+
+    fn settled(
+        &self,
+        targets: &[usize],
+        settled: &[bool],
+        low: &[f64],
+        high: &[f64],
+    ) -> Vec<Option<Span>> {
+        targets
+            .iter()
+            .zip(settled)
+            .map(|(&i, &s)| s.then_some((low[i], high[i])))
+            .collect()
+    }
+
+    /// A vertex maximising `objective` (one coefficient per unknown of the component).
+    fn vertex(
+        &self,
+        system: &System,
+        value: &[Option<f64>],
+        residual: &[f64],
+        objective: &[f64],
+    ) -> Result<Vec<f64>, Failure> {
+        let mut problem = microlp::Problem::new(microlp::OptimizationDirection::Maximize);
+        let xs: Vec<microlp::Variable> = objective
+            .iter()
+            .map(|&c| problem.add_var(c, (0.0, f64::INFINITY)))
+            .collect();
+        self.constrain(&mut problem, &xs, system, value, residual);
+        match problem.solve() {
+            Ok(outcome) => outcome
+                .into_solution()
+                .map(|s| xs.iter().map(|&x| s.var_value(x)).collect())
+                .map_err(|_| Failure::Other("the LP solve was interrupted".into())),
+            Err(microlp::Error::Infeasible) => Err(Failure::Infeasible),
+            Err(microlp::Error::Unbounded) => Err(Failure::Unbounded),
+            Err(e) => Err(Failure::Other(e.to_string())),
+        }
+    }
+
+    /// The component's relations as constraints on `xs`.
+    fn constrain(
+        &self,
+        problem: &mut microlp::Problem,
+        xs: &[microlp::Variable],
+        system: &System,
+        value: &[Option<f64>],
+        residual: &[f64],
+    ) {
+        let mut terms: Vec<(microlp::Variable, f64)> = Vec::new();
+        for &r in &self.relations {
+            terms.clear();
+            terms.extend(self.terms(system, value, r).map(|(i, c)| (xs[i], c)));
+            let op = match system.relations[r as usize].kind {
+                Kind::Eq => microlp::ComparisonOp::Eq,
+                Kind::Le => microlp::ComparisonOp::Le,
+            };
+            problem.add_constraint(terms.as_slice(), op, residual[r as usize]);
+        }
+    }
+
     /// microlp, called directly: building the problem through good_lp's expressions costs more
     /// than solving it.
     fn solve_microlp(
@@ -307,16 +494,7 @@ impl Component {
         let xs: Vec<microlp::Variable> = (0..self.vars.len())
             .map(|i| problem.add_var(if i == target { 1.0 } else { 0.0 }, (0.0, f64::INFINITY)))
             .collect();
-        let mut terms: Vec<(microlp::Variable, f64)> = Vec::new();
-        for &r in &self.relations {
-            terms.clear();
-            terms.extend(self.terms(system, value, r).map(|(i, c)| (xs[i], c)));
-            let op = match system.relations[r as usize].kind {
-                Kind::Eq => microlp::ComparisonOp::Eq,
-                Kind::Le => microlp::ComparisonOp::Le,
-            };
-            problem.add_constraint(terms.as_slice(), op, residual[r as usize]);
-        }
+        self.constrain(&mut problem, &xs, system, value, residual);
         match problem.solve() {
             Ok(outcome) => outcome
                 .into_solution()
@@ -375,6 +553,9 @@ impl Component {
         }
     }
 }
+
+/// The smallest and largest value a number takes among witnesses.
+type Span = (f64, f64);
 
 /// How one LP failed.
 enum Failure {
@@ -445,6 +626,7 @@ mod tests {
             &publish_all_but(&s, &VALUES, &[0]),
             Solver::Microlp,
             None,
+            None,
         )
         .expect("consistent");
         assert_eq!(iv.len(), 1);
@@ -460,6 +642,7 @@ mod tests {
                 &s,
                 &publish_all_but(&s, &VALUES, &[0, 1, 3, 4]),
                 solver,
+                None,
                 None,
             )
             .expect("consistent");
@@ -483,6 +666,7 @@ mod tests {
             &publish_all_but(&s, &VALUES, &hidden),
             Solver::Microlp,
             None,
+            None,
         )
         .expect("consistent");
         assert!(iv.iter().all(|i| i.lower == 0.0 && i.upper.is_infinite()));
@@ -498,7 +682,50 @@ mod tests {
             &publish_all_but(&s, &values, &[]),
             Solver::Microlp,
             None,
+            None,
         );
         assert!(matches!(err, Err(LpError::Inconsistent)));
+    }
+
+    #[test]
+    fn witnesses_decide_as_the_exact_bounds_do_and_claim_no_more() {
+        use super::super::random::{Axis, Spec, table};
+        use rand::{Rng, SeedableRng};
+        let axis = |leaves, groups| Axis { leaves, groups };
+        let mut witnessed = 0;
+        for seed in 0..6u64 {
+            let (s, truth) = table(&Spec {
+                axes: vec![axis(12, 3), axis(2, 0), axis(8, 2)],
+                zero_share: 0.3,
+                mean: 6.0,
+                seed,
+            });
+            // Hide most numbers: linked components of dozens, open and narrow intervals.
+            let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+            let published: Vec<Option<i64>> = truth
+                .iter()
+                .map(|&x| (rng.random::<f64>() >= 0.6).then_some(x))
+                .collect();
+            let needs: Vec<i64> = (0..s.vars()).map(|v| 1 + (v % 4) as i64).collect();
+            let exact = intervals(&s, &published, Solver::Microlp, None, None).expect("consistent");
+            let fast =
+                intervals(&s, &published, Solver::Microlp, None, Some(&needs)).expect("consistent");
+            assert_eq!(exact.len(), fast.len());
+            for (e, f) in exact.iter().zip(&fast) {
+                assert_eq!(e.var, f.var);
+                let need = needs[e.var as usize];
+                if f.method == Method::Witnesses {
+                    witnessed += 1;
+                    assert!(
+                        e.lower <= f.lower && f.upper <= e.upper,
+                        "seed {seed}: witnesses {f:?} outside the exact {e:?}"
+                    );
+                    assert!(super::super::int_width(f.lower, f.upper) >= need);
+                } else {
+                    assert_eq!(e, f, "seed {seed}");
+                }
+            }
+        }
+        assert!(witnessed > 100, "only {witnessed} intervals from witnesses");
     }
 }

@@ -491,12 +491,13 @@ pub fn verdicts(
     focus: Option<&[u32]>,
     need: impl Fn(usize) -> i64,
 ) -> Result<Vec<Verdict>, lp::LpError> {
-    let intervals = lp::intervals(system, published, Solver::default(), focus)?;
+    let needs: Vec<i64> = (0..system.vars()).map(need).collect();
+    let intervals = lp::intervals(system, published, Solver::default(), focus, Some(&needs))?;
     Ok(intervals
         .into_iter()
         .map(|i| {
             let upper = (!i.upper.is_infinite()).then_some(i.upper);
-            let need = need(i.var as usize);
+            let need = needs[i.var as usize];
             let width = int_width(i.lower, i.upper);
             Verdict {
                 var: i.var,

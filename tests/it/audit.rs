@@ -16,7 +16,14 @@ fn publish(out: &Path) -> Result<PathBuf, Box<dyn std::error::Error>> {
 }
 
 fn audit(release: &Path) -> (bool, serde_json::Value) {
-    let out = privstat(["audit".as_ref(), release.as_os_str(), "--json".as_ref()]);
+    audit_with(release, &[])
+}
+
+fn audit_with(release: &Path, flags: &[&str]) -> (bool, serde_json::Value) {
+    let mut args: Vec<&std::ffi::OsStr> =
+        vec!["audit".as_ref(), release.as_os_str(), "--json".as_ref()];
+    args.extend(flags.iter().map(std::ffi::OsStr::new));
+    let out = privstat(args);
     let report = serde_json::from_slice(&out.stdout).expect("the report is JSON");
     (out.status.success(), report)
 }
@@ -48,6 +55,23 @@ fn a_published_release_passes_and_its_suppressed_cells_keep_their_intervals() ->
             1
         };
         assert!(i["width"].as_i64().is_none_or(|w| w >= need), "{i}");
+    }
+    // `--exact` bounds every number by LP; any inner interval from witnesses lies within.
+    let (ok, exact) = audit_with(&release, &["--exact"]);
+    assert!(ok, "{exact}");
+    assert_eq!(exact["inner_intervals"], 0);
+    let fast = report["intervals"].as_array().ok_or("intervals")?;
+    let exact = exact["intervals"].as_array().ok_or("intervals")?;
+    assert_eq!(fast.len(), exact.len());
+    for (f, e) in fast.iter().zip(exact) {
+        assert_eq!((&f["table"], &f["cell"]), (&e["table"], &e["cell"]));
+        assert!(e["method"] == "lp" || e["method"] == "elimination", "{e}");
+        if f["method"] == "witnesses" {
+            assert!(e["lower"].as_f64() <= f["lower"].as_f64(), "{f} {e}");
+            assert!(e["upper"].is_null() || e["upper"].as_f64() >= f["upper"].as_f64());
+        } else {
+            assert_eq!(f, e);
+        }
     }
     // The human table says so too.
     let text = privstat(["audit".as_ref(), release.as_os_str()]);

@@ -76,8 +76,8 @@ const TOL: f64 = 1e-6;
 /// one number to bound.
 const WITNESS_VARS: usize = 24;
 
-/// Witness rounds stop when a round (two LPs) settles fewer numbers than this: exact bounds
-/// (two LPs a number) then cost about as much.
+/// Random witness rounds stop when a round (two LPs) settles fewer numbers than this: exact
+/// bounds (two LPs a number) then cost about as much.
 const WITNESS_GAIN: usize = 2;
 
 /// Intervals of every unpublished variable (`published[v] == None`), in variable order; with
@@ -231,33 +231,26 @@ pub fn intervals(
         })
         .collect();
     let started = std::time::Instant::now();
-    // Large components first look for witnesses; what they leave goes to the exact LP.
-    let witnessed: Vec<Result<Vec<Option<Span>>, LpError>> = components
-        .par_iter()
-        .zip(&targets)
-        .map(|(comp, targets)| match needs {
-            Some(needs) if comp.vars.len() >= WITNESS_VARS && targets.len() > 1 => {
-                comp.witness(system, &value, &residual, targets, needs)
-            }
-            _ => Ok(vec![None; targets.len()]),
-        })
-        .collect();
-    let witness_time = started.elapsed();
-    let mut tasks: Vec<(usize, usize)> = Vec::new();
+    // Large components look for witnesses; the others get exact bounds, a fresh LP each.
+    let witnessed = |c: usize| {
+        needs.is_some() && components[c].vars.len() >= WITNESS_VARS && targets[c].len() > 1
+    };
     let mut out: Vec<Interval> = Vec::new();
-    for (c, found) in witnessed.into_iter().enumerate() {
-        for (&i, found) in targets[c].iter().zip(found?) {
-            match found {
-                Some((lower, upper)) => out.push(Interval {
-                    var: components[c].vars[i],
-                    lower,
-                    upper,
-                    method: Method::Witnesses,
-                }),
-                None => tasks.push((c, i)),
-            }
+    if let Some(needs) = needs {
+        let found: Vec<Result<Vec<Interval>, LpError>> = (0..components.len())
+            .into_par_iter()
+            .filter(|&c| witnessed(c))
+            .map(|c| components[c].witness(system, &value, &residual, &targets[c], needs))
+            .collect();
+        for f in found {
+            out.extend(f?);
         }
     }
+    let witness_time = started.elapsed();
+    let tasks: Vec<(usize, usize)> = (0..components.len())
+        .filter(|&c| !witnessed(c))
+        .flat_map(|c| targets[c].iter().map(move |&i| (c, i)))
+        .collect();
     let lp: Vec<Result<Interval, LpError>> = tasks
         .par_iter()
         .map(|&(c, i)| {
@@ -275,7 +268,7 @@ pub fn intervals(
     if std::env::var_os("PRIVSTAT_TRACE").is_some() {
         let largest = components.iter().map(|c| c.vars.len()).max().unwrap_or(0);
         eprintln!(
-            "intervals: {} components (largest {largest}), {} by witnesses in {witness_time:?}, {} exact in {:?}",
+            "intervals: {} components (largest {largest}), {} in witnessed components in {witness_time:?}, {} exact in {:?}",
             components.len(),
             out.len(),
             tasks.len(),
@@ -342,12 +335,16 @@ impl Component {
             .filter_map(|&(v, c)| Some((self.vars.binary_search(&v).ok()?, f64::from(c))))
     }
 
-    /// Inner intervals from witnesses. Each round draws a pseudo-random sign for each unsettled
-    /// target (seeded by the component and round, so every run is the same), then maximises
-    /// and minimises that signed sum side by side: every unsettled target is pushed up in one
-    /// solution and down in the other. Each target's smallest and largest value in the
-    /// solutions is tracked; a target is settled once that span holds its need. The result is
-    /// `None` for the targets left open.
+    /// Intervals of the targets from witnesses: solutions of the component's relations, each of
+    /// which shows values every number can take.
+    ///
+    /// Each round draws a pseudo-random sign for each open target (seeded by the component and
+    /// round, so every run is the same), then maximises and minimises that signed sum side by
+    /// side: every open target is pushed up in one solution and down in the other. A target is
+    /// settled once the span of its values over all solutions holds its need, and gets that
+    /// inner interval ([`Method::Witnesses`]). When a round settles fewer than `WITNESS_GAIN`
+    /// targets, each target still open is bounded exactly ([`Method::Lp`]), in order, and the
+    /// two solutions of its bounds settle what they can of the rest.
     fn witness(
         &self,
         system: &System,
@@ -355,78 +352,88 @@ impl Component {
         residual: &[f64],
         targets: &[usize],
         needs: &[i64],
-    ) -> Result<Vec<Option<Span>>, LpError> {
+    ) -> Result<Vec<Interval>, LpError> {
         use rand::{Rng, SeedableRng};
         let n = self.vars.len();
         let mut low = vec![f64::INFINITY; n];
         let mut high = vec![f64::NEG_INFINITY; n];
-        let mut settled = vec![false; targets.len()];
-        let mut open = targets.len();
+        let mut exact = vec![false; n];
+        let mut open: Vec<usize> = targets.to_vec();
+        let mut random = true;
         for round in 0u64.. {
-            let mut rng =
-                rand_chacha::ChaCha8Rng::seed_from_u64((u64::from(self.vars[0]) << 24) ^ round);
-            let mut up = vec![0.0; n];
-            for (k, &i) in targets.iter().enumerate() {
-                if !settled[k] {
+            let objectives: [Vec<f64>; 2] = if random {
+                let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(
+                    (u64::from(self.vars[0]) << 24) ^ round,
+                );
+                let mut up = vec![0.0; n];
+                for &i in &open {
                     up[i] = if rng.random::<bool>() { 1.0 } else { -1.0 };
                 }
-            }
-            let down: Vec<f64> = up.iter().map(|c| -c).collect();
-            let objectives = [up, down];
+                let down = up.iter().map(|c| -c).collect();
+                [up, down]
+            } else {
+                let mut up = vec![0.0; n];
+                up[open[0]] = 1.0;
+                let mut down = vec![0.0; n];
+                down[open[0]] = -1.0;
+                [up, down]
+            };
             let points: Vec<Result<Vec<f64>, Failure>> = objectives
                 .par_iter()
                 .map(|objective| self.vertex(system, value, residual, objective))
                 .collect();
-            for point in points {
-                let point = match point {
-                    Ok(p) => p,
-                    // An objective that grows without bound: leave the rest to exact bounds.
-                    Err(Failure::Unbounded) => {
-                        return Ok(self.settled(targets, &settled, &low, &high));
+            let targeted = !random;
+            for (j, point) in points.into_iter().enumerate() {
+                match point {
+                    Ok(point) => {
+                        for (i, &x) in point.iter().enumerate() {
+                            let x = snap(x);
+                            low[i] = low[i].min(x);
+                            high[i] = high[i].max(x);
+                        }
                     }
+                    // Only a maximum can grow without bound. One target: its maximum is
+                    // unbounded. Random signs: bound the open targets one by one.
+                    Err(Failure::Unbounded) if j == 0 && targeted => {
+                        high[open[0]] = f64::INFINITY;
+                    }
+                    Err(Failure::Unbounded) => random = false,
                     Err(Failure::Infeasible) => return Err(LpError::Inconsistent),
                     Err(Failure::Other(e)) => return Err(LpError::Solver(e)),
-                };
-                for (i, &x) in point.iter().enumerate() {
-                    let x = snap(x);
-                    low[i] = low[i].min(x);
-                    high[i] = high[i].max(x);
                 }
             }
-            let before = open;
-            for (k, &i) in targets.iter().enumerate() {
-                if !settled[k] && super::int_width(low[i], high[i]) >= needs[self.vars[i] as usize]
-                {
-                    settled[k] = true;
-                    open -= 1;
-                }
+            let before = open.len();
+            if targeted {
+                exact[open[0]] = true;
             }
+            open.retain(|&i| {
+                !exact[i] && super::int_width(low[i], high[i]) < needs[self.vars[i] as usize]
+            });
             if std::env::var_os("PRIVSTAT_TRACE").is_some() && n > 2000 {
                 eprintln!(
                     "  witnesses: component of {n}, round {round}: {} of {} open",
-                    open,
+                    open.len(),
                     targets.len()
                 );
             }
-            if open == 0 || before - open < WITNESS_GAIN {
+            if open.is_empty() {
                 break;
             }
+            random &= before - open.len() >= WITNESS_GAIN;
         }
-        Ok(self.settled(targets, &settled, &low, &high))
-    }
-
-    fn settled(
-        &self,
-        targets: &[usize],
-        settled: &[bool],
-        low: &[f64],
-        high: &[f64],
-    ) -> Vec<Option<Span>> {
-        targets
+        Ok(targets
             .iter()
-            .zip(settled)
-            .map(|(&i, &s)| s.then_some((low[i], high[i])))
-            .collect()
+            .map(|&i| Interval {
+                var: self.vars[i],
+                lower: low[i],
+                upper: high[i],
+                method: if exact[i] {
+                    Method::Lp
+                } else {
+                    Method::Witnesses
+                },
+            })
+            .collect())
     }
 
     /// A vertex maximising `objective` (one coefficient per unknown of the component).
@@ -553,9 +560,6 @@ impl Component {
         }
     }
 }
-
-/// The smallest and largest value a number takes among witnesses.
-type Span = (f64, f64);
 
 /// How one LP failed.
 enum Failure {

@@ -123,14 +123,25 @@ fn audit(table: &Table, suppressed: &[bool], sensitive: &[bool], levels: &[i64])
         (!exact_only).then_some(needs.as_slice()),
     )
     .unwrap();
-    let inner = intervals.iter().any(|i| {
-        i.method == lp::Method::Witnesses && sensitive[system.var_atom[i.var as usize] as usize]
-    });
-    let widths: Vec<i64> = intervals
+    // Widths of primary numbers, with whether each is exact or an inner bound.
+    let widths: Vec<(i64, bool)> = intervals
         .iter()
         .filter(|i| sensitive[system.var_atom[i.var as usize] as usize])
-        .map(|i| int_width(i.lower, i.upper))
+        .map(|i| {
+            (
+                int_width(i.lower, i.upper),
+                i.method == lp::Method::Witnesses,
+            )
+        })
         .collect();
+    // The narrowest is exact unless an inner bound is narrower than every exact width.
+    let narrowest = widths.iter().min().map_or("-".into(), |&(w, inner)| {
+        if inner && !widths.iter().any(|&(x, i)| !i && x == w) {
+            format!("at least {w}")
+        } else {
+            w.to_string()
+        }
+    });
     let exact = intervals
         .iter()
         .filter(|i| int_width(i.lower, i.upper) < 1)
@@ -140,14 +151,12 @@ fn audit(table: &Table, suppressed: &[bool], sensitive: &[bool], levels: &[i64])
         .map(|&l| {
             format!(
                 "{} primary under level {l}",
-                widths.iter().filter(|&&w| w < l).count()
+                widths.iter().filter(|&&(w, _)| w < l).count()
             )
         })
         .collect();
     format!(
-        "audit: narrowest primary interval {}{}, {}, {exact} exactly recoverable",
-        if inner { "at least " } else { "" },
-        widths.iter().min().map_or("-".into(), ToString::to_string),
+        "audit: narrowest primary interval {narrowest}, {}, {exact} exactly recoverable",
         under.join(", ")
     )
 }

@@ -295,7 +295,10 @@ impl Manifest {
                 audit: dp.is_none().then_some(
                     "Fischetti-Salazar attacker LP over every relation of the release \
                      (margins, hierarchies, linked tables, union bounds of non-additive \
-                     persons, persons <= person-times) with non-negativity",
+                     persons, persons <= person-times) with non-negativity; in linked \
+                     groups of 24 or more suppressed numbers, a number whose values among \
+                     solutions of the published relations already span its need keeps that \
+                     inner interval (method witnesses), every other interval is exact",
                 ),
                 summary: input.protected.summary.clone(),
                 warnings: input.protected.warnings.clone(),

@@ -79,9 +79,10 @@ pub enum LpError {
 
 const TOL: f64 = 1e-6;
 
-/// Components of at least this many unknowns look for witnesses first, when they have more than
-/// one number to bound.
-const WITNESS_VARS: usize = 24;
+/// Components look for witnesses when their numbers to bound times their unknowns reach this (an
+/// exact bound's LP grows with the component): 224 numbers hidden together, or 25 to bound in a
+/// component of 2 000. Smaller ones get exact bounds, which are cheap there.
+const WITNESS_WORK: usize = 50_000;
 
 /// Random witness rounds stop when a round (two LPs) settles fewer numbers than this: exact
 /// bounds (two LPs a number) then cost about as much.
@@ -251,8 +252,8 @@ pub fn intervals(
     let witnessed = |c: usize| {
         needs.is_some()
             && solver == Solver::Microlp
-            && components[c].vars.len() >= WITNESS_VARS
             && targets[c].len() > 1
+            && targets[c].len() * components[c].vars.len() >= WITNESS_WORK
     };
     let mut out: Vec<Interval> = Vec::new();
     if let Some(needs) = needs {
@@ -820,7 +821,7 @@ mod tests {
         let mut witnessed = 0;
         for seed in 0..6u64 {
             let (s, truth) = table(&Spec {
-                axes: vec![axis(12, 3), axis(2, 0), axis(8, 2)],
+                axes: vec![axis(16, 4), axis(2, 0), axis(10, 2)],
                 zero_share: 0.3,
                 mean: 6.0,
                 seed,

@@ -296,7 +296,7 @@ impl Manifest {
                     "Fischetti-Salazar attacker LP over every relation of the release \
                      (margins, hierarchies, linked tables, union bounds of non-additive \
                      persons, persons <= person-times) with non-negativity; in linked \
-                     groups of 24 or more suppressed numbers, a number whose values among \
+                     groups of 224 or more suppressed numbers, a number whose values among \
                      solutions of the published relations already span its need keeps that \
                      inner interval (method witnesses), every other interval is exact",
                 ),

@@ -308,9 +308,66 @@ pub struct Solution {
 /// for move LPs), then repair rounds until the audit passes, then release of secondary cells that
 /// are not needed, most persons first. Deterministic.
 ///
+/// The routes depend on the order in which the sensitive atoms are taken. Releases of at most
+/// `MULTI_START_VARS` numbers are therefore protected `STARTS` times, in table order and in
+/// shuffled orders with fixed seeds (in parallel), and the pattern that suppresses fewest cells
+/// (then fewest persons; the other way round with `cost = "persons"`) is kept, the earliest on a
+/// tie.
+///
 /// # Errors
 /// [`ProtectError`] when the audit cannot run or some cell cannot be protected.
 pub fn suppress(problem: &Problem<'_>) -> Result<Solution, ProtectError> {
+    if problem.system.vars() > MULTI_START_VARS {
+        return suppress_in_order(problem, None);
+    }
+    let key = |s: &Solution| {
+        let (cells, persons) = s
+            .suppressed
+            .iter()
+            .zip(problem.weight)
+            .filter(|(s, _)| **s)
+            .fold((0i64, 0i64), |(c, p), (_, &w)| (c + 1, p + w));
+        match problem.cost {
+            Cost::Cells => (cells, persons),
+            Cost::Persons => (persons, cells),
+        }
+    };
+    let starts: Vec<Result<Solution, ProtectError>> = (0..STARTS)
+        .into_par_iter()
+        .map(|k| suppress_in_order(problem, (k > 0).then_some(k)))
+        .collect();
+    let mut best: Option<Solution> = None;
+    let mut first_error = None;
+    for start in starts {
+        match start {
+            Ok(s) => {
+                if best.as_ref().is_none_or(|b| key(&s) < key(b)) {
+                    best = Some(s);
+                }
+            }
+            Err(e) => {
+                first_error.get_or_insert(e);
+            }
+        }
+    }
+    match (best, first_error) {
+        (Some(s), _) => Ok(s),
+        (None, Some(e)) => Err(e),
+        (None, None) => unreachable!("STARTS > 0"),
+    }
+}
+
+/// Orders of the sensitive atoms tried for small releases (see [`suppress`]).
+const STARTS: u64 = 4;
+
+/// Releases of at most this many numbers are protected in several orders (see [`suppress`]).
+const MULTI_START_VARS: usize = 1_000;
+
+/// [`suppress`] with the sensitive atoms in table order, or shuffled with the seed.
+fn suppress_in_order(
+    problem: &Problem<'_>,
+    shuffle: Option<u64>,
+) -> Result<Solution, ProtectError> {
     let Problem {
         system,
         truth,
@@ -338,10 +395,15 @@ pub fn suppress(problem: &Problem<'_>) -> Result<Solution, ProtectError> {
     let trace = std::env::var_os("PRIVSTAT_TRACE").is_some();
     // First pass: cheapest moves for every sensitive cell, re-routed until they settle; then a
     // certified hypercube for each cell not yet protected (tables too large for the LP).
-    let needs: Vec<(usize, Vec<(u32, i64)>)> = (0..n_atoms)
+    let mut needs: Vec<(usize, Vec<(u32, i64)>)> = (0..n_atoms)
         .filter(|&a| sensitive[a])
         .map(|a| (a, prover.needs_of_atom(a)))
         .collect();
+    if let Some(seed) = shuffle {
+        use rand::SeedableRng;
+        use rand::seq::SliceRandom;
+        needs.shuffle(&mut rand_chacha::ChaCha8Rng::seed_from_u64(seed));
+    }
     let started = std::time::Instant::now();
     let windowed = moves.windowed().then_some(&moves);
     let (passes, batch) = if windowed.is_some() {

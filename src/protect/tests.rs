@@ -338,17 +338,17 @@ fn overlapping_categories_are_protected_under_union_bounds() {
 /// `benches/tauargus/compare.py`) and privstat's on the same counts. τ-ARGUS's requirement is a
 /// safety range around the value, not a width; audited here, its patterns leave every primary an
 /// interval of width 2 at the narrowest, never 3. At protection level 2, the same guarantee,
-/// privstat may suppress no more cells than τ-ARGUS's `FREQ(3,30)` pattern, except on the
-/// four-way table, where it is within two cells; at level 3 it gives a guarantee τ-ARGUS's
+/// privstat may suppress no more cells than τ-ARGUS's `FREQ(3,30)` pattern (its counts here:
+/// 16, 1, 21 and 53 against 19, 1, 21 and 54); at level 3 it gives a guarantee τ-ARGUS's
 /// patterns do not.
 #[test]
 fn privstat_suppresses_no_more_than_tau_argus_at_the_guarantee_tau_argus_gives() {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/tauargus");
-    for (name, slack) in [
-        ("islands_6x2x8", 0),
-        ("origin_11x9", 0),
-        ("district_hier_9x8x3", 0),
-        ("islands_4x2x6x3", 2),
+    for name in [
+        "islands_6x2x8",
+        "origin_11x9",
+        "district_hier_9x8x3",
+        "islands_4x2x6x3",
     ] {
         let read =
             |file: String| std::fs::read_to_string(format!("{dir}/{file}")).expect("fixture");
@@ -390,7 +390,7 @@ fn privstat_suppresses_no_more_than_tau_argus_at_the_guarantee_tau_argus_gives()
         let at_2 = ours(2);
         assert!(narrowest(&at_2) >= 2, "{name}");
         assert!(
-            count(&at_2) <= count(&tau) + slack,
+            count(&at_2) <= count(&tau),
             "{name}: privstat {} secondary cells, τ-ARGUS {}",
             count(&at_2),
             count(&tau)

@@ -289,7 +289,9 @@ impl Manifest {
                      repaired until the audit passes, then pruned while every suppressed \
                      number keeps a proof; above 4 000 linked numbers the LPs cover a box \
                      around each number and nothing is pruned; certified hypercubes where no \
-                     move exists",
+                     move exists; releases of at most 1 000 numbers are protected in four \
+                     fixed orders of the sensitive numbers and the pattern with fewest \
+                     suppressed cells is kept",
                 ),
                 cost: input.protected.protection.cost,
                 audit: dp.is_none().then_some(

@@ -336,25 +336,15 @@ pub fn suppress(problem: &Problem<'_>) -> Result<Solution, ProtectError> {
         .into_par_iter()
         .map(|k| suppress_in_order(problem, (k > 0).then_some(k)))
         .collect();
-    let mut best: Option<Solution> = None;
-    let mut first_error = None;
-    for start in starts {
-        match start {
-            Ok(s) => {
-                if best.as_ref().is_none_or(|b| key(&s) < key(b)) {
-                    best = Some(s);
-                }
-            }
-            Err(e) => {
-                first_error.get_or_insert(e);
-            }
-        }
-    }
-    match (best, first_error) {
-        (Some(s), _) => Ok(s),
-        (None, Some(e)) => Err(e),
-        (None, None) => unreachable!("STARTS > 0"),
-    }
+    // The best pattern, the earliest on a tie; the first error when every order failed.
+    starts
+        .into_iter()
+        .reduce(|kept, next| match (kept, next) {
+            (Ok(kept), Ok(next)) => Ok(if key(&next) < key(&kept) { next } else { kept }),
+            (Err(_), Ok(next)) => Ok(next),
+            (kept, _) => kept,
+        })
+        .unwrap_or_else(|| suppress_in_order(problem, None))
 }
 
 /// Orders of the sensitive atoms tried for small releases (see [`suppress`]).

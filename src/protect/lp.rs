@@ -414,13 +414,6 @@ impl Component {
             open.retain(|&i| {
                 !exact[i] && super::int_width(low[i], high[i]) < needs[self.vars[i] as usize]
             });
-            if std::env::var_os("PRIVSTAT_TRACE").is_some() && n > 2000 {
-                eprintln!(
-                    "  witnesses: component of {n}, round {round}: {} of {} open",
-                    open.len(),
-                    targets.len()
-                );
-            }
             if open.is_empty() {
                 break;
             }

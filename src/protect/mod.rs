@@ -327,10 +327,7 @@ pub fn suppress(problem: &Problem<'_>) -> Result<Solution, ProtectError> {
             .zip(problem.weight)
             .filter(|(s, _)| **s)
             .fold((0i64, 0i64), |(c, p), (_, &w)| (c + 1, p + w));
-        match problem.cost {
-            Cost::Cells => (cells, persons),
-            Cost::Persons => (persons, cells),
-        }
+        problem.cost.key(cells, persons)
     };
     let starts: Vec<Result<Solution, ProtectError>> = (0..STARTS)
         .into_par_iter()
@@ -787,7 +784,7 @@ impl Pattern<'_> {
         let mut trial = suppressed.to_vec();
         let mut route: Vec<u32> = Vec::new();
         for &(v, need) in needs {
-            let mut best: Option<((usize, i64), Vec<u32>)> = None;
+            let mut best: Option<((i64, i64), Vec<u32>)> = None;
             for down in 0..=self.moves.truth[v as usize].min(need) {
                 // In windows, where every LP counts, a move up alone when there is one.
                 if down > 0 && best.is_some() && self.moves.windowed() {
@@ -840,19 +837,13 @@ impl Pattern<'_> {
         found.then_some(route)
     }
 
-    /// Cells and persons a route adds to a pattern.
-    fn opening(&self, suppressed: &[bool], route: &[u32]) -> (usize, i64) {
+    /// What a route adds to a pattern, as the cost's key of its new cells and their persons.
+    fn opening(&self, suppressed: &[bool], route: &[u32]) -> (i64, i64) {
         let new = route.iter().filter(|&&a| !suppressed[a as usize]);
         let (cells, persons) = new.fold((0, 0), |(c, p), &a| {
             (c + 1, p + self.moves.weight[a as usize])
         });
-        match self.moves.cost {
-            Cost::Cells => (cells, persons),
-            Cost::Persons => (
-                usize::try_from(persons).unwrap_or(usize::MAX),
-                i64::try_from(cells).unwrap_or(i64::MAX),
-            ),
-        }
+        self.moves.cost.key(cells, persons)
     }
 
     /// Protects every sensitive atom by moves, then re-routes each atom's moves in turn with the

@@ -29,6 +29,18 @@ pub enum Cost {
     Persons,
 }
 
+impl Cost {
+    /// The key that orders what `cells` suppressed cells holding `persons` persons cost: smaller
+    /// is cheaper.
+    #[must_use]
+    pub fn key(self, cells: i64, persons: i64) -> (i64, i64) {
+        match self {
+            Self::Cells => (cells, persons),
+            Self::Persons => (persons, cells),
+        }
+    }
+}
+
 /// The state secondary suppression works on.
 pub struct Search<'a> {
     pub system: &'a System,
@@ -167,11 +179,7 @@ impl Search<'_> {
                 }
             }
             if feasible {
-                let key = match self.cost {
-                    Cost::Cells => (cells, persons),
-                    Cost::Persons => (persons, cells),
-                };
-                candidates.push((key, choice.clone()));
+                candidates.push((self.cost.key(cells, persons), choice.clone()));
             }
             // Next combination, last axis fastest.
             for a in (0..d).rev() {

@@ -387,7 +387,8 @@ fn print_check(plan: &config::Plan, analysis: &crate::Analysis) {
             for (table, b) in prepared.bounding() {
                 if let Some(b) = b {
                     say!(
-                        "table {table}: bounding to {} cells × {} records per person dropped {} (person, cell) pairs of {} persons and clipped {} records (operator's eyes only: not published)",
+                        "table {table}: bounding to one code per person on declared dimensions dropped {} records; to {} cells × {} records per person dropped {} (person, cell) pairs of {} persons and clipped {} records (operator's eyes only: not published)",
+                        b.records_other_codes,
                         b.bounds_max_cells,
                         b.bounds_max_records,
                         b.cells_dropped,

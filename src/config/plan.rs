@@ -10,8 +10,8 @@ use chrono::NaiveDate;
 use super::error::{ConfigError, Problem};
 use super::raw::{
     DateFormat, EncodingChoice, FieldKind, IdType, InvalidIds, Label, LowCounts, Mechanism,
-    OutputFormat, ProtectionMethod, RawColumn, RawDomain, RawMeasure, RawPeriod, RawPipeline,
-    RawSource, RawTable, SimpleMeasure, SourceFormat, UnknownPolicy, Zeros,
+    OutputFormat, PerPerson, ProtectionMethod, RawColumn, RawDomain, RawMeasure, RawPeriod,
+    RawPipeline, RawSource, RawTable, SimpleMeasure, SourceFormat, UnknownPolicy, Zeros,
 };
 use super::suggest::did_you_mean;
 
@@ -128,6 +128,8 @@ pub struct Domain {
     /// Index of the leaf code that unknown values are mapped to, when `unknown = "other"`.
     pub other: Option<usize>,
     pub unknown: UnknownPolicy,
+    /// Declared: one code per person (DP releases bound to it); `Several` unless declared.
+    pub per_person: PerPerson,
 }
 
 /// A leaf code.
@@ -646,6 +648,7 @@ impl Checker<'_> {
                 group_label: d.group_label.clone(),
                 other,
                 unknown: d.unknown,
+                per_person: d.per_person.unwrap_or_default(),
             });
         }
         (domains, index)
@@ -1035,6 +1038,15 @@ impl Checker<'_> {
                     None,
                 );
             }
+            for (name, d) in &raw.domains {
+                self.reject_given(
+                    &format!("domains.{name}"),
+                    &[("per_person", d.per_person.is_some())],
+                    "is only used with protection.method = \"dp\" (suppression reads from the \
+                     data whether person counts add up over a dimension)",
+                    None,
+                );
+            }
             return None;
         }
         let suppression_only = [
@@ -1226,9 +1238,29 @@ impl Checker<'_> {
                 .clone()
                 .or_else(|| p.ledger.as_ref().map(|l| base.join(l))),
             cap,
-            low_counts: p.low_counts.unwrap_or_default(),
+            low_counts: self.low_counts(p.low_counts),
             tables: dp_tables,
         })
+    }
+
+    fn low_counts(&mut self, given: Option<LowCounts>) -> LowCounts {
+        match given.unwrap_or_default() {
+            LowCounts::Withhold => {
+                self.push(
+                    "protection.low_counts",
+                    "= \"withhold\" is no longer offered: a withheld noisy count is its margin \
+                     minus its published siblings, so withholding it hides nothing"
+                        .into(),
+                    Some(
+                        "use \"flag\" (status low_noisy_count) or \"publish\"; moe95 says how \
+                         uncertain every value is"
+                            .into(),
+                    ),
+                );
+                LowCounts::Flag
+            }
+            other => other,
+        }
     }
 
     fn cell_rule(

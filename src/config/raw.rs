@@ -194,6 +194,22 @@ pub struct RawDomain {
     pub other: Option<String>,
     #[serde(default)]
     pub unknown: UnknownPolicy,
+    /// How many codes of this domain one person can have in a table's period (DP releases only).
+    pub per_person: Option<PerPerson>,
+}
+
+/// How many codes of a domain one person can have (`[domains.NAME] per_person`), declared by the
+/// data owner because differential privacy may not learn it from the data.
+#[derive(Debug, Clone, Copy, Default, Deserialize, serde::Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum PerPerson {
+    /// A person has one code (gender, district of residence): contribution bounding keeps one,
+    /// person counts add up over the dimension and a person moves one cell of each margin.
+    One,
+    /// A person can have several codes (service areas, activities): the default, and the safe
+    /// assumption when unsure.
+    #[default]
+    Several,
 }
 
 /// One public code of a domain.
@@ -331,7 +347,8 @@ pub enum LowCounts {
     /// Published with status `low_noisy_count`.
     #[default]
     Flag,
-    /// Value withheld, status `withheld_low_noisy_count`.
+    /// No longer offered (a withheld value is its margin minus its published siblings); kept so
+    /// that a pipeline naming it gets an error that says why.
     Withhold,
 }
 

@@ -334,7 +334,6 @@ impl Prepared {
                 .iter()
                 .map(|&v| match dp_plan.low_counts {
                     LowCounts::Flag if v > 0 && v < k => CellStatus::LowNoisyCount,
-                    LowCounts::Withhold if v > 0 && v < k => CellStatus::WithheldLowNoisyCount,
                     _ => CellStatus::Published,
                 })
                 .collect();

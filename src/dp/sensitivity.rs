@@ -1,15 +1,18 @@
 //! How far one person can move a published table, from the contribution bounds.
 //!
 //! A table publishes every level combination of its axes (leaves, groups, totals). After bounding,
-//! a person counts in at most `c` leaf cells with at most `r` records each. Adding or removing the
-//! person then changes, at each level combination `L` with `n_L` cells of which one holds at most
-//! `m_L` leaves:
-//! - persons: at most `min(c, n_L)` cells, each by exactly 1 (also where persons do not add up: a
+//! a person counts in at most `c` leaf cells with at most `r` records each, and on every axis
+//! declared one code per person ([`Axis::persons_additive`] in a DP table) in one code only. Such an
+//! axis therefore multiplies nothing: only the other axes (`S`) spread a person over cells, so a
+//! person holds at most `c' = min(c, Π_S leaves)` leaf cells. Adding or removing the person then
+//! changes, at each level combination `L` with `n_L` cells over `S` of which one holds at most
+//! `m_L` leaves over `S`:
+//! - persons: at most `min(c', n_L)` cells, each by exactly 1 (also where persons do not add up: a
 //!   margin counts a person once);
-//! - person-times: cells whose changes total at most `c·r`, each by at most `r·min(c, m_L)`.
+//! - person-times: cells whose changes total at most `c'·r`, each by at most `r·min(c', m_L)`.
 //!
 //! Summed over the level combinations this gives the L1 sensitivity and the squared L2
-//! sensitivity of the table's vector of cells, margins included.
+//! sensitivity of the table's vector of cells, margins included. Nothing here reads a count.
 
 use crate::config::plan::Measure;
 use crate::tabulate::{Axis, Level, Table, level_combinations};
@@ -74,8 +77,20 @@ pub fn of(table: &Table, measure: &Measure, max_cells: u32, max_records: u32) ->
 /// [`of`] from the axes alone.
 #[must_use]
 pub fn of_axes(axes: &[Axis], measure: &Measure, max_cells: u32, max_records: u32) -> Sensitivity {
-    let c = i64::from(max_cells);
     let r = i64::from(max_records);
+    // An axis with one code per person spreads a person over one position at every level.
+    let spread = |a: &Axis, l: Level| {
+        if a.persons_additive {
+            (1, 1)
+        } else {
+            level_size(a, l)
+        }
+    };
+    let leaves = axes
+        .iter()
+        .map(|a| spread(a, Level::Leaf).0)
+        .fold(1i64, i64::saturating_mul);
+    let c = i64::from(max_cells).min(leaves);
     let mut out = Sensitivity {
         l1: 0,
         l2_squared: 0,
@@ -84,7 +99,7 @@ pub fn of_axes(axes: &[Axis], measure: &Measure, max_cells: u32, max_records: u3
         let (n, m) = axes
             .iter()
             .zip(&levels)
-            .map(|(a, &l)| level_size(a, l))
+            .map(|(a, &l)| spread(a, l))
             .fold((1i64, 1i64), |(n, m), (an, am)| {
                 (n.saturating_mul(an), m.saturating_mul(am))
             });
@@ -149,7 +164,7 @@ mod tests {
             name: "d".into(),
             cells,
             group_of,
-            persons_additive: true,
+            persons_additive: false,
         }
     }
 
@@ -222,6 +237,34 @@ mod tests {
                 l2_squared: 6
             }
         );
+    }
+
+    #[test]
+    fn one_code_per_person_axes_spread_nobody() {
+        // Kaohsiung's headline table: 9 districts (one per person) × 2 genders (one per person)
+        // × 8 work areas (several), totals on each, 3 cells × 4 records per person.
+        let one = |mut a: Axis| {
+            a.persons_additive = true;
+            a
+        };
+        let several = [axis(9, &[], true), axis(2, &[], true), axis(8, &[], true)];
+        let declared = [
+            one(axis(9, &[], true)),
+            one(axis(2, &[], true)),
+            axis(8, &[], true),
+        ];
+        assert_eq!(of_axes(&several, &Measure::Persons, 3, 4).l1, 21);
+        // Four level combinations with work areas at leaf (3 cells each), four at total (1).
+        assert_eq!(of_axes(&declared, &Measure::Persons, 3, 4).l1, 4 * 3 + 4);
+        // Person-times: 12 records per level combination either way; on declared axes a margin
+        // over work areas takes all 12 at once.
+        let times = of_axes(&declared, &Measure::PersonTimes, 3, 4);
+        assert_eq!(times.l1, 8 * 12);
+        assert_eq!(times.l2_squared, 4 * (3 * 16) + 4 * 144);
+        // Every axis one per person: a person is one leaf cell, whatever max_cells says.
+        let all_one = [one(axis(9, &[], true)), one(axis(2, &[], true))];
+        assert_eq!(of_axes(&all_one, &Measure::Persons, 3, 4).l1, 4);
+        assert_eq!(of_axes(&all_one, &Measure::PersonTimes, 3, 4).l1, 4 * 4);
     }
 
     #[test]

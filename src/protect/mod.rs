@@ -52,8 +52,6 @@ pub enum CellStatus {
     SuppressedSecondary,
     /// DP: published, but the noisy person count is below the threshold (noise dominates it).
     LowNoisyCount,
-    /// DP: the noisy person count is below the threshold and the pipeline withholds such cells.
-    WithheldLowNoisyCount,
 }
 
 impl CellStatus {
@@ -65,7 +63,6 @@ impl CellStatus {
             Self::SuppressedPrimary => "suppressed_primary",
             Self::SuppressedSecondary => "suppressed_secondary",
             Self::LowNoisyCount => "low_noisy_count",
-            Self::WithheldLowNoisyCount => "withheld_low_noisy_count",
         }
     }
 
@@ -77,7 +74,6 @@ impl CellStatus {
             Self::SuppressedPrimary,
             Self::SuppressedSecondary,
             Self::LowNoisyCount,
-            Self::WithheldLowNoisyCount,
         ]
         .into_iter()
         .find(|c| c.as_str() == s)

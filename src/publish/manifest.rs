@@ -43,7 +43,11 @@ pub struct PipelineEntry {
 pub struct InputEntry {
     pub source: String,
     pub file: String,
-    pub sha256: String,
+    /// The input's SHA-256 and detected encoding. A DP release leaves both out: they are exact
+    /// functions of the data (one added record changes the hash), so they are not noisy.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub encoding: Option<crate::ingest::encoding::DetectedEncoding>,
     /// Exact counts of the input. A DP release withholds them (they are not noisy, so publishing
     /// them would spend privacy that is not accounted); the operator sees them in `run`'s output.
@@ -241,8 +245,8 @@ impl Manifest {
                 InputEntry {
                     source: s.name.clone(),
                     file: file_name(&s.file),
-                    sha256: s.sha256.clone(),
-                    encoding: s.encoding,
+                    sha256: dp.is_none().then(|| s.sha256.clone()),
+                    encoding: s.encoding.filter(|_| dp.is_none()),
                     counts: dp.is_none().then(|| InputCounts {
                         rows_read: s.rows_read,
                         rows_used: s.rows_used,
@@ -274,9 +278,9 @@ impl Manifest {
                 method: input.protected.protection.method,
                 threshold: input.protected.protection.threshold.get(),
                 rule: if dp.is_some() {
-                    "every cell is published with noise; with low_counts = flag or withhold, a cell \
-                     whose published (noisy) person count is between 1 and threshold - 1 is marked \
-                     or withheld, which looks at no true count"
+                    "every cell is published with noise; with low_counts = flag, a cell whose \
+                     published (noisy) person count is between 1 and threshold - 1 is marked \
+                     low_noisy_count, which looks at no true count"
                 } else {
                     "a cell is suppressed when 0 < distinct persons behind it < threshold, \
                      for every measure, or when always_suppress lists it"

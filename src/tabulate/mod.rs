@@ -7,11 +7,13 @@
 //! over categories a person can have several of (domain.md §4.4). Person-times and sums are
 //! additive, and computing them the same way keeps them exactly equal to the sum of their cells.
 
+pub mod bound;
+
 use polars::prelude::*;
 
 use crate::config::Plan;
 use crate::config::plan::{Domain, Measure, Period, TOTAL_CODE, TableSpec};
-use crate::config::raw::Label;
+use crate::config::raw::{Label, PerPerson};
 use crate::ingest::columns;
 use crate::pseudonymise::Keyed;
 
@@ -42,7 +44,8 @@ pub struct Axis {
     /// Per leaf, the axis position of its group, if any.
     pub group_of: Vec<Option<u32>>,
     /// Whether every person has at most one leaf of this dimension in the table's scope, so that
-    /// person counts add up over it.
+    /// person counts add up over it: read from the data for suppression, declared
+    /// (`per_person = "one"`) and enforced by bounding for differential privacy.
     pub persons_additive: bool,
 }
 
@@ -79,7 +82,7 @@ pub struct Bounds {
 }
 
 /// Contribution bounding of a DP release: the bounds per table and the keyed seed that chooses
-/// which of a person's cells are kept.
+/// which of a person's codes and cells are kept ([`bound`]).
 #[derive(Clone)]
 pub struct Bounding {
     /// One per table of the plan, in order.
@@ -93,6 +96,9 @@ pub struct Bounding {
 pub struct BoundingReport {
     pub bounds_max_cells: u32,
     pub bounds_max_records: u32,
+    /// Records dropped because they carried a person's other code of a dimension declared one
+    /// code per person.
+    pub records_other_codes: u64,
     /// Persons who had more cells than allowed.
     pub persons_over_cells: u64,
     /// (person, cell) pairs dropped by the keyed-random choice.
@@ -154,17 +160,15 @@ pub fn count(
     plan: &Plan,
     bounding: Option<&Bounding>,
 ) -> Result<Vec<Table>, TabulateError> {
+    let salts = bounding.map(|b| bound::person_salts(&b.seed, &keyed.pseudonyms));
     plan.tables
         .iter()
         .enumerate()
         .map(|(t, spec)| {
-            let bounds = bounding.map(|b| {
-                // One seed per table, so that tables choose independently.
-                let mut seed = b.seed;
-                for (byte, extra) in seed.iter_mut().zip(t.to_le_bytes()) {
-                    *byte ^= extra;
-                }
-                (b.tables[t], seed)
+            let bounds = bounding.zip(salts.as_deref()).map(|(b, salts)| Bounder {
+                bounds: b.tables[t],
+                salts,
+                table: t,
             });
             count_table(&keyed.sources[spec.source].frame, spec, plan, bounds).map_err(|e| {
                 TabulateError {
@@ -214,11 +218,19 @@ fn axis(domain_index: usize, domain: &Domain, margins: bool) -> Axis {
     }
 }
 
+/// What bounds one table of a DP release.
+struct Bounder<'a> {
+    bounds: Bounds,
+    /// Per person index, the keyed salt of [`bound::person_salts`].
+    salts: &'a [u64],
+    table: usize,
+}
+
 fn count_table(
     frame: &DataFrame,
     spec: &TableSpec,
     plan: &Plan,
-    bounds: Option<(Bounds, [u8; 32])>,
+    bounder: Option<Bounder<'_>>,
 ) -> PolarsResult<Table> {
     let mut axes: Vec<Axis> = spec
         .dims
@@ -263,17 +275,30 @@ fn count_table(
         .group_by(keys)
         .agg(person_aggs)
         .collect()?;
-    let (person_cells, bounding) = match bounds {
-        Some((b, seed)) => {
-            let (frame, report) = bound_contributions(person_cells, &dim_names, b, seed)?;
+    let (person_cells, bounding) = match &bounder {
+        Some(b) => {
+            // Differential privacy: additivity is declared, never read from the data (a flag that
+            // one added record could flip would be published without noise), and bounding makes
+            // the declaration true.
+            let one: Vec<bool> = spec
+                .dims
+                .iter()
+                .map(|&d| plan.domains[d].per_person == PerPerson::One)
+                .collect();
+            for (axis, &one) in axes.iter_mut().zip(&one) {
+                axis.persons_additive = one;
+            }
+            let (frame, report) =
+                bound::bound(person_cells, &dim_names, &one, b.bounds, b.salts, b.table)?;
             (frame, Some(report))
         }
-        None => (person_cells, None),
+        None => {
+            for (axis, name) in axes.iter_mut().zip(&dim_names) {
+                axis.persons_additive = at_most_one_code(&person_cells, columns::PERSON, name)?;
+            }
+            (person_cells, None)
+        }
     };
-
-    for (axis, name) in axes.iter_mut().zip(&dim_names) {
-        axis.persons_additive = at_most_one_code(&person_cells, columns::PERSON, name)?;
-    }
 
     let n_cells: usize = axes.iter().map(|a| a.cells.len()).product();
     let mut values = vec![vec![0i64; n_cells]; spec.measures.len()];
@@ -385,81 +410,6 @@ fn count_table(
     table.values = values;
     table.persons = persons;
     Ok(table)
-}
-
-/// Bounds each person's contribution to a table: at most `max_cells` leaf cells, chosen by a keyed
-/// random draw (not the first ones, which would bias by date or code), and at most `max_records`
-/// records in each. `person_cells` holds one row per (cell, person) with the record count.
-fn bound_contributions(
-    person_cells: DataFrame,
-    dim_names: &[String],
-    bounds: Bounds,
-    seed: [u8; 32],
-) -> PolarsResult<(DataFrame, BoundingReport)> {
-    use rand::{RngCore, SeedableRng};
-
-    let order: Vec<PlSmallStr> = std::iter::once(columns::PERSON)
-        .chain(dim_names.iter().map(String::as_str))
-        .map(PlSmallStr::from)
-        .collect();
-    // A canonical order first, so that the same key and data give the same choice.
-    let mut sorted = person_cells.sort(order, SortMultipleOptions::default())?;
-    let mut rng = rand_chacha::ChaCha20Rng::from_seed(seed);
-    let priority: Vec<u64> = (0..sorted.height()).map(|_| rng.next_u64()).collect();
-    sorted.with_column(Column::new("__priority".into(), priority))?;
-    let shuffled = sorted.sort(
-        [PlSmallStr::from(columns::PERSON), "__priority".into()],
-        SortMultipleOptions::default(),
-    )?;
-    let persons = shuffled.column(columns::PERSON)?.u32()?;
-    let mut keep = Vec::with_capacity(shuffled.height());
-    let mut report = BoundingReport {
-        bounds_max_cells: bounds.max_cells,
-        bounds_max_records: bounds.max_records,
-        ..BoundingReport::default()
-    };
-    let mut previous = None;
-    let mut rank = 0u32;
-    for person in persons.iter() {
-        if person != previous {
-            previous = person;
-            rank = 0;
-        }
-        keep.push(rank < bounds.max_cells);
-        if rank == bounds.max_cells {
-            report.persons_over_cells += 1;
-        }
-        report.cells_dropped += u64::from(rank >= bounds.max_cells);
-        rank = rank.saturating_add(1);
-    }
-    let kept = shuffled.filter(&BooleanChunked::from_slice("__keep".into(), &keep))?;
-    let cap = i64::from(bounds.max_records);
-    let clipped = kept
-        .clone()
-        .lazy()
-        .select([when(col("__times").gt(lit(cap)))
-            .then(col("__times") - lit(cap))
-            .otherwise(lit(0i64))
-            .sum()
-            .cast(DataType::Int64)
-            .alias("__clipped")])
-        .collect()?;
-    report.records_clipped = clipped
-        .column("__clipped")?
-        .i64()?
-        .get(0)
-        .map_or(0, |v| u64::try_from(v).unwrap_or(0));
-    let bounded = kept
-        .lazy()
-        .with_column(
-            when(col("__times").gt(lit(cap)))
-                .then(lit(cap))
-                .otherwise(col("__times"))
-                .alias("__times"),
-        )
-        .drop(cols(["__priority"]))
-        .collect()?;
-    Ok((bounded, report))
 }
 
 /// Whether no value of `key` has two codes of the dimension `dim` in `frame`.

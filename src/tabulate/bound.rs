@@ -1,0 +1,268 @@
+//! Contribution bounding for differential privacy: what one person may add to one table.
+//!
+//! Bounding must be *stable*: which of a person's records are kept may depend on that person's own
+//! records and on the key, never on anyone else's. Then adding or removing one person (or one of
+//! their records) changes the bounded table only through that person's bounded contribution, and the
+//! sensitivity OpenDP is told holds. Every choice here is therefore a keyed priority of the person's
+//! pseudonym and of public codes alone:
+//! 1. on each dimension declared one code per person (`per_person = "one"`), the person keeps the
+//!    code of highest priority (records with their other codes are dropped);
+//! 2. of the person's remaining cells, the `max_cells` of highest priority are kept;
+//! 3. each kept cell counts at most `max_records` of the person's records.
+
+use hmac::Mac;
+use polars::prelude::*;
+use rayon::prelude::*;
+
+use super::{BoundingReport, Bounds};
+use crate::ingest::columns;
+
+/// Per person index, a secret 64-bit salt: the first 8 bytes of HMAC(seed, pseudonym). One HMAC per
+/// distinct person, in parallel.
+#[must_use]
+pub fn person_salts(seed: &[u8; 32], pseudonyms: &[u128]) -> Vec<u64> {
+    let Ok(mac) = hmac::Hmac::<sha2::Sha256>::new_from_slice(seed) else {
+        unreachable!("HMAC takes keys of any length")
+    };
+    pseudonyms
+        .par_iter()
+        .map(|p| {
+            let mut m = mac.clone();
+            m.update(&p.to_be_bytes());
+            let out = m.finalize().into_bytes();
+            let mut first = [0u8; 8];
+            first.copy_from_slice(&out[..8]);
+            u64::from_be_bytes(first)
+        })
+        .collect()
+}
+
+/// The SplitMix64 finaliser: a bijective mix of 64 bits.
+const fn mix(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// A public tag of codes: table, a step, and the positions of the named dimensions.
+fn tag(table: usize, step: u64, codes: &[u32]) -> u64 {
+    codes.iter().fold(
+        mix((table as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ step),
+        |h, &c| mix(h ^ u64::from(c).wrapping_add(0x632b_e59b_d9b4_e019)),
+    )
+}
+
+/// The keyed priority of each row of `frame` over the dimensions `dims`.
+fn priorities(
+    frame: &DataFrame,
+    dims: &[&str],
+    salts: &[u64],
+    table: usize,
+    step: u64,
+) -> PolarsResult<Column> {
+    let persons = frame.column(columns::PERSON)?.u32()?;
+    let codes: Vec<&UInt32Chunked> = dims
+        .iter()
+        .map(|d| frame.column(d).and_then(|c| c.u32()))
+        .collect::<PolarsResult<_>>()?;
+    let mut row = vec![0u32; dims.len()];
+    let out: Vec<u64> = (0..frame.height())
+        .map(|i| {
+            for (slot, c) in row.iter_mut().zip(&codes) {
+                *slot = c.get(i).unwrap_or(u32::MAX);
+            }
+            let salt = persons
+                .get(i)
+                .and_then(|p| salts.get(p as usize))
+                .copied()
+                .unwrap_or(0);
+            mix(salt ^ tag(table, step, &row))
+        })
+        .collect();
+    Ok(Column::new("__priority".into(), out))
+}
+
+/// Sum of `__times` over `frame`.
+fn records(frame: &DataFrame) -> PolarsResult<u64> {
+    let sum = frame.column("__times")?.i64()?.sum().unwrap_or(0);
+    Ok(u64::try_from(sum).unwrap_or(0))
+}
+
+/// Bounds each person's contribution to table number `table`. `person_cells` holds one row per
+/// (leaf cell, person) with the record count `__times`; `one_per_person[d]` says whether dimension
+/// `d` is declared one code per person.
+///
+/// # Errors
+/// Polars errors only.
+pub fn bound(
+    person_cells: DataFrame,
+    dim_names: &[String],
+    one_per_person: &[bool],
+    bounds: Bounds,
+    salts: &[u64],
+    table: usize,
+) -> PolarsResult<(DataFrame, BoundingReport)> {
+    let mut report = BoundingReport {
+        bounds_max_cells: bounds.max_cells,
+        bounds_max_records: bounds.max_records,
+        ..BoundingReport::default()
+    };
+    let before = records(&person_cells)?;
+    let mut frame = person_cells;
+    // 1. One code per person on declared dimensions, one dimension after the other.
+    for (d, (name, &one)) in dim_names.iter().zip(one_per_person).enumerate() {
+        if !one {
+            continue;
+        }
+        let mut with = frame.clone();
+        with.with_column(priorities(
+            &frame,
+            &[name.as_str()],
+            salts,
+            table,
+            1 + d as u64,
+        )?)?;
+        let best = col("__priority").max().over([col(columns::PERSON)])?;
+        frame = with
+            .lazy()
+            .filter(col("__priority").eq(best))
+            .drop(cols(["__priority"]))
+            .collect()?;
+    }
+    report.records_other_codes = before.saturating_sub(records(&frame)?);
+
+    // 2. At most `max_cells` cells per person, by priority of the cell's codes.
+    let dims: Vec<&str> = dim_names.iter().map(String::as_str).collect();
+    let prio = priorities(&frame, &dims, salts, table, 0)?;
+    frame.with_column(prio)?;
+    let sorted = frame.sort(
+        [PlSmallStr::from(columns::PERSON), "__priority".into()],
+        SortMultipleOptions::default(),
+    )?;
+    let persons = sorted.column(columns::PERSON)?.u32()?;
+    let mut keep = Vec::with_capacity(sorted.height());
+    let mut previous = None;
+    let mut rank = 0u32;
+    for person in persons.iter() {
+        if person != previous {
+            previous = person;
+            rank = 0;
+        }
+        keep.push(rank < bounds.max_cells);
+        if rank == bounds.max_cells {
+            report.persons_over_cells += 1;
+        }
+        report.cells_dropped += u64::from(rank >= bounds.max_cells);
+        rank = rank.saturating_add(1);
+    }
+    let kept = sorted.filter(&BooleanChunked::from_slice("__keep".into(), &keep))?;
+
+    // 3. At most `max_records` records per kept cell.
+    let cap = i64::from(bounds.max_records);
+    let clipped = kept
+        .lazy()
+        .with_column(
+            when(col("__times").gt(lit(cap)))
+                .then(lit(cap))
+                .otherwise(col("__times"))
+                .alias("__clipped"),
+        )
+        .drop(cols(["__priority"]))
+        .collect()?;
+    let in_kept = records(&clipped)?;
+    let after = u64::try_from(clipped.column("__clipped")?.i64()?.sum().unwrap_or(0)).unwrap_or(0);
+    report.records_clipped = in_kept.saturating_sub(after);
+    let bounded = clipped
+        .lazy()
+        .with_column(col("__clipped").alias("__times"))
+        .drop(cols(["__clipped"]))
+        .collect()?;
+    Ok((bounded, report))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frame(rows: &[(u32, u32, u32, i64)]) -> DataFrame {
+        let col = |name: &str, f: &dyn Fn(&(u32, u32, u32, i64)) -> u32| {
+            Column::new(name.into(), rows.iter().map(f).collect::<Vec<u32>>())
+        };
+        DataFrame::new_infer_height(vec![
+            col("district", &|r| r.0),
+            col("area", &|r| r.1),
+            col(columns::PERSON, &|r| r.2),
+            Column::new(
+                "__times".into(),
+                rows.iter().map(|r| r.3).collect::<Vec<i64>>(),
+            ),
+        ])
+        .expect("frame")
+    }
+
+    fn kept_of(out: &DataFrame, person: u32) -> Vec<(u32, u32, i64)> {
+        let d = out.column("district").and_then(|c| c.u32()).expect("d");
+        let a = out.column("area").and_then(|c| c.u32()).expect("a");
+        let p = out
+            .column(columns::PERSON)
+            .and_then(|c| c.u32())
+            .expect("p");
+        let t = out.column("__times").and_then(|c| c.i64()).expect("t");
+        let mut v: Vec<(u32, u32, i64)> = (0..out.height())
+            .filter(|&i| p.get(i) == Some(person))
+            .map(|i| {
+                (
+                    d.get(i).unwrap_or(0),
+                    a.get(i).unwrap_or(0),
+                    t.get(i).unwrap_or(0),
+                )
+            })
+            .collect();
+        v.sort_unstable();
+        v
+    }
+
+    const BOUNDS: Bounds = Bounds {
+        max_cells: 2,
+        max_records: 3,
+    };
+
+    /// Person 0 lives in two districts and has five areas; others have many records. What person 0
+    /// keeps must not change when another person is added or removed.
+    #[test]
+    fn a_persons_kept_cells_depend_on_their_own_records_only() {
+        let person0 = [
+            (0, 0, 0, 5),
+            (0, 1, 0, 1),
+            (1, 2, 0, 2),
+            (1, 3, 0, 7),
+            (0, 4, 0, 1),
+        ];
+        let others: Vec<(u32, u32, u32, i64)> = (1..40)
+            .flat_map(|p| (0..(p % 6)).map(move |a| (p % 3, a, p, i64::from(p % 5 + 1))))
+            .collect();
+        let salts = person_salts(&[7; 32], &(0..60u128).map(|p| p * 977).collect::<Vec<_>>());
+        let one = [true, false];
+        let dims = ["district".to_owned(), "area".to_owned()];
+        let all: Vec<_> = person0.iter().chain(&others).copied().collect();
+        let (out_all, report) = bound(frame(&all), &dims, &one, BOUNDS, &salts, 0).expect("bound");
+        let (out_alone, _) = bound(frame(&person0), &dims, &one, BOUNDS, &salts, 0).expect("bound");
+        let fewer: Vec<_> = person0.iter().chain(&others[..10]).copied().collect();
+        let (out_fewer, _) = bound(frame(&fewer), &dims, &one, BOUNDS, &salts, 0).expect("bound");
+        let kept = kept_of(&out_all, 0);
+        assert_eq!(kept, kept_of(&out_alone, 0));
+        assert_eq!(kept, kept_of(&out_fewer, 0));
+        // One district, at most 2 cells, at most 3 records each.
+        assert!(kept.len() <= 2 && !kept.is_empty(), "{kept:?}");
+        assert!(
+            kept.iter().all(|k| k.0 == kept[0].0 && k.2 <= 3),
+            "{kept:?}"
+        );
+        assert!(report.records_other_codes > 0 && report.records_clipped > 0);
+        // Another key chooses differently somewhere: the choice is keyed, not fixed.
+        let other_salts = person_salts(&[9; 32], &(0..60u128).map(|p| p * 977).collect::<Vec<_>>());
+        let (out_other, _) =
+            bound(frame(&all), &dims, &one, BOUNDS, &other_salts, 0).expect("bound");
+        assert!((0..40).any(|p| kept_of(&out_all, p) != kept_of(&out_other, p)));
+    }
+}

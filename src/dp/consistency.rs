@@ -34,6 +34,12 @@ pub struct AxisModel {
     roots: Vec<usize>,
     /// Per leaf (column of `aggregate`), its position.
     leaf_position: Vec<usize>,
+    /// The axis's hierarchy whatever the measure: per position, its children (a group's members;
+    /// the total's groups and ungrouped leaves). Children come before their parent.
+    pub tree: Vec<Vec<usize>>,
+    /// Whether the measure adds up over the axis (parent = Σ children); otherwise each child ≤
+    /// parent ≤ Σ children.
+    pub additive: bool,
 }
 
 /// One position on an axis as the reconciliation sees it.
@@ -50,6 +56,12 @@ impl AxisModel {
     /// position of the leaf's group. Leaves come first, as in a tabulated axis.
     #[must_use]
     pub fn additive(nodes: &[Node], group_of: &[Option<u32>]) -> Self {
+        let mut model = Self::additive_fit(nodes, group_of);
+        model.tree = model.children.clone();
+        model
+    }
+
+    fn additive_fit(nodes: &[Node], group_of: &[Option<u32>]) -> Self {
         let leaves: Vec<usize> = (0..nodes.len())
             .filter(|&p| nodes[p] == Node::Leaf)
             .collect();
@@ -89,9 +101,19 @@ impl AxisModel {
         Self::finish(aggregate, children, roots, leaves)
     }
 
-    /// An axis over which the measure does not add up: every position stands alone.
+    /// An axis over which the measure does not add up: every position stands alone in the least
+    /// squares and the integers, and the hierarchy of `nodes` gives its inequalities.
     #[must_use]
-    pub fn separate(positions: usize) -> Self {
+    pub fn separate(nodes: &[Node], group_of: &[Option<u32>]) -> Self {
+        let mut model = Self::standalone(nodes.len());
+        model.tree = Self::additive_fit(nodes, group_of).children;
+        model.additive = false;
+        model
+    }
+
+    /// Every position its own root, with no hierarchy (positions that are not a code list's).
+    #[must_use]
+    pub fn standalone(positions: usize) -> Self {
         let aggregate = (0..positions)
             .map(|p| {
                 (0..positions)
@@ -141,6 +163,7 @@ impl AxisModel {
         let fourth = (0..positions)
             .map(|p| (0..positions).map(|q| h(p, q).powi(4)).sum())
             .collect();
+        let tree = vec![Vec::new(); positions];
         Self {
             aggregate,
             projector,
@@ -149,10 +172,12 @@ impl AxisModel {
             children,
             roots,
             leaf_position,
+            tree,
+            additive: true,
         }
     }
 
-    fn positions(&self) -> usize {
+    pub(crate) fn positions(&self) -> usize {
         self.aggregate.len()
     }
 
@@ -228,10 +253,11 @@ fn along(
     (out, new_shape)
 }
 
-/// A reconciled measure: published values and the relative variance of each cell's estimate.
+/// The least-squares estimate of every cell of a measure, with its relative variance.
 #[derive(Debug, Clone)]
-pub struct Reconciled {
-    pub values: Vec<i64>,
+pub struct Fit {
+    /// `Sx̂`: fitted values of every cell, margins included (unbiased, real-valued).
+    pub fitted: Vec<f64>,
     /// `Var(estimate) / Var(noise of one measurement)`, per cell: 1 for a cell that nothing else
     /// informs, less where margins and cells inform each other.
     pub relative_variance: Vec<f64>,
@@ -240,10 +266,10 @@ pub struct Reconciled {
     pub kurtosis_share: Vec<f64>,
 }
 
-/// Reconciles the noisy cells `noisy` of a table whose axes are `models` (row-major, last axis
-/// fastest).
+/// Least squares over the noisy cells `noisy` of a table whose axes are `models` (row-major, last
+/// axis fastest).
 #[must_use]
-pub fn reconcile(noisy: &[i64], models: &[AxisModel]) -> Reconciled {
+pub fn fit(noisy: &[i64], models: &[AxisModel]) -> Fit {
     let shape: Vec<usize> = models.iter().map(AxisModel::positions).collect();
     #[allow(
         clippy::cast_precision_loss,
@@ -259,14 +285,46 @@ pub fn reconcile(noisy: &[i64], models: &[AxisModel]) -> Reconciled {
         (fitted, s) = along(&fitted, &s, a, &m.aggregate);
     }
     debug_assert_eq!(s, shape);
+    let n_cells: usize = shape.iter().product();
+    let strides = strides(&shape);
+    let mut relative_variance = vec![1.0; n_cells];
+    let mut kurtosis_share = vec![1.0; n_cells];
+    let positions: Vec<Vec<usize>> = shape.iter().map(|&n| (0..n).collect()).collect();
+    for_each(&positions, |pos| {
+        let i = index(pos, &strides);
+        let h: f64 = pos.iter().zip(models).map(|(&p, m)| m.hat[p]).product();
+        let q: f64 = pos.iter().zip(models).map(|(&p, m)| m.fourth[p]).product();
+        relative_variance[i] = h;
+        kurtosis_share[i] = if h > 0.0 { q / (h * h) } else { 1.0 };
+    });
+    Fit {
+        fitted,
+        relative_variance,
+        kurtosis_share,
+    }
+}
 
-    // Top-down integers.
+fn strides(shape: &[usize]) -> Vec<usize> {
+    (0..shape.len())
+        .map(|a| shape[a + 1..].iter().product())
+        .collect()
+}
+
+fn index(pos: &[usize], strides: &[usize]) -> usize {
+    pos.iter().zip(strides).map(|(p, s)| p * s).sum()
+}
+
+/// Non-negative integers close to `targets` (real values that already satisfy the measure's
+/// relations), from the top down as in the US Census TopDown algorithm: each root cell is rounded,
+/// and each parent's integer is shared among its children closest to their targets, one axis at a
+/// time; every other cell is then the sum of its leaves.
+#[must_use]
+pub fn integers(targets: &[f64], models: &[AxisModel]) -> Vec<i64> {
+    let shape: Vec<usize> = models.iter().map(AxisModel::positions).collect();
     let n_cells: usize = shape.iter().product();
     let mut fixed: Vec<Option<i64>> = vec![None; n_cells];
-    let strides: Vec<usize> = (0..shape.len())
-        .map(|a| shape[a + 1..].iter().product())
-        .collect();
-    let index = |pos: &[usize]| pos.iter().zip(&strides).map(|(p, s)| p * s).sum::<usize>();
+    let strides = strides(&shape);
+    let index = |pos: &[usize]| index(pos, &strides);
     // Roots on every axis.
     for_each(
         &models.iter().map(|m| m.roots.clone()).collect::<Vec<_>>(),
@@ -276,7 +334,7 @@ pub fn reconcile(noisy: &[i64], models: &[AxisModel]) -> Reconciled {
                 clippy::cast_possible_truncation,
                 reason = "rounded noisy counts fit in i64"
             )]
-            let v = fitted[i].round().max(0.0) as i64;
+            let v = targets[i].round().max(0.0) as i64;
             fixed[i] = Some(v);
         },
     );
@@ -305,14 +363,14 @@ pub fn reconcile(noisy: &[i64], models: &[AxisModel]) -> Reconciled {
                     let p = index(pos);
                     let total = fixed[p].unwrap_or(0);
                     let mut child_pos = pos.to_vec();
-                    let targets: Vec<f64> = kids
+                    let child_targets: Vec<f64> = kids
                         .iter()
                         .map(|&k| {
                             child_pos[a] = k;
-                            fitted[index(&child_pos)]
+                            targets[index(&child_pos)]
                         })
                         .collect();
-                    for (&k, v) in kids.iter().zip(allocate(total, &targets)) {
+                    for (&k, v) in kids.iter().zip(allocate(total, &child_targets)) {
                         child_pos[a] = k;
                         fixed[index(&child_pos)] = Some(v);
                     }
@@ -321,38 +379,78 @@ pub fn reconcile(noisy: &[i64], models: &[AxisModel]) -> Reconciled {
             frontier = next;
         }
     }
-    // Leaves of every axis are fixed; every other cell is the sum of its leaves.
+    let base: Vec<i64> = fixed.into_iter().map(|v| v.unwrap_or(0)).collect();
+    sum_up(&base, models)
+}
+
+/// Every cell as the sum of its cells at leaf positions of the additive axes (`values` holds the
+/// whole table; only those cells are read).
+fn sum_up(values: &[i64], models: &[AxisModel]) -> Vec<i64> {
+    let shape: Vec<usize> = models.iter().map(AxisModel::positions).collect();
+    let strides = strides(&shape);
     let leaf_sets: Vec<Vec<usize>> = models.iter().map(|m| m.leaf_position.clone()).collect();
     let mut leaves = Vec::with_capacity(models.iter().map(AxisModel::leaves).product());
     for_each(&leaf_sets, |pos| {
         #[allow(clippy::cast_precision_loss, reason = "counts are far below 2^52")]
-        leaves.push(fixed[index(pos)].unwrap_or(0) as f64);
+        leaves.push(values[index(pos, &strides)] as f64);
     });
-    let mut values = leaves;
+    let mut out = leaves;
     let mut s: Vec<usize> = models.iter().map(AxisModel::leaves).collect();
     for (a, m) in models.iter().enumerate() {
-        (values, s) = along(&values, &s, a, &m.aggregate);
+        (out, s) = along(&out, &s, a, &m.aggregate);
     }
-    let mut relative_variance = vec![1.0; n_cells];
-    let mut kurtosis_share = vec![1.0; n_cells];
-    let positions: Vec<Vec<usize>> = shape.iter().map(|&n| (0..n).collect()).collect();
-    for_each(&positions, |pos| {
-        let i = index(pos);
-        let h: f64 = pos.iter().zip(models).map(|(&p, m)| m.hat[p]).product();
-        let q: f64 = pos.iter().zip(models).map(|(&p, m)| m.fourth[p]).product();
-        relative_variance[i] = h;
-        kurtosis_share[i] = if h > 0.0 { q / (h * h) } else { 1.0 };
-    });
     #[allow(
         clippy::cast_possible_truncation,
         reason = "sums of integers stay integers"
     )]
-    let values = values.into_iter().map(|v| v.round() as i64).collect();
-    Reconciled {
-        values,
-        relative_variance,
-        kurtosis_share,
-    }
+    out.into_iter().map(|v| v.round() as i64).collect()
+}
+
+/// Makes integer person counts keep the relations the truth keeps where integer allocation may
+/// have broken them by a unit: persons ≤ person-times (when `times` is given) and, over an axis
+/// where persons do not add up, each child ≤ parent ≤ Σ children. Cells at leaf positions of the
+/// additive axes are clamped, children before parents, and the additive margins summed again
+/// (sums keep every inequality).
+pub fn keep_relations(persons: &mut Vec<i64>, times: Option<&[i64]>, models: &[AxisModel]) {
+    let shape: Vec<usize> = models.iter().map(AxisModel::positions).collect();
+    let strides = strides(&shape);
+    let positions: Vec<Vec<usize>> = shape
+        .iter()
+        .zip(models)
+        .map(|(&n, m)| {
+            if m.additive {
+                m.leaf_position.clone()
+            } else {
+                (0..n).collect()
+            }
+        })
+        .collect();
+    // Row-major order visits a cell's children on a non-additive axis (lower positions) first.
+    for_each(&positions, |pos| {
+        let i = index(pos, &strides);
+        let mut lo = 0i64;
+        let mut hi = i64::MAX;
+        let mut child = pos.to_vec();
+        for (a, m) in models.iter().enumerate() {
+            if m.additive || m.tree[pos[a]].is_empty() {
+                continue;
+            }
+            let mut sum = 0i64;
+            for &k in &m.tree[pos[a]] {
+                child[a] = k;
+                let v = persons[index(&child, &strides)];
+                lo = lo.max(v);
+                sum = sum.saturating_add(v);
+            }
+            child[a] = pos[a];
+            hi = hi.min(sum);
+        }
+        if let Some(t) = times {
+            hi = hi.min(t[i]);
+        }
+        persons[i] = persons[i].clamp(lo, hi.max(lo));
+    });
+    *persons = sum_up(persons, models);
 }
 
 /// Calls `f` with every combination of one position from each set, last set fastest.
@@ -434,6 +532,12 @@ pub fn allocate(total: i64, targets: &[f64]) -> Vec<i64> {
 mod tests {
     use super::*;
 
+    /// Least squares then integers, as for a measure whose estimate keeps its relations.
+    fn reconcile(noisy: &[i64], models: &[AxisModel]) -> (Vec<i64>, Fit) {
+        let fit = fit(noisy, models);
+        (integers(&fit.fitted, models), fit)
+    }
+
     /// 3 leaves with a total, as tabulated: positions 0..3 leaves, 3 total.
     fn flat(leaves: usize) -> AxisModel {
         let mut nodes = vec![Node::Leaf; leaves];
@@ -467,8 +571,8 @@ mod tests {
                     .sum();
             }
         }
-        let out = reconcile(&y, &models);
-        assert_eq!(out.values, y);
+        let (values, _) = reconcile(&y, &models);
+        assert_eq!(values, y);
     }
 
     #[test]
@@ -486,8 +590,8 @@ mod tests {
             flat(2),
         ];
         let noisy = vec![3, -2, 1, 7, 0, 5, 9, 4, 2, 11, 30, 20, 1, 0, 1, 13, 12, 40];
-        let out = reconcile(&noisy, &models);
-        let v = |r: usize, c: usize| out.values[r * 3 + c];
+        let (values, out) = reconcile(&noisy, &models);
+        let v = |r: usize, c: usize| values[r * 3 + c];
         for r in 0..6 {
             assert_eq!(v(r, 2), v(r, 0) + v(r, 1), "row {r}");
         }
@@ -495,7 +599,7 @@ mod tests {
             assert_eq!(v(4, c), v(0, c) + v(1, c) + v(3, c));
             assert_eq!(v(5, c), v(0, c) + v(1, c) + v(2, c) + v(3, c));
         }
-        assert!(out.values.iter().all(|&x| x >= 0));
+        assert!(values.iter().all(|&x| x >= 0));
         // The grand total is informed by every cell: its variance is below a leaf's and well
         // below one measurement's.
         let (total, leaf) = (out.relative_variance[17], out.relative_variance[0]);
@@ -509,9 +613,9 @@ mod tests {
 
     #[test]
     fn separate_axes_are_left_alone() {
-        let models = [AxisModel::separate(3)];
-        let out = reconcile(&[5, -3, 2], &models);
-        assert_eq!(out.values, vec![5, 0, 2]);
+        let models = [AxisModel::standalone(3)];
+        let (values, out) = reconcile(&[5, -3, 2], &models);
+        assert_eq!(values, vec![5, 0, 2]);
         assert_eq!(out.relative_variance, vec![1.0; 3]);
     }
 }

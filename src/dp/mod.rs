@@ -20,6 +20,8 @@
 pub mod consistency;
 pub mod ledger;
 pub mod mechanism;
+pub mod post;
+pub mod project;
 pub mod sensitivity;
 
 use serde::Serialize;
@@ -29,7 +31,6 @@ use crate::config::plan::{Dp, DpBudget, DpCap, Measure};
 use crate::config::raw::{LowCounts, Mechanism};
 use crate::protect::{CellStatus, Protected, ProtectedTable, Summary};
 use crate::tabulate::{Level, Table};
-use consistency::{AxisModel, Node};
 pub use mechanism::OpenDpError;
 pub use sensitivity::Sensitivity;
 
@@ -145,11 +146,7 @@ pub fn prepare(tables: Vec<Table>, plan: &Plan) -> Result<Prepared, DpError> {
             let loss = mechanism::loss(dp.mechanism, scale, sensitivity)?;
             losses.push(loss);
             rho_losses.push(mechanism::loss_rho(dp.mechanism, scale, sensitivity)?);
-            #[allow(
-                clippy::cast_possible_truncation,
-                reason = "margins of error are small"
-            )]
-            let moe = mechanism::accuracy(dp.mechanism, scale)?.floor() as i64;
+            let moe = post::moe_of_estimate(dp.mechanism, scale, 1.0, 1.0, 0)?;
             measures.push(MeasurePlan {
                 measure: measure.name(),
                 sensitivity,
@@ -241,29 +238,41 @@ impl Prepared {
                 })
                 .collect();
             let total = table.len() - 1;
-            for (m, mp) in tp.measures.iter().enumerate() {
-                let truth = &table.values[m];
-                let models = axis_models(table, m);
-                let (mut raw, mut fit) = ([0.0f64; 3], [0.0f64; 3]);
-                let mut counts = [0.0f64; 3];
-                for _ in 0..draws {
-                    let noisy = mechanism::release(self.plan.mechanism, mp.scale, truth)?;
-                    let out = consistency::reconcile(&noisy, &models);
+            let scales: Vec<f64> = tp.measures.iter().map(|mp| mp.scale).collect();
+            let mut raw = vec![[0.0f64; 3]; scales.len()];
+            let mut fit = vec![[0.0f64; 3]; scales.len()];
+            let mut counts = [0.0f64; 3];
+            for _ in 0..draws {
+                let noisy = table
+                    .values
+                    .iter()
+                    .zip(&scales)
+                    .map(|(truth, &scale)| mechanism::release(self.plan.mechanism, scale, truth))
+                    .collect::<Result<Vec<_>, _>>()?;
+                let out = post::post_process(table, &noisy, self.plan.mechanism, &scales)?;
+                for (m, truth) in table.values.iter().enumerate() {
+                    let noisy = &noisy[m];
+                    let (raw, fit) = (&mut raw[m], &mut fit[m]);
+                    let counts = &mut counts;
                     for c in 0..truth.len() {
                         #[allow(clippy::cast_precision_loss, reason = "small errors")]
                         let (e_raw, e_fit) = (
                             (noisy[c] - truth[c]).abs() as f64,
-                            (out.values[c] - truth[c]).abs() as f64,
+                            (out[m].values[c] - truth[c]).abs() as f64,
                         );
                         for (slot, on) in [true, leaves[c], c == total].into_iter().enumerate() {
                             if on {
                                 raw[slot] += e_raw;
                                 fit[slot] += e_fit;
-                                counts[slot] += 1.0;
+                                if m == 0 {
+                                    counts[slot] += 1.0;
+                                }
                             }
                         }
                     }
                 }
+            }
+            for (m, mp) in tp.measures.iter().enumerate() {
                 let theoretical = match self.plan.mechanism {
                     Mechanism::Laplace => {
                         let p = (-1.0 / mp.scale).exp();
@@ -276,8 +285,8 @@ impl Prepared {
                     measure: mp.measure.clone(),
                     scale: mp.scale,
                     theoretical_mae: theoretical,
-                    raw: [0, 1, 2].map(|i| raw[i] / counts[i].max(1.0)),
-                    consistent: [0, 1, 2].map(|i| fit[i] / counts[i].max(1.0)),
+                    raw: [0, 1, 2].map(|i| raw[m][i] / counts[i].max(1.0)),
+                    consistent: [0, 1, 2].map(|i| fit[m][i] / counts[i].max(1.0)),
                 });
             }
         }
@@ -306,21 +315,18 @@ impl Prepared {
         let mut out = Vec::with_capacity(tables.len());
         let mut summary = Summary::default();
         for (mut table, tp) in tables.into_iter().zip(&dp_plan.tables) {
-            let mut moe95 = Vec::with_capacity(table.measures.len());
-            for (m, mp) in tp.measures.iter().enumerate() {
-                let noisy = mechanism::release(dp_plan.mechanism, mp.scale, &table.values[m])?;
-                let models = axis_models(&table, m);
-                let reconciled = consistency::reconcile(&noisy, &models);
-                let mut cell_moe = Vec::with_capacity(reconciled.values.len());
-                for (&h, &k) in reconciled
-                    .relative_variance
-                    .iter()
-                    .zip(&reconciled.kurtosis_share)
-                {
-                    cell_moe.push(moe_of_estimate(dp_plan.mechanism, mp.scale, h, k)?);
-                }
-                table.values[m] = reconciled.values;
-                moe95.push(cell_moe);
+            let scales: Vec<f64> = tp.measures.iter().map(|mp| mp.scale).collect();
+            let noisy = table
+                .values
+                .iter()
+                .zip(&scales)
+                .map(|(truth, &scale)| mechanism::release(dp_plan.mechanism, scale, truth))
+                .collect::<Result<Vec<_>, _>>()?;
+            let published = post::post_process(&table, &noisy, dp_plan.mechanism, &scales)?;
+            let mut moe95 = Vec::with_capacity(published.len());
+            for (m, out) in published.into_iter().enumerate() {
+                table.values[m] = out.values;
+                moe95.push(out.moe95);
             }
             let basis = table
                 .measures
@@ -389,67 +395,6 @@ pub const POST_PROCESSING_TEXT: &str = "least squares over every cell and margin
     cells wherever the measure adds up, values are non-negative integers; person counts over a \
     dimension where one person can have several codes are not reconciled over it";
 
-fn axis_models(table: &Table, measure: usize) -> Vec<AxisModel> {
-    table
-        .axes
-        .iter()
-        .enumerate()
-        .map(|(a, axis)| {
-            let has_margins = axis.cells.iter().any(|c| c.level == Level::Total);
-            if table.additive[measure][a] && has_margins {
-                let nodes: Vec<Node> = axis
-                    .cells
-                    .iter()
-                    .map(|c| match c.level {
-                        Level::Leaf => Node::Leaf,
-                        Level::Group => Node::Group,
-                        Level::Total => Node::Total,
-                    })
-                    .collect();
-                AxisModel::additive(&nodes, &axis.group_of)
-            } else {
-                AxisModel::separate(axis.cells.len())
-            }
-        })
-        .collect()
-}
-
-/// The published margin of error of an estimate whose variance is `relative_variance` times one
-/// measurement's and whose weights keep `kurtosis_share` of one measurement's excess kurtosis.
-///
-/// A cell nothing else informs gets OpenDP's accuracy exactly. A reconciled cell is a weighted sum
-/// of independent noises: its 95 % quantile is the normal one corrected by Cornish–Fisher for the
-/// kurtosis it keeps (discrete Laplace noise has excess kurtosis 3, Gaussian 0), with the exact
-/// variance of the discrete noise.
-pub(crate) fn moe_of_estimate(
-    mechanism: Mechanism,
-    scale: f64,
-    relative_variance: f64,
-    kurtosis_share: f64,
-) -> Result<i64, OpenDpError> {
-    #[allow(
-        clippy::cast_possible_truncation,
-        reason = "margins of error are small"
-    )]
-    if relative_variance >= 1.0 - 1e-9 {
-        return Ok(mechanism::accuracy(mechanism, scale)?.floor() as i64);
-    }
-    let (variance, kurtosis) = match mechanism {
-        Mechanism::Laplace => {
-            let p = (-1.0 / scale).exp();
-            (2.0 * p / (1.0 - p).powi(2), 3.0)
-        }
-        Mechanism::Gaussian => (scale * scale, 0.0),
-    };
-    let z = 1.959_963_984_540_054_f64;
-    let z = z + (z.powi(3) - 3.0 * z) / 24.0 * kurtosis * kurtosis_share.clamp(0.0, 1.0);
-    #[allow(
-        clippy::cast_possible_truncation,
-        reason = "margins of error are small"
-    )]
-    Ok((z * (variance * relative_variance.max(0.0)).sqrt()).round() as i64)
-}
-
 /// The keyed seed of contribution bounding: HMAC of the release name under the pseudonymisation
 /// key, so that the choice of a person's kept cells is reproducible by the data owner and
 /// unpredictable to anyone else.
@@ -482,5 +427,7 @@ pub fn bounding(
     }
 }
 
+#[cfg(test)]
+mod seeds;
 #[cfg(test)]
 mod tests;

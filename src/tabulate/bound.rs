@@ -184,14 +184,17 @@ pub fn bound(
 mod tests {
     use super::*;
 
-    fn frame(rows: &[(u32, u32, u32, i64)]) -> DataFrame {
-        let col = |name: &str, f: &dyn Fn(&(u32, u32, u32, i64)) -> u32| {
+    /// (district, area, person, records) rows.
+    type Row = (u32, u32, u32, i64);
+
+    fn frame(rows: &[Row]) -> DataFrame {
+        let col = |name: &str, f: fn(&Row) -> u32| {
             Column::new(name.into(), rows.iter().map(f).collect::<Vec<u32>>())
         };
         DataFrame::new_infer_height(vec![
-            col("district", &|r| r.0),
-            col("area", &|r| r.1),
-            col(columns::PERSON, &|r| r.2),
+            col("district", |r| r.0),
+            col("area", |r| r.1),
+            col(columns::PERSON, |r| r.2),
             Column::new(
                 "__times".into(),
                 rows.iter().map(|r| r.3).collect::<Vec<i64>>(),
@@ -238,7 +241,7 @@ mod tests {
             (1, 3, 0, 7),
             (0, 4, 0, 1),
         ];
-        let others: Vec<(u32, u32, u32, i64)> = (1..40)
+        let others: Vec<Row> = (1..40)
             .flat_map(|p| (0..(p % 6)).map(move |a| (p % 3, a, p, i64::from(p % 5 + 1))))
             .collect();
         let salts = person_salts(&[7; 32], &(0..60u128).map(|p| p * 977).collect::<Vec<_>>());

@@ -51,7 +51,11 @@ impl Error {
     #[must_use]
     pub fn exit_code(&self) -> u8 {
         match self {
-            Self::Config(_) | Self::Usage(_) | Self::Dp(crate::dp::DpError::NoLedger) => EXIT_USAGE,
+            Self::Config(_)
+            | Self::Usage(_)
+            | Self::Dp(crate::dp::DpError::NoLedger | crate::dp::DpError::TargetTooCostly { .. }) => {
+                EXIT_USAGE
+            }
             _ => EXIT_DATA,
         }
     }

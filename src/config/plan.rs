@@ -240,9 +240,17 @@ pub struct Dp {
     pub ledger: Option<PathBuf>,
     pub cap: DpCap,
     pub low_counts: LowCounts,
+    /// With a `moe95` budget, the most the release may cost (in the mechanism's loss) before it
+    /// is refused.
+    pub max_loss: f64,
     /// One per table of [`Plan::tables`], in order.
     pub tables: Vec<DpTable>,
 }
+
+/// Default ceiling of what a `moe95` target may cost a Laplace release, in ε.
+pub const DEFAULT_MAX_LOSS_EPSILON: f64 = 1.0;
+/// Default ceiling of what a `moe95` target may cost a Gaussian release, in ρ.
+pub const DEFAULT_MAX_LOSS_RHO: f64 = 0.5;
 
 /// How much a release may spend, before it is split across tables.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -1011,6 +1019,7 @@ impl Checker<'_> {
             ("epsilon", p.epsilon.is_some()),
             ("rho", p.rho.is_some()),
             ("moe95", p.moe95.is_some()),
+            ("max_loss", p.max_loss.is_some()),
             ("dataset", p.dataset.is_some()),
             ("ledger", p.ledger.is_some()),
             ("lifetime_epsilon", p.lifetime_epsilon.is_some()),
@@ -1076,6 +1085,7 @@ impl Checker<'_> {
             ("epsilon", p.epsilon),
             ("rho", p.rho),
             ("moe95", p.moe95),
+            ("max_loss", p.max_loss),
             ("lifetime_epsilon", p.lifetime_epsilon),
             ("lifetime_rho", p.lifetime_rho),
         ] {
@@ -1126,6 +1136,15 @@ impl Checker<'_> {
                 return None;
             }
         };
+        if p.max_loss.is_some() && !matches!(budget, DpBudget::Moe95(_)) {
+            self.push(
+                "protection.max_loss",
+                "is only used with a `moe95` budget (an `epsilon` or `rho` budget is its own \
+                 ceiling)"
+                    .into(),
+                None,
+            );
+        }
         let dataset = match &p.dataset {
             Some(d) if !d.trim().is_empty() => d.trim().to_owned(),
             _ => {
@@ -1239,6 +1258,10 @@ impl Checker<'_> {
                 .or_else(|| p.ledger.as_ref().map(|l| base.join(l))),
             cap,
             low_counts: self.low_counts(p.low_counts),
+            max_loss: p.max_loss.unwrap_or(match mechanism {
+                Mechanism::Laplace => DEFAULT_MAX_LOSS_EPSILON,
+                Mechanism::Gaussian => DEFAULT_MAX_LOSS_RHO,
+            }),
             tables: dp_tables,
         })
     }

@@ -310,6 +310,9 @@ pub struct RawProtection {
     pub rho: Option<f64>,
     /// Target 95 % margin of error per cell, from which the scale and the spend follow.
     pub moe95: Option<f64>,
+    /// With `moe95`: the most a release may cost (ε for Laplace, ρ for Gaussian) before it is
+    /// refused; defaults [`crate::config::plan::DEFAULT_MAX_LOSS_EPSILON`] and `…_RHO`.
+    pub max_loss: Option<f64>,
     /// The dataset whose lifetime budget the release spends.
     pub dataset: Option<String>,
     /// The budget ledger (relative to the pipeline file); `privstat run --ledger` overrides it.
@@ -366,6 +369,7 @@ impl Default for RawProtection {
             epsilon: None,
             rho: None,
             moe95: None,
+            max_loss: None,
             dataset: None,
             ledger: None,
             lifetime_epsilon: None,

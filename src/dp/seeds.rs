@@ -213,7 +213,7 @@ fn publish_without_noise(
                 let mut json: serde_json::Value =
                     serde_json::from_slice(&std::fs::read(&path).expect("reads")).expect("JSON");
                 strip_value_dependent(&mut json);
-                json.to_string()
+                serde_json::to_string_pretty(&json).expect("JSON")
             }
             _ => without_values(&std::fs::read_to_string(&path).expect("UTF-8")),
         };
@@ -223,11 +223,17 @@ fn publish_without_noise(
 }
 
 /// The manifest without its creation time and what depends on the values (file hashes and sizes,
-/// cells by status).
+/// cells by status, where noise dominates).
 fn strip_value_dependent(json: &mut serde_json::Value) {
     if let Some(o) = json.as_object_mut() {
         o.remove("created_at");
         o.remove("files");
+    }
+    if let Some(w) = json
+        .pointer_mut("/protection/warnings")
+        .and_then(|w| w.as_array_mut())
+    {
+        w.retain(|w| !w.as_str().is_some_and(|w| w.contains("noise dominates")));
     }
     if let Some(tables) = json.get_mut("tables").and_then(|t| t.as_array_mut()) {
         for t in tables {

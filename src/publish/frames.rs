@@ -140,13 +140,13 @@ pub fn dictionary_frame(protected: &Protected, plan: &Plan) -> PolarsResult<Data
             (
                 "數值（含差分隱私雜訊）",
                 "Value (with differential-privacy noise)",
-                "noisy count after consistency post-processing: a non-negative integer, and \
-                 margins equal the sum of their cells where the measure adds up; empty when \
-                 withheld",
+                "noisy estimate of the bounded count (see moe95) after consistency \
+                 post-processing: a non-negative integer; margins equal the sum of their cells \
+                 where the measure adds up, and lie between the largest cell and the sum of the \
+                 cells where it does not; persons never exceed person-times",
                 "published = 公布（含雜訊）(published with noise); low_noisy_count = \
                  含雜訊人數低於門檻，雜訊影響大 (the noisy person count is below the \
-                 threshold: noise dominates it); withheld_low_noisy_count = 同前，不公布 \
-                 (same, value withheld)",
+                 threshold: noise dominates it)",
             )
         } else {
             (

@@ -488,11 +488,12 @@ fn print_audit(r: &crate::audit::Report) {
         r.cells
     );
     say!(
-        "  {} suppressed numbers ({} primary): {} exactly recoverable, {} under-protected; narrowest primary interval {} (protection level {}, threshold {})",
+        "  {} suppressed numbers ({} primary): {} exactly recoverable, {} under-protected, {} unproven; narrowest primary interval {} (protection level {}, threshold {})",
         r.suppressed_numbers,
         r.primary_numbers,
         r.exactly_recoverable,
         r.under_protected,
+        r.unproven,
         r.min_primary_width
             .map_or_else(|| "-".to_owned(), |w| w.to_string()),
         r.protection_level

@@ -122,6 +122,8 @@ pub struct Report {
     /// Intervals that are inner bounds from witnesses (see [`CellInterval::method`]).
     pub inner_intervals: usize,
     pub under_protected: usize,
+    /// Suppressed numbers with no interval at all: the audit fails on any.
+    pub unproven: usize,
     /// The narrowest interval of a primary count, in integers beyond its lowest.
     pub min_primary_width: Option<i64>,
     pub threshold: Option<u32>,
@@ -148,6 +150,7 @@ impl Report {
             exactly_recoverable: 0,
             inner_intervals: 0,
             under_protected: 0,
+            unproven: 0,
             min_primary_width: None,
             threshold: None,
             protection_level: None,
@@ -923,7 +926,27 @@ fn check_intervals(
             return;
         }
     };
-    report.suppressed_numbers = intervals.len();
+    // A suppressed number the computation gave no interval for is unproven, never passed.
+    let mut bounded = vec![false; system.vars()];
+    for i in &intervals {
+        bounded[i.var as usize] = true;
+    }
+    let unproven = (0..system.vars())
+        .filter(|&v| published[v].is_none() && !bounded[v])
+        .count();
+    report.unproven = unproven;
+    if unproven > 0 {
+        report.fail(
+            Check::Protection,
+            None,
+            None,
+            format!(
+                "{unproven} suppressed numbers have no interval: the attacker's LP proved nothing \
+                 about them, so the audit cannot say they are protected"
+            ),
+        );
+    }
+    report.suppressed_numbers = intervals.len() + unproven;
     let mut listed = 0usize;
     for i in intervals {
         let v = i.var as usize;
@@ -950,7 +973,9 @@ fn check_intervals(
                     Some(report.min_primary_width.map_or(width, |w| w.min(width)));
             }
         }
-        if width < 1 {
+        if width == i64::MIN {
+            report.unproven += 1;
+        } else if width < 1 {
             report.exactly_recoverable += 1;
         }
         if !ok {
@@ -968,7 +993,9 @@ fn check_intervals(
                         system.var_measure[v],
                         cell_text.join(", "),
                         status.as_str(),
-                        if width < 1 {
+                        if width == i64::MIN {
+                            "no proven interval (the attacker's LP failed)".to_owned()
+                        } else if width < 1 {
                             "exactly recoverable".to_owned()
                         } else {
                             format!("interval holds only {width}")

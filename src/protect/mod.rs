@@ -515,10 +515,15 @@ impl Verdict {
     }
 }
 
-/// `floor(upper) − ceil(lower)`, saturating.
+/// `floor(upper) − ceil(lower)`, saturating: `i64::MAX` when unbounded (upper +∞ or lower −∞),
+/// and `i64::MIN` for an interval that proves nothing (a bound of NaN, an upper bound of −∞ or a
+/// lower bound of +∞: an LP that failed), so that it can never pass a need.
 #[must_use]
 pub fn int_width(lower: f64, upper: f64) -> i64 {
-    if upper.is_infinite() {
+    if lower.is_nan() || upper.is_nan() || upper == f64::NEG_INFINITY || lower == f64::INFINITY {
+        return i64::MIN;
+    }
+    if upper == f64::INFINITY || lower == f64::NEG_INFINITY {
         return i64::MAX;
     }
     #[allow(clippy::cast_possible_truncation, reason = "bounded by counts")]

@@ -56,49 +56,28 @@ impl AxisModel {
     /// position of the leaf's group. Leaves come first, as in a tabulated axis.
     #[must_use]
     pub fn additive(nodes: &[Node], group_of: &[Option<u32>]) -> Self {
-        let mut model = Self::additive_fit(nodes, group_of);
-        model.tree = model.children.clone();
-        model
-    }
-
-    fn additive_fit(nodes: &[Node], group_of: &[Option<u32>]) -> Self {
         let leaves: Vec<usize> = (0..nodes.len())
             .filter(|&p| nodes[p] == Node::Leaf)
             .collect();
-        let n_leaves = leaves.len();
         let total = nodes.iter().position(|&n| n == Node::Total);
-        let mut aggregate = vec![vec![0.0; n_leaves]; nodes.len()];
-        let mut children = vec![Vec::new(); nodes.len()];
+        let mut aggregate = vec![vec![0.0; leaves.len()]; nodes.len()];
         for (j, &p) in leaves.iter().enumerate() {
             aggregate[p][j] = 1.0;
             if let Some(t) = total {
                 aggregate[t][j] = 1.0;
             }
-            match group_of.get(j).copied().flatten() {
-                Some(g) => {
-                    aggregate[g as usize][j] = 1.0;
-                    children[g as usize].push(p);
-                }
-                None => {
-                    if let Some(t) = total {
-                        children[t].push(p);
-                    }
-                }
+            if let Some(g) = group_of.get(j).copied().flatten() {
+                aggregate[g as usize][j] = 1.0;
             }
         }
-        if let Some(t) = total {
-            for (p, &n) in nodes.iter().enumerate() {
-                if n == Node::Group {
-                    children[t].push(p);
-                }
-            }
-            children[t].sort_unstable();
-        }
+        let children = hierarchy(nodes, group_of);
         let roots = match total {
             Some(t) => vec![t],
             None => leaves.clone(),
         };
-        Self::finish(aggregate, children, roots, leaves)
+        let mut model = Self::finish(aggregate, children.clone(), roots, leaves);
+        model.tree = children;
+        model
     }
 
     /// An axis over which the measure does not add up: every position stands alone in the least
@@ -106,7 +85,7 @@ impl AxisModel {
     #[must_use]
     pub fn separate(nodes: &[Node], group_of: &[Option<u32>]) -> Self {
         let mut model = Self::standalone(nodes.len());
-        model.tree = Self::additive_fit(nodes, group_of).children;
+        model.tree = hierarchy(nodes, group_of);
         model.additive = false;
         model
     }
@@ -184,6 +163,26 @@ impl AxisModel {
     fn leaves(&self) -> usize {
         self.leaf_position.len()
     }
+}
+
+/// Per position of an axis, its children: a group's members, and the total's groups and ungrouped
+/// leaves (`group_of[leaf]` is the position of the leaf's group). Leaves come first.
+fn hierarchy(nodes: &[Node], group_of: &[Option<u32>]) -> Vec<Vec<usize>> {
+    let total = nodes.iter().position(|&n| n == Node::Total);
+    let mut children = vec![Vec::new(); nodes.len()];
+    let leaves = (0..nodes.len()).filter(|&p| nodes[p] == Node::Leaf);
+    for (j, p) in leaves.enumerate() {
+        match (group_of.get(j).copied().flatten(), total) {
+            (Some(g), _) => children[g as usize].push(p),
+            (None, Some(t)) => children[t].push(p),
+            (None, None) => {}
+        }
+    }
+    if let Some(t) = total {
+        children[t].extend((0..nodes.len()).filter(|&p| nodes[p] == Node::Group));
+        children[t].sort_unstable();
+    }
+    children
 }
 
 /// Inverse of a small symmetric positive definite matrix by Gauss–Jordan elimination.
@@ -304,7 +303,7 @@ pub fn fit(noisy: &[i64], models: &[AxisModel]) -> Fit {
     }
 }
 
-fn strides(shape: &[usize]) -> Vec<usize> {
+pub(crate) fn strides(shape: &[usize]) -> Vec<usize> {
     (0..shape.len())
         .map(|a| shape[a + 1..].iter().product())
         .collect()
@@ -312,6 +311,14 @@ fn strides(shape: &[usize]) -> Vec<usize> {
 
 fn index(pos: &[usize], strides: &[usize]) -> usize {
     pos.iter().zip(strides).map(|(p, s)| p * s).sum()
+}
+
+/// The positions of cell `c` of a row-major tensor of `shape`, written into `pos`.
+pub(crate) fn decode(mut c: usize, shape: &[usize], pos: &mut [usize]) {
+    for (slot, &n) in pos.iter_mut().zip(shape).rev() {
+        *slot = c % n;
+        c /= n;
+    }
 }
 
 /// Non-negative integers close to `targets` (real values that already satisfy the measure's

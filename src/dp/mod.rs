@@ -36,7 +36,7 @@ use crate::config::Plan;
 use crate::config::plan::{Dp, DpBudget, DpCap, Measure};
 use crate::config::raw::{LowCounts, Mechanism};
 use crate::protect::{CellStatus, Protected, ProtectedTable, Summary};
-use crate::tabulate::{Level, Table};
+use crate::tabulate::Table;
 pub use mechanism::OpenDpError;
 pub use sensitivity::Sensitivity;
 
@@ -230,15 +230,7 @@ pub fn prepare(tables: Vec<Table>, plan: &Plan) -> Result<Prepared, DpError> {
 /// when there are any: a statistician should know where noise dominates. Computed from published
 /// values and margins alone.
 fn noise_dominated_text(table: &Table, moe95: &[Vec<i64>]) -> Option<String> {
-    let leaves: Vec<usize> = (0..table.len())
-        .filter(|&c| {
-            table
-                .positions(c)
-                .iter()
-                .zip(&table.axes)
-                .all(|(&p, a)| a.cells[p].level == Level::Leaf)
-        })
-        .collect();
+    let leaves: Vec<usize> = (0..table.len()).filter(|&c| table.is_leaf(c)).collect();
     let parts: Vec<String> = table
         .measures
         .iter()
@@ -291,15 +283,7 @@ impl Prepared {
     pub fn error_study(&self, draws: usize) -> Result<Vec<ErrorRow>, DpError> {
         let mut rows = Vec::new();
         for (table, tp) in self.tables.iter().zip(&self.plan.tables) {
-            let leaves: Vec<bool> = (0..table.len())
-                .map(|c| {
-                    table
-                        .positions(c)
-                        .iter()
-                        .zip(&table.axes)
-                        .all(|(&p, a)| a.cells[p].level == Level::Leaf)
-                })
-                .collect();
+            let leaves: Vec<bool> = (0..table.len()).map(|c| table.is_leaf(c)).collect();
             let total = table.len() - 1;
             let scales: Vec<f64> = tp.measures.iter().map(|mp| mp.scale).collect();
             let mut raw = vec![[0.0f64; 3]; scales.len()];

@@ -21,7 +21,7 @@ use clarabel::solver::{
     DefaultSettingsBuilder, DefaultSolver, IPSolver, SolverStatus, SupportedConeT,
 };
 
-use super::consistency::AxisModel;
+use super::consistency::{AxisModel, decode, strides};
 
 /// One measure of a table going into the projection.
 pub struct MeasureInput<'a> {
@@ -150,14 +150,13 @@ pub fn project(
 fn base_cells(models: &[AxisModel]) -> Vec<usize> {
     let shape: Vec<usize> = models.iter().map(AxisModel::positions).collect();
     let cells: usize = shape.iter().product();
+    let mut pos = vec![0usize; shape.len()];
     (0..cells)
         .filter(|&c| {
-            let mut rest = c;
-            shape.iter().zip(models).rev().all(|(&n, m)| {
-                let p = rest % n;
-                rest /= n;
-                !m.additive || m.tree[p].is_empty()
-            })
+            decode(c, &shape, &mut pos);
+            pos.iter()
+                .zip(models)
+                .all(|(&p, m)| !m.additive || m.tree[p].is_empty())
         })
         .collect()
 }
@@ -180,15 +179,11 @@ fn ranks(models: &[AxisModel]) -> Vec<usize> {
         .collect();
     let shape: Vec<usize> = models.iter().map(AxisModel::positions).collect();
     let cells: usize = shape.iter().product();
+    let mut pos = vec![0usize; shape.len()];
     (0..cells)
         .map(|c| {
-            let mut rest = c;
-            let mut r = 0;
-            for (a, &n) in shape.iter().enumerate().rev() {
-                r += depths[a][rest % n];
-                rest /= n;
-            }
-            r
+            decode(c, &shape, &mut pos);
+            pos.iter().zip(&depths).map(|(&p, d)| d[p]).sum()
         })
         .collect()
 }
@@ -276,17 +271,11 @@ fn split(all: Vec<f64>, measures: &[MeasureInput<'_>]) -> Vec<Vec<f64>> {
 /// child ≤ parent ≤ Σ children.
 fn relations(models: &[AxisModel], offset: usize, eq: &mut Rows, le: &mut Rows) {
     let shape: Vec<usize> = models.iter().map(AxisModel::positions).collect();
-    let strides: Vec<usize> = (0..shape.len())
-        .map(|a| shape[a + 1..].iter().product())
-        .collect();
+    let strides = strides(&shape);
     let cells: usize = shape.iter().product();
     let mut pos = vec![0usize; shape.len()];
     for c in 0..cells {
-        let mut rest = c;
-        for (slot, &n) in pos.iter_mut().zip(&shape).rev() {
-            *slot = rest % n;
-            rest /= n;
-        }
+        decode(c, &shape, &mut pos);
         let child = |a: usize, k: usize| offset + c - pos[a] * strides[a] + k * strides[a];
         if let Some(a) =
             (0..models.len()).find(|&a| models[a].additive && !models[a].tree[pos[a]].is_empty())

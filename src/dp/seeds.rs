@@ -509,6 +509,12 @@ fn coverage_of(seed: &Seed) {
     // Per margin cell: Σ squared error of the published value; per table measure: of the total.
     let mut margin_sq: BTreeMap<(usize, usize, usize), f64> = BTreeMap::new();
     let mut leaves_sum_sq: BTreeMap<(usize, usize), f64> = BTreeMap::new();
+    let table_patterns: Vec<Vec<String>> = prepared.tables.iter().map(patterns).collect();
+    let table_leaves: Vec<Vec<bool>> = prepared
+        .tables
+        .iter()
+        .map(|table| (0..table.len()).map(|c| table.is_leaf(c)).collect())
+        .collect();
     for _ in 0..RELEASES {
         for (t, (table, tp)) in prepared
             .tables
@@ -528,7 +534,7 @@ fn coverage_of(seed: &Seed) {
                 table,
                 &out.iter().map(|o| o.values.clone()).collect::<Vec<_>>(),
             );
-            let pattern = patterns(table);
+            let (pattern, leaf) = (&table_patterns[t], &table_leaves[t]);
             for (m, o) in out.iter().enumerate() {
                 let truth = &table.values[m];
                 let mut leaf_sum = 0i64;
@@ -547,11 +553,11 @@ fn coverage_of(seed: &Seed) {
                     {
                         tally.error += error as f64;
                         tally.moe += o.moe95[c] as f64;
-                        if !pattern[c].split('×').all(|l| l == "leaf") {
+                        if !leaf[c] {
                             *margin_sq.entry((t, m, c)).or_default() += (error * error) as f64;
                         }
                     }
-                    if pattern[c].split('×').all(|l| l == "leaf") {
+                    if leaf[c] {
                         leaf_sum += noisy[m][c];
                         leaf_truth += truth[c];
                     }
@@ -609,7 +615,7 @@ fn coverage_of(seed: &Seed) {
     }
     for (&(t, m), &sq) in &leaves_sum_sq {
         let table = &prepared.tables[t];
-        let Some(total) = patterns(table)
+        let Some(total) = table_patterns[t]
             .iter()
             .position(|p| p.split('×').all(|l| l == "total"))
         else {

@@ -131,6 +131,15 @@ impl Table {
         out
     }
 
+    /// Whether a cell is at leaf level on every axis.
+    #[must_use]
+    pub fn is_leaf(&self, cell: usize) -> bool {
+        self.positions(cell)
+            .iter()
+            .zip(&self.axes)
+            .all(|(&p, a)| a.cells[p].level == Level::Leaf)
+    }
+
     /// Cell index of axis positions.
     #[must_use]
     pub fn index(&self, positions: &[usize]) -> usize {

@@ -50,6 +50,10 @@ pub enum Command {
         /// DP releases: the budget ledger to charge, instead of the pipeline's `ledger`.
         #[arg(long, value_name = "PATH")]
         ledger: Option<PathBuf>,
+        /// Allow up to SHARE (0 to 1) of a source's rows to be quarantined, replacing
+        /// `[limits] max_quarantined_share` (default 0.2).
+        #[arg(long, value_name = "SHARE")]
+        allow_quarantined_share: Option<f64>,
     },
     /// List the privacy budget spent and left per dataset in a ledger.
     Budget {
@@ -67,6 +71,10 @@ pub enum Command {
         /// Read source NAME from PATH instead of the pipeline's path (repeatable).
         #[arg(long = "source", value_name = "NAME=PATH", value_parser = parse_source)]
         sources: Vec<(String, PathBuf)>,
+        /// Allow up to SHARE (0 to 1) of a source's rows to be quarantined, replacing
+        /// `[limits] max_quarantined_share` (default 0.2).
+        #[arg(long, value_name = "SHARE")]
+        allow_quarantined_share: Option<f64>,
     },
     /// Audit a published release from its files alone; exit non-zero on any failure.
     Audit {
@@ -129,6 +137,7 @@ pub fn execute(cli: Cli) -> Result<(), Error> {
             sources,
             force,
             ledger,
+            allow_quarantined_share,
         } => {
             let plan = config::load(
                 &pipeline,
@@ -136,6 +145,7 @@ pub fn execute(cli: Cli) -> Result<(), Error> {
                     out,
                     sources,
                     ledger,
+                    max_quarantined_share: allow_quarantined_share,
                 },
             )?;
             warn_about_key(&plan);
@@ -144,11 +154,12 @@ pub fn execute(cli: Cli) -> Result<(), Error> {
             say!("published {}", published.release_dir.display());
             for input in &published.sources {
                 say!(
-                    "  source {}: {} rows read = {} used + {} quarantined",
+                    "  source {}: {} rows read = {} used + {} quarantined + {} out of period",
                     input.name,
                     input.rows_read,
                     input.rows_used,
-                    input.rows_quarantined
+                    input.rows_quarantined,
+                    input.rows_out_of_period
                 );
             }
             for t in &m.tables {
@@ -223,13 +234,18 @@ pub fn execute(cli: Cli) -> Result<(), Error> {
                 Err(Error::AuditFailed(report.failures()))
             }
         }
-        Command::Check { pipeline, sources } => {
+        Command::Check {
+            pipeline,
+            sources,
+            allow_quarantined_share,
+        } => {
             let plan = config::load(
                 &pipeline,
                 &Overrides {
                     out: None,
                     sources,
                     ledger: None,
+                    max_quarantined_share: allow_quarantined_share,
                 },
             )?;
             warn_about_key(&plan);
@@ -323,12 +339,13 @@ fn print_check(plan: &config::Plan, analysis: &crate::Analysis) {
             .encoding
             .map_or_else(|| "parquet".to_owned(), |e| format!("{e:?}").to_lowercase());
         say!(
-            "source {} ({}, {encoding}): {} rows read = {} usable + {} quarantined",
+            "source {} ({}, {encoding}): {} rows read = {} usable + {} quarantined + {} out of period",
             s.name,
             s.file.display(),
             s.rows_read,
             s.rows_used,
-            s.rows_quarantined
+            s.rows_quarantined,
+            s.rows_out_of_period
         );
         say!(
             "  identifiers: {} distinct values, {} persons; {} wrong check digit, {} unrecognised, {} type not accepted, {} spreadsheet-damaged",

@@ -85,6 +85,8 @@ pub fn analyse(plan: &Plan, progress: &Progress) -> Result<Analysis, Error> {
     let ingested = ingest::read(plan, today())?;
     progress.stage("pseudonymising");
     let keyed = pseudonymise::apply(ingested, &plan.sources, &plan.pseudonymise, &key)?;
+    let sources = reconcile(&keyed)?;
+    refuse_misleading(plan, &sources, &keyed.quarantine)?;
     progress.stage("tabulating");
     let bounding = plan
         .protection
@@ -98,7 +100,6 @@ pub fn analyse(plan: &Plan, progress: &Progress) -> Result<Analysis, Error> {
     } else {
         Protection::Suppressed(Box::new(protect::apply(tables, plan)?))
     };
-    let sources = reconcile(&keyed)?;
     Ok(Analysis {
         sources,
         quarantine: keyed.quarantine,
@@ -180,6 +181,54 @@ fn abandon(ledger: &dp::ledger::Ledger, id: &str, reason: &str) {
     }
 }
 
+/// Stops a run whose numbers would mislead: a source with no usable row, or with more of its rows
+/// quarantined than the limit allows (a date column nobody could read, identifiers mangled by a
+/// spreadsheet), would otherwise publish a table of zeros that looks official.
+fn refuse_misleading(
+    plan: &Plan,
+    sources: &[SourceReport],
+    quarantine: &Quarantine,
+) -> Result<(), Error> {
+    let summary = quarantine.summary();
+    for (source, report) in plan.sources.iter().zip(sources) {
+        let share = report.rows_quarantined as f64 / report.rows_read.max(1) as f64;
+        if report.rows_read > 0
+            && report.rows_quarantined > 0
+            && (share > plan.limits.max_quarantined_share || report.rows_used == 0)
+        {
+            let mut reasons: Vec<_> = summary.iter().filter(|r| r.0 == report.name).collect();
+            reasons.sort_by(|a, b| b.3.cmp(&a.3));
+            return Err(ingest::IngestError::TooManyQuarantined {
+                file: source.path.clone(),
+                source_name: report.name.clone(),
+                read: report.rows_read,
+                quarantined: report.rows_quarantined,
+                limit: plan.limits.max_quarantined_share,
+                reasons: reasons
+                    .iter()
+                    .take(3)
+                    .map(|(_, column, reason, n, first)| {
+                        format!(
+                            "{column}: {} ({n} rows, first row {first})",
+                            reason.describe()
+                        )
+                    })
+                    .collect(),
+            }
+            .into());
+        }
+        if report.rows_used == 0 {
+            return Err(ingest::IngestError::NoUsableRows {
+                file: source.path.clone(),
+                source_name: report.name.clone(),
+                read: report.rows_read,
+            }
+            .into());
+        }
+    }
+    Ok(())
+}
+
 /// Fills in rows used and quarantined per source and checks `read = used + quarantined`.
 fn reconcile(keyed: &pseudonymise::Keyed) -> Result<Vec<SourceReport>, Error> {
     keyed
@@ -189,12 +238,18 @@ fn reconcile(keyed: &pseudonymise::Keyed) -> Result<Vec<SourceReport>, Error> {
             let mut report = s.report.clone();
             report.rows_used = s.frame.height() as u64;
             report.rows_quarantined = keyed.quarantine.rows_of(&report.name);
-            if report.rows_read == report.rows_used + report.rows_quarantined {
+            if report.rows_read
+                == report.rows_used + report.rows_quarantined + report.rows_out_of_period
+            {
                 Ok(report)
             } else {
                 Err(Error::Internal(format!(
-                    "source `{}`: {} rows read but {} used and {} quarantined",
-                    report.name, report.rows_read, report.rows_used, report.rows_quarantined
+                    "source `{}`: {} rows read but {} used, {} quarantined and {} out of period",
+                    report.name,
+                    report.rows_read,
+                    report.rows_used,
+                    report.rows_quarantined,
+                    report.rows_out_of_period
                 )))
             }
         })

@@ -11,7 +11,7 @@ use std::path::Path;
 use sha2::{Digest, Sha256};
 
 pub use error::{ConfigError, Problem};
-pub use plan::{Overrides, Plan};
+pub use plan::{Limits, Overrides, Plan};
 pub use suggest::did_you_mean;
 
 /// Reads, parses and checks a pipeline file.

@@ -32,7 +32,26 @@ pub struct Plan {
     pub tables: Vec<TableSpec>,
     pub protection: Protection,
     pub publish: Publish,
+    pub limits: Limits,
 }
+
+/// `[limits]`, checked, with `--allow-quarantined-share` applied.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub max_quarantined_share: f64,
+    pub max_table_cells: u64,
+    pub max_columns: u64,
+    pub max_line_bytes: u64,
+}
+
+/// Default [`Limits::max_quarantined_share`].
+pub const DEFAULT_MAX_QUARANTINED_SHARE: f64 = 0.2;
+/// Default [`Limits::max_table_cells`].
+pub const DEFAULT_MAX_TABLE_CELLS: u64 = 5_000_000;
+/// Default [`Limits::max_columns`].
+pub const DEFAULT_MAX_COLUMNS: u64 = 2_000;
+/// Default [`Limits::max_line_bytes`].
+pub const DEFAULT_MAX_LINE_BYTES: u64 = 1 << 20;
 
 /// `[release]`, checked.
 #[derive(Debug)]
@@ -83,6 +102,8 @@ pub struct Source {
     pub person_column: String,
     /// Identifier schemes accepted in the person column.
     pub id_types: Vec<IdType>,
+    /// Values of the person column that mean no identifier, normalised as identifiers are.
+    pub missing_ids: Vec<String>,
     pub date: Option<DateColumn>,
     pub coded: Vec<CodedColumn>,
     pub text: Vec<NamedColumn>,
@@ -284,6 +305,39 @@ pub const DEFAULT_MAX_CELLS: u32 = 4;
 /// Default most records one person may add to one cell.
 pub const DEFAULT_MAX_RECORDS: u32 = 4;
 
+/// Person-column values that mean "no identifier" unless `person.missing` says otherwise.
+pub const DEFAULT_MISSING_IDS: &[&str] = &[
+    "無",
+    "无",
+    "無資料",
+    "不詳",
+    "未提供",
+    "未填",
+    "N/A",
+    "NA",
+    "NULL",
+    "NONE",
+    "NIL",
+    "?",
+    "/",
+];
+
+/// Longest release, table or source name (names become file names).
+pub const MAX_NAME_LEN: usize = 100;
+/// Largest `threshold`: a threshold is a small count of persons.
+pub const MAX_THRESHOLD: u64 = 1_000;
+/// Largest `protection_level`.
+pub const MAX_PROTECTION_LEVEL: u64 = 100_000;
+/// Largest `max_cells_per_person` and `max_records_per_cell`.
+pub const MAX_CONTRIBUTION_BOUND: u64 = 10_000;
+/// Largest per-release budget (`epsilon`, `rho`, `max_loss`): beyond it a release is not private
+/// in any useful sense, and the noise samplers' arithmetic is not meant for it.
+pub const MAX_RELEASE_LOSS: f64 = 100.0;
+/// Largest lifetime cap.
+pub const MAX_LIFETIME_LOSS: f64 = 10_000.0;
+/// Largest `moe95` target and table `weight`.
+pub const MAX_TARGET: f64 = 1e9;
+
 /// A set of cells named by the data owner.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CellRule {
@@ -309,6 +363,9 @@ impl CellRule {
 #[derive(Debug)]
 pub struct Publish {
     pub dir: PathBuf,
+    /// The operator's files for this release (quarantine report, audit report, run summary): row
+    /// numbers and exact counts that are not for publication.
+    pub operator_dir: PathBuf,
     pub formats: Vec<OutputFormat>,
     pub csv_bom: bool,
 }
@@ -322,6 +379,8 @@ pub struct Overrides {
     pub sources: Vec<(String, PathBuf)>,
     /// `--ledger PATH`, relative to the working directory.
     pub ledger: Option<PathBuf>,
+    /// `--allow-quarantined-share SHARE`: replaces `[limits] max_quarantined_share`.
+    pub max_quarantined_share: Option<f64>,
 }
 
 impl Plan {
@@ -382,13 +441,22 @@ impl Plan {
             check.push("tables", "at least one table is required".into(), None);
         }
 
+        let limits = check.limits(&raw.limits, overrides);
+        for t in &tables {
+            check.table_size(t, &domains, limits.max_table_cells);
+        }
         let mut protection = check.protection(&raw, &domains, &domain_index, &tables);
         protection.dp = check.dp(&raw, &base, overrides, &tables);
+        let dir = overrides
+            .out
+            .clone()
+            .unwrap_or_else(|| base.join(&raw.publish.dir));
         let publish = Publish {
-            dir: overrides
-                .out
-                .clone()
-                .unwrap_or_else(|| base.join(&raw.publish.dir)),
+            operator_dir: raw.publish.operator_dir.as_ref().map_or_else(
+                || dir.join(".operator").join(&release.name),
+                |d| base.join(d).join(&release.name),
+            ),
+            dir,
             formats: check.formats(raw.publish.formats.as_deref()),
             csv_bom: raw.publish.csv_bom,
         };
@@ -404,6 +472,7 @@ impl Plan {
                 tables,
                 protection,
                 publish,
+                limits,
             })
         } else {
             Err(ConfigError::Invalid {
@@ -462,20 +531,128 @@ impl Checker<'_> {
         }
     }
 
-    fn release(&mut self, raw: &super::raw::RawRelease) -> Release {
-        let name_ok = !raw.name.is_empty()
-            && !raw.name.starts_with('.')
-            && raw
-                .name
+    /// Names that become paths (the release directory, a table's files) are one plain file name:
+    /// ASCII letters, digits, `-`, `_` and `.`, not starting with `.`, at most 100 characters; so no
+    /// separator, no `..`, no absolute path can take a write outside the release.
+    fn file_name(&mut self, key: &str, name: &str, what: &str) {
+        let ok = !name.is_empty()
+            && name.len() <= MAX_NAME_LEN
+            && !name.starts_with('.')
+            && name
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
-        if !name_ok {
+        if !ok {
             self.push(
-                "release.name",
-                format!("`{}` cannot be used as a directory name", raw.name),
-                Some("use ASCII letters, digits, `-`, `_` and `.`, not starting with `.`".into()),
+                key,
+                format!(
+                    "`{}` cannot be used as {what}",
+                    name.escape_debug().take(MAX_NAME_LEN).collect::<String>()
+                ),
+                Some(format!(
+                    "use at most {MAX_NAME_LEN} ASCII letters, digits, `-`, `_` and `.`, not \
+                     starting with `.` (no `/`, `\\` or `..`)"
+                )),
             );
         }
+    }
+
+    /// A whole-number key within its allowed range.
+    fn in_range(&mut self, key: &str, v: u64, range: std::ops::RangeInclusive<u64>, why: &str) {
+        if !range.contains(&v) {
+            self.push(
+                key,
+                format!(
+                    "= {v} is outside the allowed range {}..={}",
+                    range.start(),
+                    range.end()
+                ),
+                Some(why.to_owned()),
+            );
+        }
+    }
+
+    fn limits(&mut self, raw: &super::raw::RawLimits, overrides: &Overrides) -> Limits {
+        let share = overrides
+            .max_quarantined_share
+            .or(raw.max_quarantined_share)
+            .unwrap_or(DEFAULT_MAX_QUARANTINED_SHARE);
+        if !(0.0..=1.0).contains(&share) {
+            self.push(
+                if overrides.max_quarantined_share.is_some() {
+                    "--allow-quarantined-share"
+                } else {
+                    "limits.max_quarantined_share"
+                },
+                format!("= {share} is not a share between 0 and 1"),
+                Some("e.g. 0.2 stops a run when more than a fifth of a source's rows are quarantined".into()),
+            );
+        }
+        let mut bounded = |key: &str, v: Option<u64>, default: u64, max: u64| {
+            let v = v.unwrap_or(default);
+            self.in_range(
+                key,
+                v,
+                1..=max,
+                "raise it only as far as the machine allows",
+            );
+            v.max(1)
+        };
+        Limits {
+            max_quarantined_share: share,
+            max_table_cells: bounded(
+                "limits.max_table_cells",
+                raw.max_table_cells,
+                DEFAULT_MAX_TABLE_CELLS,
+                1_000_000_000,
+            ),
+            max_columns: bounded(
+                "limits.max_columns",
+                raw.max_columns,
+                DEFAULT_MAX_COLUMNS,
+                100_000,
+            ),
+            max_line_bytes: bounded(
+                "limits.max_line_bytes",
+                raw.max_line_bytes,
+                DEFAULT_MAX_LINE_BYTES,
+                1 << 30,
+            ),
+        }
+    }
+
+    /// A table's cells (every code, group and total of each dimension, crossed) are counted before
+    /// anything is allocated for them.
+    fn table_size(&mut self, t: &TableSpec, domains: &[Domain], cap: u64) {
+        let sizes: Vec<u64> = t
+            .dims
+            .iter()
+            .map(|&d| {
+                let d = &domains[d];
+                (d.codes.len() + d.groups.len()) as u64 + u64::from(t.margins)
+            })
+            .collect();
+        let cells = sizes
+            .iter()
+            .try_fold(1u64, |acc, &n| acc.checked_mul(n))
+            .unwrap_or(u64::MAX);
+        if cells > cap {
+            self.push(
+                &format!("tables.{}.by", t.name),
+                format!(
+                    "crosses to {cells} cells ({}), more than limits.max_table_cells = {cap}",
+                    sizes
+                        .iter()
+                        .map(u64::to_string)
+                        .collect::<Vec<_>>()
+                        .join(" × ")
+                ),
+                Some("drop a dimension, group codes, or raise [limits] max_table_cells".into()),
+            );
+        }
+    }
+
+    fn release(&mut self, raw: &super::raw::RawRelease) -> Release {
+        self.file_name("release.name", &raw.name, "a directory name");
         Release {
             name: raw.name.clone(),
             title: raw.title.clone(),
@@ -671,6 +848,7 @@ impl Checker<'_> {
         domain_index: &BTreeMap<String, usize>,
     ) -> Source {
         let key = format!("sources.{name}");
+        self.file_name(&key, name, "a source name");
         let format = raw.format.or_else(|| {
             match path
                 .extension()
@@ -808,6 +986,14 @@ impl Checker<'_> {
             format,
             encoding: raw.encoding,
             person_column: raw.person.column.clone(),
+            missing_ids: match &raw.person.missing {
+                Some(tokens) => tokens.iter().map(String::as_str).collect::<Vec<_>>(),
+                None => DEFAULT_MISSING_IDS.to_vec(),
+            }
+            .into_iter()
+            .map(crate::ingest::text::normalise_identifier)
+            .filter(|t| !t.is_empty())
+            .collect(),
             id_types,
             date: raw.date.as_ref().map(|d| DateColumn {
                 column: d.column.clone(),
@@ -829,6 +1015,7 @@ impl Checker<'_> {
         domain_index: &BTreeMap<String, usize>,
     ) -> Option<TableSpec> {
         let key = format!("tables.{name}");
+        self.file_name(&key, name, "a table name (it names the table's files)");
         let Some(source) = source_names.iter().position(|s| *s == &raw.source) else {
             self.push(
                 &format!("{key}.source"),
@@ -967,7 +1154,21 @@ impl Checker<'_> {
                 Some("the usual floor is 3 (fewer than 3 units is confidential)".into()),
             );
         }
+        self.in_range(
+            "protection.threshold",
+            u64::from(threshold),
+            2..=MAX_THRESHOLD,
+            "thresholds are small counts; the usual one is 3",
+        );
         let level = p.protection_level.unwrap_or(threshold);
+        if level > 0 {
+            self.in_range(
+                "protection.protection_level",
+                u64::from(level),
+                1..=MAX_PROTECTION_LEVEL,
+                "a protection level is a width in persons, usually the threshold or a little more",
+            );
+        }
         if level == 0 {
             self.push(
                 "protection.protection_level",
@@ -1072,25 +1273,25 @@ impl Checker<'_> {
             Some("remove it; in DP mode every cell is published with noise"),
         );
         let mechanism = p.mechanism.unwrap_or_default();
-        let mut positive = |key: &str, v: f64| {
-            if !(v.is_finite() && v > 0.0) {
+        let mut positive = |key: &str, v: f64, max: f64| {
+            if !(v.is_finite() && v > 0.0 && v <= max) {
                 self.push(
                     &format!("protection.{key}"),
-                    format!("= {v} must be a positive number"),
+                    format!("= {v} must be a positive number, at most {max}"),
                     None,
                 );
             }
         };
-        for (key, v) in [
-            ("epsilon", p.epsilon),
-            ("rho", p.rho),
-            ("moe95", p.moe95),
-            ("max_loss", p.max_loss),
-            ("lifetime_epsilon", p.lifetime_epsilon),
-            ("lifetime_rho", p.lifetime_rho),
+        for (key, v, max) in [
+            ("epsilon", p.epsilon, MAX_RELEASE_LOSS),
+            ("rho", p.rho, MAX_RELEASE_LOSS),
+            ("moe95", p.moe95, MAX_TARGET),
+            ("max_loss", p.max_loss, MAX_RELEASE_LOSS),
+            ("lifetime_epsilon", p.lifetime_epsilon, MAX_LIFETIME_LOSS),
+            ("lifetime_rho", p.lifetime_rho, MAX_LIFETIME_LOSS),
         ] {
             if let Some(v) = v {
-                positive(key, v);
+                positive(key, v, max);
             }
         }
         let budget = match (mechanism, p.epsilon, p.rho, p.moe95) {
@@ -1189,6 +1390,13 @@ impl Checker<'_> {
             let v = v.unwrap_or(default);
             if v == 0 {
                 this.push(key, "= 0 would drop every record".into(), None);
+            } else {
+                this.in_range(
+                    key,
+                    u64::from(v),
+                    1..=MAX_CONTRIBUTION_BOUND,
+                    "the bound multiplies the noise; a person's contributions are a handful",
+                );
             }
             v.max(1)
         };
@@ -1225,10 +1433,10 @@ impl Checker<'_> {
                 }
             }
             let weight = t.weight.unwrap_or(1.0);
-            if !(weight.is_finite() && weight > 0.0) {
+            if !(weight.is_finite() && weight > 0.0 && weight <= MAX_TARGET) {
                 self.push(
                     &format!("tables.{}.weight", spec.name),
-                    format!("= {weight} must be a positive number"),
+                    format!("= {weight} must be a positive number, at most {MAX_TARGET}"),
                     None,
                 );
             }

@@ -20,6 +20,23 @@ pub struct RawPipeline {
     #[serde(default)]
     pub protection: RawProtection,
     pub publish: RawPublish,
+    #[serde(default)]
+    pub limits: RawLimits,
+}
+
+/// `[limits]`: what makes a run stop rather than publish something misleading or exhaust the
+/// machine. Every key has a default.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLimits {
+    /// Largest share of a source's rows that may be quarantined (0 to 1; default 0.2).
+    pub max_quarantined_share: Option<f64>,
+    /// Largest number of cells of one table, margins included (default 5 000 000).
+    pub max_table_cells: Option<u64>,
+    /// Largest number of columns in a CSV source (default 2 000).
+    pub max_columns: Option<u64>,
+    /// Longest CSV line in bytes (default 1 MiB).
+    pub max_line_bytes: Option<u64>,
 }
 
 /// `[release]`.
@@ -115,6 +132,9 @@ pub enum EncodingChoice {
 pub struct RawPerson {
     pub column: String,
     pub id_types: Option<Vec<IdType>>,
+    /// Values that mean "no identifier" (a sign-in sheet's `無`, `-`, `N/A`); replaces the default
+    /// list. A blank cell is always missing.
+    pub missing: Option<Vec<String>>,
 }
 
 /// Identifier schemes that can be validated.
@@ -424,6 +444,9 @@ pub struct RawCellRule {
 #[serde(deny_unknown_fields)]
 pub struct RawPublish {
     pub dir: PathBuf,
+    /// Where the operator's files go (quarantine report, audit report, run summary); default
+    /// `<dir>/.operator/<release>`. Never inside a release.
+    pub operator_dir: Option<PathBuf>,
     pub formats: Option<Vec<OutputFormat>>,
     #[serde(default)]
     pub csv_bom: bool,

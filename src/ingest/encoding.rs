@@ -1,7 +1,14 @@
-//! Text encodings of CSV exports (domain.md §2.3). Detection order: byte-order mark, then strict
-//! UTF-8, then Big5/CP950. A Big5 file is transcoded, streaming, to a temporary UTF-8 file that
-//! polars then scans; undecodable bytes and user-defined (造字, EUDC) characters are counted, never
-//! guessed silently.
+//! Text encodings and shape of CSV exports (domain.md §2.3), decided per file on evidence from one
+//! streaming pass over its bytes: a byte-order mark; else UTF-8 when every byte decodes, or when
+//! valid multi-byte characters outnumber bad sequences many times over (a UTF-8 file with a few bad
+//! bytes is an error naming the line, never re-read as Big5); else Big5/CP950. The same pass checks
+//! the CSV's shape (column count, line length, quotes, line ends) so that a broken file stops with
+//! its line number instead of reaching the CSV reader, whose messages quote the data.
+//!
+//! A Big5 file is transcoded, streaming, to a temporary UTF-8 file (mode 0600, named with the
+//! process id) that polars then scans and that is removed when ingest ends; copies left by a killed
+//! run are removed by the next run ([`sweep_stale`]). Undecodable bytes and user-defined (造字,
+//! EUDC) characters are counted, never guessed silently.
 
 use std::fs::File;
 use std::io::{BufWriter, Read, Write};
@@ -10,10 +17,14 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use super::error::IngestError;
+use crate::config::Limits;
 use crate::config::raw::EncodingChoice;
 
 const CHUNK: usize = 1 << 20;
 const BOM: &[u8] = b"\xEF\xBB\xBF";
+const TEMP_PREFIX: &str = "privstat-big5-";
+/// Valid multi-byte UTF-8 characters per bad sequence above which a file is UTF-8 with damage.
+const UTF8_EVIDENCE: u64 = 8;
 
 /// The encoding a file turned out to have.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -38,44 +49,287 @@ pub struct Prepared {
     _temp: Option<tempfile::TempPath>,
 }
 
-/// Detects the encoding of `path` and makes a UTF-8 file polars can scan.
+/// What one pass over a file's bytes found.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Shape {
+    /// Physical lines (a last line without a line end counts).
+    pub lines: u64,
+    /// Fields of the first record (the header).
+    pub header_fields: u64,
+    /// The first record with more fields than the header: (its first line, its fields).
+    pub first_ragged: Option<(u64, u64)>,
+    /// The line where a quoted field opens and never closes.
+    pub open_quote: Option<u64>,
+    /// Line ends: LF (with or without CR) and lone CR.
+    pub lf: u64,
+    pub lone_cr: u64,
+    /// Invalid UTF-8 sequences, the line of the first, and valid multi-byte characters.
+    pub utf8_invalid: u64,
+    pub utf8_first_invalid_line: Option<u64>,
+    pub utf8_multibyte: u64,
+    pub utf8_private_use: u64,
+}
+
+/// Detects the encoding of `path`, checks its shape against `limits`, and makes a UTF-8 file polars
+/// can scan.
 ///
 /// # Errors
-/// [`IngestError::Io`] on read or write failure; [`IngestError::NotUtf8`] when UTF-8 was declared but
-/// the bytes are not UTF-8.
-pub fn prepare(path: &Path, choice: EncodingChoice) -> Result<Prepared, IngestError> {
-    let io = |e| IngestError::io(path, e);
-    let mut file = File::open(path).map_err(io)?;
-    let mut head = [0u8; 3];
-    let n = read_full(&mut file, &mut head).map_err(io)?;
-    let has_bom = &head[..n] == BOM;
+/// [`IngestError::Io`] on read or write failure; [`IngestError::NotUtf8`] when UTF-8 was declared or
+/// evident but some bytes are not UTF-8; [`IngestError::Malformed`] for a file the CSV reader
+/// cannot read correctly (too many columns, a line too long, an unclosed quote, a row with more
+/// fields than the header, CR-only line ends).
+pub fn prepare(
+    path: &Path,
+    choice: EncodingChoice,
+    limits: &Limits,
+) -> Result<Prepared, IngestError> {
+    let shape = scan_shape(path, limits)?;
+    check_shape(path, &shape)?;
+    let has_bom = {
+        let mut head = [0u8; 3];
+        let mut file = File::open(path).map_err(|e| IngestError::io(path, e))?;
+        let n = read_full(&mut file, &mut head).map_err(|e| IngestError::io(path, e))?;
+        &head[..n] == BOM
+    };
+    let not_utf8 = |shape: &Shape| IngestError::NotUtf8 {
+        file: path.to_path_buf(),
+        line: shape.utf8_first_invalid_line.unwrap_or(1),
+        bad: shape.utf8_invalid,
+        valid: shape.utf8_multibyte,
+    };
+    let utf8 = |encoding| Prepared {
+        path: path.to_path_buf(),
+        encoding,
+        undecodable: 0,
+        private_use: shape.utf8_private_use,
+        _temp: None,
+    };
     if has_bom {
-        let (_, pua) = check_utf8(path)?;
-        return Ok(Prepared {
-            path: path.to_path_buf(),
-            encoding: DetectedEncoding::Utf8Bom,
-            undecodable: 0,
-            private_use: pua,
-            _temp: None,
-        });
+        return if shape.utf8_invalid == 0 {
+            Ok(utf8(DetectedEncoding::Utf8Bom))
+        } else {
+            Err(not_utf8(&shape))
+        };
     }
     match choice {
         EncodingChoice::Big5 => transcode_big5(path),
-        EncodingChoice::Utf8 | EncodingChoice::Auto => match check_utf8(path)? {
-            (None, pua) => Ok(Prepared {
-                path: path.to_path_buf(),
-                encoding: DetectedEncoding::Utf8,
-                undecodable: 0,
-                private_use: pua,
-                _temp: None,
-            }),
-            (Some(line), _) if choice == EncodingChoice::Utf8 => Err(IngestError::NotUtf8 {
-                file: path.to_path_buf(),
-                line,
-            }),
-            (Some(_), _) => transcode_big5(path),
-        },
+        _ if shape.utf8_invalid == 0 => Ok(utf8(DetectedEncoding::Utf8)),
+        EncodingChoice::Utf8 => Err(not_utf8(&shape)),
+        EncodingChoice::Auto if shape.utf8_multibyte >= UTF8_EVIDENCE * shape.utf8_invalid => {
+            Err(not_utf8(&shape))
+        }
+        EncodingChoice::Auto => transcode_big5(path),
     }
+}
+
+/// Refuses a shape the CSV reader would misread or choke on.
+fn check_shape(path: &Path, shape: &Shape) -> Result<(), IngestError> {
+    let malformed = |line: u64, problem: String| IngestError::Malformed {
+        file: path.to_path_buf(),
+        line,
+        problem,
+    };
+    if shape.lone_cr > 0 && shape.lf == 0 {
+        return Err(malformed(
+            1,
+            "lines end in CR alone (an old Mac export); save the file with LF or CRLF line ends"
+                .into(),
+        ));
+    }
+    if let Some(line) = shape.open_quote {
+        return Err(malformed(
+            line,
+            "a quoted field opens here and never closes (an unbalanced `\"`)".into(),
+        ));
+    }
+    if let Some((line, fields)) = shape.first_ragged {
+        return Err(malformed(
+            line,
+            format!(
+                "this row has {fields} fields but the header has {} (an unquoted comma or a stray \
+                 `\"` in a value?)",
+                shape.header_fields
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// One streaming pass: UTF-8 evidence, line ends, quotes and field counts (on raw bytes, which is
+/// sound for Big5 too: its trail bytes are never `,`, `"`, CR or LF). Stops early when a limit is
+/// passed.
+///
+/// # Errors
+/// [`IngestError::Io`], or [`IngestError::Malformed`] for a header wider than
+/// [`Limits::max_columns`] or a line longer than [`Limits::max_line_bytes`].
+pub fn scan_shape(path: &Path, limits: &Limits) -> Result<Shape, IngestError> {
+    let mut file = File::open(path).map_err(|e| IngestError::io(path, e))?;
+    scan_reader(&mut file, limits).map_err(|e| match e {
+        ScanError::Io(e) => IngestError::io(path, e),
+        ScanError::Limit { line, problem } => IngestError::Malformed {
+            file: path.to_path_buf(),
+            line,
+            problem,
+        },
+    })
+}
+
+/// Why [`scan_reader`] stopped.
+#[derive(Debug)]
+pub enum ScanError {
+    Io(std::io::Error),
+    Limit { line: u64, problem: String },
+}
+
+/// [`scan_shape`] over any reader (fuzzed directly).
+///
+/// # Errors
+/// [`ScanError`].
+pub fn scan_reader(input: &mut impl Read, limits: &Limits) -> Result<Shape, ScanError> {
+    let mut shape = Shape::default();
+    let mut buf = vec![0u8; CHUNK + 4];
+    let mut carry = 0usize;
+    let mut line = 1u64;
+    let mut line_bytes = 0u64;
+    let mut state = Quote::FieldStart;
+    let mut quote_line = 0u64;
+    let mut fields = 1u64;
+    let mut record_line = 1u64;
+    let mut header = true;
+    let mut prev_cr = false;
+    let mut any = false;
+    let end_record = |shape: &mut Shape, fields: u64, record_line: u64, header: &mut bool| {
+        if *header {
+            shape.header_fields = fields;
+            *header = false;
+        } else if fields > shape.header_fields && shape.first_ragged.is_none() {
+            shape.first_ragged = Some((record_line, fields));
+        }
+    };
+    loop {
+        let n = input
+            .read(&mut buf[carry..CHUNK + carry])
+            .map_err(ScanError::Io)?;
+        let filled = carry + n;
+        // UTF-8 evidence over whole characters; an incomplete one at the end of a chunk is carried.
+        let mut at = 0;
+        let mut valid_end = filled;
+        while at < filled {
+            match std::str::from_utf8(&buf[at..filled]) {
+                Ok(_) => {
+                    count_utf8(&buf[at..filled], &mut shape);
+                    at = filled;
+                }
+                Err(e) => {
+                    let good = at + e.valid_up_to();
+                    count_utf8(&buf[at..good], &mut shape);
+                    match e.error_len() {
+                        None if n > 0 => {
+                            valid_end = good;
+                            break;
+                        }
+                        bad => {
+                            shape.utf8_invalid += 1;
+                            if shape.utf8_first_invalid_line.is_none() {
+                                shape.utf8_first_invalid_line =
+                                    Some(line + count_newlines(&buf[..good]));
+                            }
+                            at = good + bad.unwrap_or(filled - good);
+                        }
+                    }
+                }
+            }
+        }
+        for &b in &buf[..valid_end] {
+            any = true;
+            line_bytes += 1;
+            if b == b'\n' {
+                shape.lf += 1;
+            } else if prev_cr {
+                shape.lone_cr += 1;
+            }
+            prev_cr = b == b'\r';
+            // RFC 4180: a quote opens a field only at its start; `""` inside is one quote.
+            state = match (state, b) {
+                (Quote::FieldStart, b'"') => {
+                    quote_line = line;
+                    Quote::Quoted
+                }
+                (Quote::Quoted, b'"') => Quote::Closed,
+                (Quote::Closed, b'"') => Quote::Quoted,
+                (Quote::Quoted, _) => Quote::Quoted,
+                (_, b',') => {
+                    fields += 1;
+                    Quote::FieldStart
+                }
+                (_, b'\n') => {
+                    end_record(&mut shape, fields, record_line, &mut header);
+                    fields = 1;
+                    record_line = line + 1;
+                    Quote::FieldStart
+                }
+                (Quote::FieldStart, b'\r') => Quote::FieldStart,
+                _ => Quote::Unquoted,
+            };
+            if b == b'\n' {
+                line += 1;
+                line_bytes = 0;
+            }
+            if header && fields > limits.max_columns {
+                return Err(ScanError::Limit {
+                    line: 1,
+                    problem: format!(
+                        "the header has more than {} columns (limits.max_columns)",
+                        limits.max_columns
+                    ),
+                });
+            }
+            if line_bytes > limits.max_line_bytes {
+                return Err(ScanError::Limit {
+                    line,
+                    problem: format!(
+                        "the line is longer than {} bytes (limits.max_line_bytes); is this a CSV \
+                         file with line ends?",
+                        limits.max_line_bytes
+                    ),
+                });
+            }
+        }
+        if n == 0 {
+            break;
+        }
+        buf.copy_within(valid_end..filled, 0);
+        carry = filled - valid_end;
+    }
+    if prev_cr {
+        shape.lone_cr += 1;
+    }
+    if state == Quote::Quoted {
+        shape.open_quote = Some(quote_line);
+    } else if line_bytes > 0 || (any && header) {
+        end_record(&mut shape, fields, record_line, &mut header);
+    }
+    shape.lines = if any {
+        line - u64::from(line_bytes == 0)
+    } else {
+        0
+    };
+    Ok(shape)
+}
+
+/// Where the scanner is within a CSV field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Quote {
+    FieldStart,
+    Unquoted,
+    Quoted,
+    /// Just after a quote inside a quoted field: the end of the field, or the first of `""`.
+    Closed,
+}
+
+fn count_utf8(valid: &[u8], shape: &mut Shape) {
+    shape.utf8_multibyte += valid.iter().filter(|&&b| b >= 0xC0).count() as u64;
+    shape.utf8_private_use += count_private_use_utf8(valid);
 }
 
 fn read_full(file: &mut File, buf: &mut [u8]) -> std::io::Result<usize> {
@@ -87,36 +341,6 @@ fn read_full(file: &mut File, buf: &mut [u8]) -> std::io::Result<usize> {
         }
     }
     Ok(n)
-}
-
-/// Streams the file through a strict UTF-8 check. Returns the 1-based line of the first invalid byte
-/// (if any) and the number of private-use characters.
-fn check_utf8(path: &Path) -> Result<(Option<u64>, u64), IngestError> {
-    let io = |e| IngestError::io(path, e);
-    let mut file = File::open(path).map_err(io)?;
-    let mut buf = vec![0u8; CHUNK + 4];
-    let mut carry = 0usize;
-    let mut line = 1u64;
-    let mut pua = 0u64;
-    loop {
-        let n = file.read(&mut buf[carry..CHUNK + carry]).map_err(io)?;
-        let filled = carry + n;
-        let valid = match std::str::from_utf8(&buf[..filled]) {
-            Ok(_) => filled,
-            Err(e) if e.error_len().is_none() && n > 0 => e.valid_up_to(),
-            Err(e) => {
-                line += count_newlines(&buf[..e.valid_up_to()]);
-                return Ok((Some(line), pua));
-            }
-        };
-        line += count_newlines(&buf[..valid]);
-        pua += count_private_use_utf8(&buf[..valid]);
-        if n == 0 {
-            return Ok((None, pua));
-        }
-        buf.copy_within(valid..filled, 0);
-        carry = filled - valid;
-    }
 }
 
 fn count_newlines(bytes: &[u8]) -> u64 {
@@ -136,11 +360,43 @@ fn is_big5_eudc(lead: u8, trail: u8) -> bool {
     matches!(lead, 0x81..=0xA0 | 0xFA..=0xFE | 0xC7 | 0xC8) || (lead == 0xC6 && trail >= 0xA1)
 }
 
+/// Removes transcoded copies left in the temporary directory by runs that were killed: files named
+/// by this module whose process is gone (on Linux) or that are older than a day (elsewhere).
+/// Best effort: a copy that cannot be removed is left for the next run.
+pub fn sweep_stale() {
+    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
+        return;
+    };
+    let me = std::process::id();
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(rest) = name.to_str().and_then(|n| n.strip_prefix(TEMP_PREFIX)) else {
+            continue;
+        };
+        let pid = rest.split('-').next().and_then(|p| p.parse::<u32>().ok());
+        let stale = match pid {
+            Some(pid) if pid == me => false,
+            Some(pid) if Path::new("/proc/self").exists() => {
+                !Path::new(&format!("/proc/{pid}")).exists()
+            }
+            _ => entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.elapsed().ok())
+                .is_some_and(|age| age.as_secs() > 24 * 3600),
+        };
+        if stale {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
 fn transcode_big5(path: &Path) -> Result<Prepared, IngestError> {
     let io = |e| IngestError::io(path, e);
     let mut input = File::open(path).map_err(io)?;
     let temp = tempfile::Builder::new()
-        .prefix("privstat-big5-")
+        .prefix(&format!("{TEMP_PREFIX}{}-", std::process::id()))
         .suffix(".csv")
         .tempfile()
         .map_err(io)?;

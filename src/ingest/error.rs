@@ -11,8 +11,88 @@ pub enum IngestError {
         #[source]
         source: std::io::Error,
     },
-    #[error("{}: line {line} is not UTF-8\n  hint: set encoding = \"auto\" (or \"big5\") for this source", file.display())]
-    NotUtf8 { file: PathBuf, line: u64 },
+    #[error(
+        "{}: line {line} is not UTF-8 ({bad} bad byte sequence(s) in the file, {valid} characters \
+         decode as UTF-8)\n  hint: {}",
+        file.display(),
+        if valid > &(8 * bad) {
+            "the file is UTF-8 with damaged bytes (a cut or corrupted character); repair those \
+             bytes, or set encoding = \"big5\" if it really is Big5"
+        } else {
+            "set encoding = \"auto\" (or \"big5\") for this source"
+        }
+    )]
+    NotUtf8 {
+        file: PathBuf,
+        line: u64,
+        bad: u64,
+        valid: u64,
+    },
+    #[error("{}: line {line}: {problem}", file.display())]
+    Malformed {
+        file: PathBuf,
+        line: u64,
+        problem: String,
+    },
+    #[error(
+        "{}: is not a regular file ({kind})\n  hint: a source must be a file on disk, not a \
+         device, pipe or directory",
+        file.display()
+    )]
+    NotAFile { file: PathBuf, kind: &'static str },
+    #[error(
+        "{}: columns {first} and {second} have the same header\n  hint: rename one in the export; \
+         privstat will not guess which one is meant",
+        file.display()
+    )]
+    DuplicateColumn {
+        file: PathBuf,
+        first: usize,
+        second: usize,
+    },
+    #[error(
+        "{}: source `{source_name}`: none of its {wanted} configured columns is in the file's first \
+         row ({fields} fields), so the first row does not look like a header\n  hint: the file \
+         must start with a header row naming its columns (the first row is never shown, as it may \
+         be data)",
+        file.display()
+    )]
+    NoHeader {
+        file: PathBuf,
+        source_name: String,
+        wanted: usize,
+        fields: usize,
+    },
+    #[error(
+        "{}: source `{source_name}`: {quarantined} of {read} rows ({:.1} %) are quarantined, more \
+         than the limit of {:.1} %{}\n  top reasons: {}\n  hint: fix the export or the mapping \
+         (see `privstat check`); to publish anyway, raise [limits] max_quarantined_share or pass \
+         --allow-quarantined-share",
+        file.display(),
+        100.0 * *quarantined as f64 / (*read).max(1) as f64,
+        100.0 * limit,
+        if *read == *quarantined { " (no usable row)" } else { "" },
+        reasons.join("; ")
+    )]
+    TooManyQuarantined {
+        file: PathBuf,
+        source_name: String,
+        read: u64,
+        quarantined: u64,
+        limit: f64,
+        /// "column: reason (count, first row N)".
+        reasons: Vec<String>,
+    },
+    #[error(
+        "{}: source `{source_name}` has no usable row ({read} rows read)\n  hint: {}",
+        file.display(),
+        if *read == 0 { "the file has a header but no data" } else { "every row is out of the period" }
+    )]
+    NoUsableRows {
+        file: PathBuf,
+        source_name: String,
+        read: u64,
+    },
     #[error(
         "{}: source `{source_name}` has no column `{column}`{}\n  hint: the file's columns are: {}",
         file.display(),
@@ -23,6 +103,7 @@ pub enum IngestError {
         file: PathBuf,
         source_name: String,
         column: String,
+        /// Only from a real header: at least one configured column was found in it.
         available: Vec<String>,
         suggestion: Option<String>,
     },
@@ -30,7 +111,7 @@ pub enum IngestError {
     Unreadable {
         file: PathBuf,
         format: &'static str,
-        /// The reader's message with identifier-shaped strings masked.
+        /// What kind of problem, never the reader's own text (which quotes data).
         message: String,
     },
 }

@@ -74,6 +74,8 @@ pub struct SourceReport {
     pub rows_read: u64,
     pub rows_used: u64,
     pub rows_quarantined: u64,
+    /// Usable rows dated outside every period the source's tables count.
+    pub rows_out_of_period: u64,
     pub undecodable_bytes: u64,
     pub private_use_characters: u64,
     /// Rows whose date was a six-digit form, read as ROC `YYMMDD`.
@@ -113,8 +115,10 @@ pub struct IdCounts {
 pub fn read(plan: &Plan, today: NaiveDate) -> Result<Ingested, IngestError> {
     let mut sources = Vec::with_capacity(plan.sources.len());
     let mut quarantine = Quarantine::default();
-    for source in &plan.sources {
-        let (ingested, rows) = read::read_source(source, &plan.domains, today)?;
+    encoding::sweep_stale();
+    for (i, source) in plan.sources.iter().enumerate() {
+        let (ingested, rows) =
+            read::read_source(source, &plan.domains, scope(plan, i), &plan.limits, today)?;
         quarantine.rows.extend(rows);
         sources.push(ingested);
     }
@@ -122,6 +126,24 @@ pub fn read(plan: &Plan, today: NaiveDate) -> Result<Ingested, IngestError> {
         sources,
         quarantine,
     })
+}
+
+/// The days a source's rows can count in: from the earliest start to the latest end of the periods
+/// of the tables that read it (a table without a period takes the release's). `None` when some
+/// table counts every date.
+fn scope(plan: &Plan, source: usize) -> Option<crate::config::plan::Period> {
+    let mut span: Option<crate::config::plan::Period> = None;
+    for t in plan.tables.iter().filter(|t| t.source == source) {
+        let p = t.period.or(plan.release.period)?;
+        span = Some(match span {
+            None => p,
+            Some(s) => crate::config::plan::Period {
+                start: s.start.min(p.start),
+                end: s.end.max(p.end),
+            },
+        });
+    }
+    span
 }
 
 /// SHA-256 of a file, hex, streamed.

@@ -17,9 +17,9 @@ use super::error::IngestError;
 use super::quarantine::{QuarantinedRow, Reason};
 use super::roc_date::{DateProblem, parse_date};
 use super::{IngestedSource, SourceReport, columns};
-use crate::config::plan::{Domain, Source};
+use crate::config::Limits;
+use crate::config::plan::{Domain, Period, Source};
 use crate::config::raw::SourceFormat;
-use crate::scrub::scrub;
 
 /// One mapped column: its header in the file, and the field it becomes.
 struct Mapped<'a> {
@@ -58,13 +58,16 @@ impl Mapped<'_> {
 pub fn read_source(
     source: &Source,
     domains: &[Domain],
+    scope: Option<Period>,
+    limits: &Limits,
     today: NaiveDate,
 ) -> Result<(IngestedSource, Vec<QuarantinedRow>), IngestError> {
     let file = source.path.as_path();
+    regular_file(file)?;
     let sha256 = super::sha256_file(file)?;
     let (prepared, detected) = match source.format {
         SourceFormat::Csv => {
-            let p = encoding::prepare(file, source.encoding)?;
+            let p = encoding::prepare(file, source.encoding, limits)?;
             let d = Some(p.encoding);
             (Some(p), d)
         }
@@ -72,24 +75,36 @@ pub fn read_source(
     };
     let read_path = prepared.as_ref().map_or(file, |p| p.path.as_path());
     let mut lf = scan(source.format, read_path).map_err(|e| unreadable(file, source.format, &e))?;
-    let available: Vec<String> = lf
+    let schema = lf
         .collect_schema()
-        .map_err(|e| unreadable(file, source.format, &e))?
-        .iter_names()
-        .map(|n| n.to_string())
-        .collect();
+        .map_err(|e| unreadable(file, source.format, &e))?;
+    let available: Vec<String> = schema.iter_names().map(|n| n.to_string()).collect();
+    duplicate_headers(file, &available)?;
 
-    let mapped = mapped_columns(source, domains, &available)?;
+    let mut mapped = mapped_columns(source, domains, &available)?;
     let polars_err = |e: PolarsError| unreadable(file, source.format, &e);
 
-    // Pass 1: row count and distinct raw values of each mapped column.
+    // Pass 1: row count and distinct raw values of each mapped column. A native date or timestamp
+    // column (Parquet from pandas, R or a database) is read as its calendar day, written ISO.
     let renamed: Vec<Expr> = std::iter::once(col(columns::ROW))
-        .chain(mapped.iter().map(|m| {
-            col(m.header.as_str())
-                .cast(DataType::String)
-                .alias(m.raw.as_str())
+        .chain(mapped.iter_mut().map(|m| {
+            let c = col(m.header.as_str());
+            let native = match (&m.kind, schema.get(m.header.as_str())) {
+                (Kind::Date(_), Some(DataType::Date)) => Some(c.clone()),
+                (Kind::Date(_), Some(DataType::Datetime(_, _))) => Some(c.clone().dt().date()),
+                _ => None,
+            };
+            let expr = match native {
+                Some(day) => {
+                    m.kind = Kind::Date(crate::config::raw::DateFormat::Ad);
+                    day.dt().strftime("%Y-%m-%d")
+                }
+                None => c.cast(DataType::String),
+            };
+            expr.alias(m.raw.as_str())
         }))
         .collect();
+
     let lf = lf.select(renamed);
     let distinct_exprs: Vec<Expr> = std::iter::once(len().alias("__n"))
         .chain(
@@ -180,7 +195,7 @@ pub fn read_source(
         )
         .collect()
         .map_err(polars_err)?;
-    let good = df
+    let mut good = df
         .lazy()
         .filter(any_bad.not())
         .select(mapped.iter().fold(vec![col(columns::ROW)], |mut v, m| {
@@ -189,6 +204,20 @@ pub fn read_source(
         }))
         .collect()
         .map_err(polars_err)?;
+    // Rows dated outside every period the source's tables count are not used, and are counted.
+    let mut rows_out_of_period = 0;
+    if let Some(p) = scope.filter(|_| source.date.is_some()) {
+        let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).expect("valid date");
+        let day = |d: NaiveDate| lit(i32::try_from((d - epoch).num_days()).unwrap_or(i32::MAX));
+        let date = col(columns::DATE).cast(DataType::Int32);
+        let before = good.height();
+        good = good
+            .lazy()
+            .filter(date.clone().gt_eq(day(p.start)).and(date.lt_eq(day(p.end))))
+            .collect()
+            .map_err(polars_err)?;
+        rows_out_of_period = (before - good.height()) as u64;
+    }
 
     let quarantined = quarantined_rows(source, &mapped, &bad).map_err(polars_err)?;
     let mapped_to_other = mapped
@@ -210,6 +239,7 @@ pub fn read_source(
         rows_read,
         rows_used: 0,
         rows_quarantined: 0,
+        rows_out_of_period,
         undecodable_bytes: prepared.as_ref().map_or(0, |p| p.undecodable),
         private_use_characters: prepared.as_ref().map_or(0, |p| p.private_use),
         dates_ambiguous: note_counts.get("__date_raw__amb").copied().unwrap_or(0),
@@ -257,15 +287,92 @@ fn scan(format: SourceFormat, path: &Path) -> PolarsResult<LazyFrame> {
     }
 }
 
+/// A reader's error, described by its kind only: CSV and Parquet readers quote the records they
+/// fail on, and those hold names and identifiers, so their text never reaches a message.
 fn unreadable(file: &Path, format: SourceFormat, e: &PolarsError) -> IngestError {
+    let text = e.to_string().to_lowercase();
+    let has = |words: &[&str]| words.iter().any(|w| text.contains(w));
+    let message = match format {
+        SourceFormat::Csv if has(&["more fields", "fields than"]) => {
+            "a row has more fields than the header (an unquoted comma or a stray quote)"
+        }
+        SourceFormat::Csv if has(&["quote"]) => "a quoted field is not closed",
+        SourceFormat::Csv if has(&["utf-8", "utf8"]) => "the text is not valid UTF-8",
+        SourceFormat::Csv if has(&["empty"]) => "the file has no header row",
+        SourceFormat::Parquet if has(&["magic", "footer", "eof", "out of spec", "thrift"]) => {
+            "not a Parquet file, or a damaged or truncated one"
+        }
+        _ if has(&["cast", "conversion", "could not parse", "schema"]) => {
+            "a column's values do not fit its type"
+        }
+        _ if has(&["no such file", "not found"]) => "the file does not exist",
+        _ if has(&["permission"]) => "permission denied",
+        _ => "the reader stopped on the file's contents",
+    };
     IngestError::Unreadable {
         file: file.to_path_buf(),
         format: match format {
             SourceFormat::Csv => "CSV",
             SourceFormat::Parquet => "Parquet",
         },
-        message: scrub(&e.to_string()),
+        message: message.to_owned(),
     }
+}
+
+/// A source must be a regular file: a device, pipe or directory would hang or mislead the reader.
+fn regular_file(file: &Path) -> Result<(), IngestError> {
+    let meta = std::fs::metadata(file).map_err(|e| IngestError::io(file, e))?;
+    let kind = meta.file_type();
+    if kind.is_file() {
+        return Ok(());
+    }
+    let kind = if kind.is_dir() {
+        "a directory"
+    } else {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::FileTypeExt as _;
+            if kind.is_fifo() {
+                "a named pipe"
+            } else if kind.is_char_device() || kind.is_block_device() {
+                "a device"
+            } else if kind.is_socket() {
+                "a socket"
+            } else {
+                "not a file"
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            "not a file"
+        }
+    };
+    Err(IngestError::NotAFile {
+        file: file.to_path_buf(),
+        kind,
+    })
+}
+
+/// The CSV reader renames a repeated header `X` to `X_duplicated_N`; a repeated header is an error,
+/// named by column positions (the names may be data when the file has no header row).
+fn duplicate_headers(file: &Path, available: &[String]) -> Result<(), IngestError> {
+    for (second, name) in available.iter().enumerate() {
+        let Some((base, n)) = name.rsplit_once("_duplicated_") else {
+            continue;
+        };
+        if n.parse::<u32>().is_err() {
+            continue;
+        }
+        if let Some(first) = available.iter().position(|a| a == base) {
+            // Column numbers are 1-based and skip the row index privstat adds in front.
+            return Err(IngestError::DuplicateColumn {
+                file: file.to_path_buf(),
+                first: first.max(1),
+                second: second.max(1),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Finds each configured header among the file's, tolerating a byte-order mark, surrounding white
@@ -276,23 +383,43 @@ fn mapped_columns<'a>(
     available: &[String],
 ) -> Result<Vec<Mapped<'a>>, IngestError> {
     let fold = |s: &str| super::text::lookup_key(s.trim_start_matches('\u{FEFF}'));
-    let find = |wanted: &str| -> Result<String, IngestError> {
+    let lookup = |wanted: &str| {
         available
             .iter()
             .find(|a| a.as_str() == wanted)
             .or_else(|| available.iter().find(|a| fold(a) == fold(wanted)))
             .cloned()
-            .ok_or_else(|| IngestError::MissingColumn {
-                file: source.path.clone(),
-                source_name: source.name.clone(),
-                column: wanted.to_owned(),
-                available: available
-                    .iter()
-                    .filter(|a| a.as_str() != columns::ROW)
-                    .cloned()
-                    .collect(),
-                suggestion: crate::config::did_you_mean(wanted, available.iter()),
-            })
+    };
+    // Without a single configured column, the first row is data, not a header: it is never shown.
+    let wanted: Vec<&str> = std::iter::once(source.person_column.as_str())
+        .chain(source.date.iter().map(|d| d.column.as_str()))
+        .chain(source.coded.iter().map(|c| c.column.as_str()))
+        .chain(source.text.iter().map(|c| c.column.as_str()))
+        .chain(source.integer.iter().map(|c| c.column.as_str()))
+        .collect();
+    if wanted.iter().all(|w| lookup(w).is_none()) {
+        return Err(IngestError::NoHeader {
+            file: source.path.clone(),
+            source_name: source.name.clone(),
+            wanted: wanted.len(),
+            fields: available
+                .iter()
+                .filter(|a| a.as_str() != columns::ROW)
+                .count(),
+        });
+    }
+    let find = |wanted: &str| -> Result<String, IngestError> {
+        lookup(wanted).ok_or_else(|| IngestError::MissingColumn {
+            file: source.path.clone(),
+            source_name: source.name.clone(),
+            column: wanted.to_owned(),
+            available: available
+                .iter()
+                .filter(|a| a.as_str() != columns::ROW)
+                .cloned()
+                .collect(),
+            suggestion: crate::config::did_you_mean(wanted, available.iter()),
+        })
     };
     let mut mapped = vec![Mapped {
         header: find(&source.person_column)?,

@@ -169,11 +169,12 @@ pub fn apply(
         .zip(plan_sources)
         .map(|(s, plan_source)| {
             let accepted = &plan_source.id_types;
+            let missing = &plan_source.missing_ids;
             s.person_ids
                 .par_iter()
                 .map(|raw| {
                     let id = normalise_identifier(raw);
-                    if id.is_empty() {
+                    if id.is_empty() || missing.contains(&id) {
                         return (id, Some(Reason::MissingPersonId), None);
                     }
                     match classify(&id, accepted) {
@@ -242,12 +243,6 @@ pub fn apply(
                     .flatten()
             })
             .collect();
-        report.ids.distinct_persons = {
-            let mut p: Vec<u32> = persons.iter().flatten().copied().collect();
-            p.sort_unstable();
-            p.dedup();
-            p.len() as u64
-        };
         let whys: Vec<Option<u32>> = checks
             .iter()
             .map(|(_, reason, _)| {
@@ -263,6 +258,11 @@ pub fn apply(
                     message: crate::scrub::scrub(&e.to_string()),
                 }
             })?;
+        // Persons in usable rows only: one whose every row was quarantined is in no table.
+        report.ids.distinct_persons = frame
+            .column(columns::PERSON)
+            .and_then(|c| c.n_unique())
+            .map_or(0, |n| n as u64);
         keyed.push(KeyedSource { frame, report });
         // The distinct raw identifiers of this source are dropped here.
         drop(source.person_ids);

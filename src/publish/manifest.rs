@@ -27,8 +27,6 @@ pub struct Manifest {
     pub protection: ProtectionEntry,
     pub tables: Vec<TableEntry>,
     pub files: Vec<FileEntry>,
-    /// Relative to the release directory.
-    pub quarantine_report: String,
 }
 
 /// The pipeline file.
@@ -38,7 +36,7 @@ pub struct PipelineEntry {
     pub sha256: String,
 }
 
-/// One input file, reconciled: `rows_read = rows_used + rows_quarantined`.
+/// One input file, reconciled: `rows_read = rows_used + rows_quarantined + rows_out_of_period`.
 #[derive(Debug, Clone, Serialize)]
 pub struct InputEntry {
     pub source: String,
@@ -62,7 +60,10 @@ pub struct InputCounts {
     pub rows_read: u64,
     pub rows_used: u64,
     pub rows_quarantined: u64,
-    pub quarantined_values_by_reason: BTreeMap<Reason, u64>,
+    /// Usable rows dated outside the tables' periods.
+    pub rows_out_of_period: u64,
+    /// Quarantined values per column of the input, by reason.
+    pub quarantined_values: BTreeMap<String, BTreeMap<Reason, u64>>,
     pub undecodable_bytes: u64,
     pub private_use_characters: u64,
     pub dates_ambiguous: u64,
@@ -222,12 +223,7 @@ impl TableEntry {
 impl Manifest {
     /// Assembles the manifest.
     #[must_use]
-    pub fn new(
-        input: &ReleaseInput<'_>,
-        tables: Vec<TableEntry>,
-        files: Vec<FileEntry>,
-        quarantine_path: &Path,
-    ) -> Self {
+    pub fn new(input: &ReleaseInput<'_>, tables: Vec<TableEntry>, files: Vec<FileEntry>) -> Self {
         let plan = input.plan;
         let file_name = |p: &Path| {
             p.file_name()
@@ -238,9 +234,13 @@ impl Manifest {
             .sources
             .iter()
             .map(|s| {
-                let mut by_reason = BTreeMap::new();
+                let mut by_column: BTreeMap<String, BTreeMap<Reason, u64>> = BTreeMap::new();
                 for r in input.quarantine.rows.iter().filter(|r| r.source == s.name) {
-                    *by_reason.entry(r.reason).or_insert(0) += 1;
+                    *by_column
+                        .entry(r.column.clone())
+                        .or_default()
+                        .entry(r.reason)
+                        .or_insert(0) += 1;
                 }
                 InputEntry {
                     source: s.name.clone(),
@@ -251,7 +251,8 @@ impl Manifest {
                         rows_read: s.rows_read,
                         rows_used: s.rows_used,
                         rows_quarantined: s.rows_quarantined,
-                        quarantined_values_by_reason: by_reason,
+                        rows_out_of_period: s.rows_out_of_period,
+                        quarantined_values: by_column,
                         undecodable_bytes: s.undecodable_bytes,
                         private_use_characters: s.private_use_characters,
                         dates_ambiguous: s.dates_ambiguous,
@@ -312,7 +313,6 @@ impl Manifest {
             },
             tables,
             files,
-            quarantine_report: format!("../{}", file_name(quarantine_path)),
         }
     }
 }

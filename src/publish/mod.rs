@@ -2,10 +2,14 @@
 //!
 //! `DIR/<release>/` holds, per table, `<table>.parquet` and/or `<table>.csv` in tidy long form (one
 //! row per cell and measure), `data-dictionary.csv`, `codelists.csv` and `manifest.json`. Everything
-//! is written into a temporary directory beside the target and renamed into place; the quarantine
-//! report goes to `DIR/<release>.quarantine.csv`, outside the release. Before the rename, the
-//! staged release is audited from its files alone ([`crate::audit`]); the report goes to
-//! `DIR/<release>.audit.json`, and a release that fails it is not published.
+//! is written into a temporary directory beside the target and renamed into place. Before the
+//! rename, the staged release is audited from its files alone ([`crate::audit`]), and a release
+//! that fails it is not published.
+//!
+//! The operator's files go to the operator directory (`DIR/.operator/<release>/` unless
+//! `[publish] operator_dir` says otherwise), never into the release nor linked from it:
+//! `quarantine.csv` (where each rejected value is and why), `audit.json` and `run.json` (the inputs'
+//! exact counts, which a DP manifest withholds).
 
 mod atomic;
 mod frames;
@@ -134,21 +138,22 @@ pub fn write(input: &ReleaseInput<'_>) -> Result<Published, PublishError> {
         manifest::FileEntry::of(&codes_path, "codelists.csv".into())?,
     ];
 
-    let quarantine_path = plan
-        .publish
-        .dir
-        .join(format!("{}.quarantine.csv", plan.release.name));
-    let manifest = manifest::Manifest::new(input, table_entries, other_files, &quarantine_path);
+    let manifest = manifest::Manifest::new(input, table_entries, other_files);
     let json =
         serde_json::to_vec_pretty(&manifest).map_err(|e| frame_error("manifest.json", &e))?;
     atomic::write_synced(&staging.path().join("manifest.json"), &json)?;
 
+    let operator = &plan.publish.operator_dir;
+    create_private_dir(operator)?;
+    let quarantine_path = operator.join("quarantine.csv");
     let mut report = frames::quarantine_frame(input.quarantine, input.sources)
         .map_err(|e| frame_error("quarantine report", &e))?;
     let mut bytes = Vec::new();
     frames::write_csv(&mut report, &mut bytes, plan.publish.csv_bom)
         .map_err(|e| frame_error("quarantine report", &e))?;
     write_atomic(&quarantine_path, &bytes)?;
+    let json = serde_json::to_vec_pretty(input.sources).map_err(|e| frame_error("run.json", &e))?;
+    write_atomic(&operator.join("run.json"), &json)?;
 
     let mut audit = crate::audit::audit(staging.path(), false);
     audit.directory = target.display().to_string();
@@ -156,10 +161,7 @@ pub fn write(input: &ReleaseInput<'_>) -> Result<Published, PublishError> {
         // The intervals of a release that is not published would give its hidden values away.
         audit.intervals.clear();
     }
-    let audit_path = plan
-        .publish
-        .dir
-        .join(format!("{}.audit.json", plan.release.name));
+    let audit_path = operator.join("audit.json");
     let json = serde_json::to_vec_pretty(&audit).map_err(|e| frame_error("audit report", &e))?;
     write_atomic(&audit_path, &json)?;
     if !audit.passed {
@@ -179,6 +181,15 @@ pub fn write(input: &ReleaseInput<'_>) -> Result<Published, PublishError> {
         manifest,
         sources: input.sources.to_vec(),
     })
+}
+
+/// The operator directory, readable by its owner only.
+fn create_private_dir(dir: &Path) -> Result<(), PublishError> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir).map_err(|e| PublishError::io(dir, e))
 }
 
 fn frame_error(file: &str, e: &dyn std::fmt::Display) -> PublishError {

@@ -46,7 +46,15 @@ fn every_pipeline_runs_and_reconciles() -> TestResult {
             let quarantined = input["rows_quarantined"]
                 .as_u64()
                 .ok_or("rows_quarantined")?;
-            assert_eq!(read, used + quarantined, "{}", path.display());
+            let out_of_period = input["rows_out_of_period"]
+                .as_u64()
+                .ok_or("rows_out_of_period")?;
+            assert_eq!(
+                read,
+                used + quarantined + out_of_period,
+                "{}",
+                path.display()
+            );
             assert!(used > 0);
         }
         for table in manifest["tables"].as_array().ok_or("tables")? {
@@ -56,21 +64,14 @@ fn every_pipeline_runs_and_reconciles() -> TestResult {
                 assert_eq!(Some(sha.as_str()), file["sha256"].as_str(), "{name}");
             }
         }
-        assert!(
-            out_dir
-                .path()
-                .join(format!(
-                    "{}.quarantine.csv",
-                    manifest["release"].as_str().ok_or("release")?
-                ))
-                .exists()
-        );
         let release_name = manifest["release"].as_str().ok_or("release")?;
+        let operator = out_dir.path().join(".operator").join(release_name);
+        for file in ["quarantine.csv", "audit.json", "run.json"] {
+            assert!(operator.join(file).exists(), "{}: {file}", path.display());
+        }
         assert!(
-            out_dir
-                .path()
-                .join(format!("{release_name}.audit.json"))
-                .exists()
+            manifest.get("quarantine_report").is_none(),
+            "the release does not link the operator's files"
         );
         let audit = privstat(["audit".as_ref(), release.as_os_str(), "--json".as_ref()]);
         assert!(

@@ -219,7 +219,10 @@ fn no_identifier_name_or_phone_reaches_the_release_or_stderr() -> TestResult {
         stderr(&run),
         String::from_utf8_lossy(&run.stdout).into_owned(),
     ];
-    let mut files = vec![dir.path().join("kaohsiung-districts-2025h1.quarantine.csv")];
+    let mut files = Vec::new();
+    for e in std::fs::read_dir(dir.path().join(".operator/kaohsiung-districts-2025h1"))? {
+        files.push(e?.path());
+    }
     for e in std::fs::read_dir(dir.path().join("kaohsiung-districts-2025h1"))? {
         files.push(e?.path());
     }
@@ -282,7 +285,10 @@ fn a_second_run_refuses_to_overwrite_without_force() -> TestResult {
     assert!(forced.status.success(), "{}", stderr(&forced));
     let leftovers: Vec<_> = std::fs::read_dir(dir.path())?
         .filter_map(Result::ok)
-        .filter(|e| e.file_name().to_string_lossy().starts_with('.'))
+        .filter(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            name.contains(".staging-") || name.contains(".replaced-")
+        })
         .collect();
     assert!(leftovers.is_empty(), "no staging directory is left behind");
     Ok(())

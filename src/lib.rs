@@ -191,11 +191,18 @@ fn refuse_misleading(
 ) -> Result<(), Error> {
     let summary = quarantine.summary();
     for (source, report) in plan.sources.iter().zip(sources) {
+        if report.rows_used == 0 {
+            return Err(ingest::IngestError::NoUsableRows {
+                file: source.path.clone(),
+                source_name: report.name.clone(),
+                read: report.rows_read,
+                quarantined: report.rows_quarantined,
+                out_of_period: report.rows_out_of_period,
+            }
+            .into());
+        }
         let share = report.rows_quarantined as f64 / report.rows_read.max(1) as f64;
-        if report.rows_read > 0
-            && report.rows_quarantined > 0
-            && (share > plan.limits.max_quarantined_share || report.rows_used == 0)
-        {
+        if share > plan.limits.max_quarantined_share {
             let mut reasons: Vec<_> = summary.iter().filter(|r| r.0 == report.name).collect();
             reasons.sort_by(|a, b| b.3.cmp(&a.3));
             return Err(ingest::IngestError::TooManyQuarantined {
@@ -214,14 +221,6 @@ fn refuse_misleading(
                         )
                     })
                     .collect(),
-            }
-            .into());
-        }
-        if report.rows_used == 0 {
-            return Err(ingest::IngestError::NoUsableRows {
-                file: source.path.clone(),
-                source_name: report.name.clone(),
-                read: report.rows_read,
             }
             .into());
         }

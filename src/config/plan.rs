@@ -583,7 +583,7 @@ impl Checker<'_> {
                 } else {
                     "limits.max_quarantined_share"
                 },
-                format!("= {share} is not a share between 0 and 1"),
+                format!("= {share:?} is not a share between 0 and 1"),
                 Some("e.g. 0.2 stops a run when more than a fifth of a source's rows are quarantined".into()),
             );
         }
@@ -1161,7 +1161,7 @@ impl Checker<'_> {
             "thresholds are small counts; the usual one is 3",
         );
         let level = p.protection_level.unwrap_or(threshold);
-        if level > 0 {
+        if level > 0 && p.protection_level.is_some() {
             self.in_range(
                 "protection.protection_level",
                 u64::from(level),
@@ -1277,7 +1277,7 @@ impl Checker<'_> {
             if !(v.is_finite() && v > 0.0 && v <= max) {
                 self.push(
                     &format!("protection.{key}"),
-                    format!("= {v} must be a positive number, at most {max}"),
+                    format!("= {v:?} must be a positive number, at most {max:?}"),
                     None,
                 );
             }
@@ -1436,7 +1436,7 @@ impl Checker<'_> {
             if !(weight.is_finite() && weight > 0.0 && weight <= MAX_TARGET) {
                 self.push(
                     &format!("tables.{}.weight", spec.name),
-                    format!("= {weight} must be a positive number, at most {MAX_TARGET}"),
+                    format!("= {weight:?} must be a positive number, at most {MAX_TARGET:?}"),
                     None,
                 );
             }

@@ -65,13 +65,12 @@ pub enum IngestError {
     },
     #[error(
         "{}: source `{source_name}`: {quarantined} of {read} rows ({:.1} %) are quarantined, more \
-         than the limit of {:.1} %{}\n  top reasons: {}\n  hint: fix the export or the mapping \
+         than the limit of {:.1} %\n  top reasons: {}\n  hint: fix the export or the mapping \
          (see `privstat check`); to publish anyway, raise [limits] max_quarantined_share or pass \
          --allow-quarantined-share",
         file.display(),
         100.0 * *quarantined as f64 / (*read).max(1) as f64,
         100.0 * limit,
-        if *read == *quarantined { " (no usable row)" } else { "" },
         reasons.join("; ")
     )]
     TooManyQuarantined {
@@ -84,14 +83,23 @@ pub enum IngestError {
         reasons: Vec<String>,
     },
     #[error(
-        "{}: source `{source_name}` has no usable row ({read} rows read)\n  hint: {}",
+        "{}: source `{source_name}` has no usable row: {read} rows read, {quarantined} quarantined, \
+         {out_of_period} out of the tables' periods\n  hint: {}",
         file.display(),
-        if *read == 0 { "the file has a header but no data" } else { "every row is out of the period" }
+        if *read == 0 {
+            "the file has a header but no data"
+        } else if *out_of_period >= *quarantined {
+            "check that the export covers the release's period"
+        } else {
+            "run `privstat check` to see why rows are quarantined"
+        }
     )]
     NoUsableRows {
         file: PathBuf,
         source_name: String,
         read: u64,
+        quarantined: u64,
+        out_of_period: u64,
     },
     #[error(
         "{}: source `{source_name}` has no column `{column}`{}\n  hint: the file's columns are: {}",

@@ -5,6 +5,7 @@
 )]
 
 mod audit;
+mod bad_inputs;
 mod cli;
 mod dp;
 mod pipelines;

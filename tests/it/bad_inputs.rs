@@ -1,0 +1,378 @@
+//! The bad-input corpus (`fixtures/bad/`, described in its README): every file has one case here
+//! with its exact outcome (exit code, the message or the reconciled row counts), and no case may
+//! print, publish or leave in the operator's files any identifier, name or phone of the corpus.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use crate::support::{TestResult, privstat, root, stderr};
+
+/// What a corpus file must do.
+enum Outcome {
+    /// Exit 0 with `read = used + quarantined + out_of_period`.
+    Publishes(u64, u64, u64, u64),
+    /// Exit 1 (data) with this in the message.
+    Refused(&'static str),
+    /// Exit 2 (pipeline file) with this in the message.
+    BadPipeline(&'static str),
+}
+
+use Outcome::{BadPipeline, Publishes, Refused};
+
+/// Which pipeline reads a data file: the SoCO-shaped corpus pipeline, or the Taiwan-shaped one.
+const SOCO: &str = "fixtures/bad/pipeline_clean.toml";
+const TW: &str = "fixtures/bad/pipeline_tw.toml";
+
+const CASES: &[(&str, Outcome)] = &[
+    (
+        "all_out_of_period.csv",
+        Refused("has no usable row: 40 rows read, 1 quarantined, 39 out of the tables' periods"),
+    ),
+    ("big5.csv", Publishes(40, 39, 1, 0)),
+    ("bom_in_middle.csv", Publishes(40, 38, 2, 0)),
+    ("bom_utf8.csv", Publishes(40, 39, 1, 0)),
+    ("clean.csv", Publishes(40, 39, 1, 0)),
+    ("cr_only.csv", Refused("line 1: lines end in CR alone")),
+    ("crlf.csv", Publishes(40, 39, 1, 0)),
+    ("damaged_ad_dates.csv", Publishes(40, 33, 7, 0)),
+    ("damaged_roc_dates.csv", Publishes(60, 48, 9, 3)),
+    (
+        "duplicate_header.csv",
+        Refused("columns 3 and 4 have the same header"),
+    ),
+    (
+        "empty.csv",
+        Refused("cannot read as CSV: the file has no header row"),
+    ),
+    (
+        "epsilon_huge.toml",
+        BadPipeline("[protection.epsilon] = 1e300 must be a positive number, at most 100.0"),
+    ),
+    ("fullwidth_and_lowercase_ids.csv", Publishes(40, 39, 1, 0)),
+    ("header_only.csv", Refused("has no usable row: 0 rows read")),
+    (
+        "huge_cross_product.toml",
+        BadPipeline(
+            "crosses to 64481201 cells (401 × 401 × 401), more than limits.max_table_cells = 5000000",
+        ),
+    ),
+    (
+        "long_line.csv",
+        Refused("line 2: the line is longer than 1048576 bytes"),
+    ),
+    (
+        "many_columns.csv",
+        Refused("line 1: the header has more than 2000 columns"),
+    ),
+    (
+        "missing_column.csv",
+        Refused(
+            "has no column `Support`\n  hint: the file's columns are: Member HKID, Name, Phone, Gender, District, Date",
+        ),
+    ),
+    (
+        "missing_source_file.toml",
+        Refused("no-such-export.csv: No such file or directory"),
+    ),
+    ("mixed_line_ends.csv", Publishes(40, 39, 1, 0)),
+    (
+        "mostly_invalid_ids.csv",
+        Refused(
+            "32 of 40 rows (80.0 %) are quarantined, more than the limit of 20.0 %\n  top reasons: Member HKID: the identifier's check digit is wrong (31 rows, first row 3)",
+        ),
+    ),
+    (
+        "negative_threshold.toml",
+        BadPipeline("invalid value: integer `-1`, expected u32"),
+    ),
+    (
+        "no_header.csv",
+        Refused("none of its 5 configured columns is in the file's first row (7 fields)"),
+    ),
+    (
+        "not_parquet.parquet",
+        Refused("cannot read as Parquet: not a Parquet file, or a damaged or truncated one"),
+    ),
+    ("nul_bytes.csv", Publishes(40, 38, 2, 0)),
+    ("parquet_date32.parquet", Publishes(40, 39, 1, 0)),
+    ("parquet_timestamp_ns.parquet", Publishes(40, 39, 1, 0)),
+    ("parquet_timestamp_tz.parquet", Publishes(40, 39, 1, 0)),
+    ("parquet_timestamp_us.parquet", Publishes(40, 39, 1, 0)),
+    (
+        "parquet_wrong_types.parquet",
+        Refused("has no usable row: 40 rows read, 40 quarantined"),
+    ),
+    ("pipeline_clean.toml", Publishes(40, 39, 1, 0)),
+    ("pipeline_tw.toml", Publishes(60, 48, 9, 3)),
+    ("prc_ids_damaged_by_excel.csv", Publishes(40, 36, 4, 0)),
+    (
+        "protection_level_huge.toml",
+        BadPipeline(
+            "[protection.protection_level] = 2147483647 is outside the allowed range 1..=100000",
+        ),
+    ),
+    (
+        "quarantine_share_over_one.toml",
+        BadPipeline("[limits.max_quarantined_share] = 2.0 is not a share between 0 and 1"),
+    ),
+    ("quoted_fields.csv", Publishes(40, 39, 1, 0)),
+    (
+        "release_name_traversal.toml",
+        BadPipeline("`../escaped` cannot be used as a directory name"),
+    ),
+    (
+        "semicolon_delimiter.csv",
+        Refused("none of its 5 configured columns is in the file's first row (1 fields)"),
+    ),
+    ("some_out_of_period.csv", Publishes(40, 33, 1, 6)),
+    (
+        "source_is_directory.toml",
+        Refused("is not a regular file (a directory)"),
+    ),
+    (
+        "stray_byte_utf8.csv",
+        Refused(
+            "line 22 is not UTF-8 (1 bad byte sequence(s) in the file, 120 characters decode as UTF-8)",
+        ),
+    ),
+    (
+        "syntax_error.toml",
+        BadPipeline("unclosed table, expected `]`"),
+    ),
+    (
+        "table_name_absolute.toml",
+        BadPipeline("`/tmp/privstat-escaped` cannot be used as a table name"),
+    ),
+    (
+        "table_name_traversal.toml",
+        BadPipeline("`../../escaped` cannot be used as a table name"),
+    ),
+    (
+        "threshold_huge.toml",
+        BadPipeline("[protection.threshold] = 4000000000 is outside the allowed range 2..=1000"),
+    ),
+    (
+        "truncated.parquet",
+        Refused("cannot read as Parquet: not a Parquet file, or a damaged or truncated one"),
+    ),
+    ("truncated_big5.csv", Publishes(40, 38, 2, 0)),
+    ("truncated_mid_record.csv", Publishes(31, 30, 1, 0)),
+    (
+        "truncated_utf8.csv",
+        Refused(
+            "line 41 is not UTF-8 (1 bad byte sequence(s) in the file, 127 characters decode as UTF-8)\n  hint: the file is UTF-8 with damaged bytes",
+        ),
+    ),
+    ("tw_ids_damaged_by_excel.csv", Publishes(60, 53, 6, 1)),
+    (
+        "unbalanced_quote.csv",
+        Refused("line 9: a quoted field opens here and never closes"),
+    ),
+    (
+        "unknown_codes.csv",
+        Refused("has no usable row: 40 rows read, 40 quarantined"),
+    ),
+    ("unknown_columns.csv", Publishes(40, 39, 1, 0)),
+    ("unknown_key.toml", BadPipeline("unknown field `thresold`")),
+    (
+        "unquoted_comma.csv",
+        Refused("line 14: this row has 8 fields but the header has 7"),
+    ),
+    ("walk_in_tokens.csv", Publishes(40, 35, 5, 0)),
+];
+
+/// Files of the corpus that are not cases.
+const NOT_CASES: &[&str] = &["README.md", "secrets.txt"];
+
+#[test]
+fn every_corpus_file_has_a_case_and_every_case_a_file() -> TestResult {
+    let dir = root().join("fixtures/bad");
+    let files: BTreeSet<String> = std::fs::read_dir(&dir)?
+        .map(|e| e.map(|e| e.file_name().to_string_lossy().into_owned()))
+        .collect::<Result<_, _>>()?;
+    let cases: BTreeSet<String> = CASES.iter().map(|(f, _)| (*f).to_owned()).collect();
+    let expected: BTreeSet<String> = cases
+        .iter()
+        .cloned()
+        .chain(NOT_CASES.iter().map(|f| (*f).to_owned()))
+        .collect();
+    assert_eq!(
+        files, expected,
+        "a corpus file without a case, or a case without a file"
+    );
+    assert!(cases.len() >= 40, "the corpus has {} cases", cases.len());
+    Ok(())
+}
+
+/// Every form in which a secret could leak: as written, normalised as privstat normalises
+/// identifiers, and its digits alone when it has eight or more.
+fn secret_forms() -> Result<BTreeSet<String>, Box<dyn std::error::Error>> {
+    let text = std::fs::read_to_string(root().join("fixtures/bad/secrets.txt"))?;
+    let mut forms = BTreeSet::new();
+    for s in text
+        .lines()
+        .map(str::trim)
+        .filter(|s| s.chars().count() >= 2)
+    {
+        forms.insert(s.to_owned());
+        let n = privstat::ingest::text::normalise_identifier(s);
+        if n.chars().count() >= 4 {
+            forms.insert(n);
+        }
+        let digits: String = s.chars().filter(char::is_ascii_digit).collect();
+        if digits.len() >= 8 {
+            forms.insert(digits);
+        }
+    }
+    let key = std::fs::read_to_string(root().join("fixtures/keys/demo-only.key"))?;
+    forms.insert(key.trim().to_lowercase());
+    forms.insert(key.trim().to_uppercase());
+    Ok(forms)
+}
+
+/// Everything a run left as text: its output, and every file under `out` (Parquet read back).
+fn texts_under(out: &Path, texts: &mut Vec<String>) -> TestResult {
+    if !out.exists() {
+        return Ok(());
+    }
+    for entry in std::fs::read_dir(out)? {
+        let path = entry?.path();
+        if path.is_dir() {
+            texts_under(&path, texts)?;
+        } else if path.extension().and_then(|e| e.to_str()) == Some("parquet") {
+            use polars::prelude::*;
+            match ParquetReader::new(std::fs::File::open(&path)?).finish() {
+                Ok(df) => {
+                    for c in df.columns() {
+                        if let Ok(s) = c.cast(&DataType::String) {
+                            texts.extend(s.str()?.iter().flatten().map(str::to_owned));
+                        }
+                    }
+                }
+                // A damaged corpus input: its bytes, as text.
+                Err(_) => texts.push(String::from_utf8_lossy(&std::fs::read(&path)?).into_owned()),
+            }
+        } else {
+            texts.push(String::from_utf8_lossy(&std::fs::read(&path)?).into_owned());
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn every_corpus_file_has_its_exact_outcome_and_leaks_nothing() -> TestResult {
+    let secrets = secret_forms()?;
+    assert!(secrets.len() > 150, "{} secret forms", secrets.len());
+    // The scan finds what it looks for: the corpus's own inputs are full of secrets.
+    let mut inputs = Vec::new();
+    texts_under(&root().join("fixtures/bad"), &mut inputs)?;
+    let found = secrets
+        .iter()
+        .filter(|s| inputs.iter().any(|t| t.contains(s.as_str())))
+        .count();
+    assert!(
+        found > 150,
+        "the scan found only {found} secrets in the inputs"
+    );
+    let mut failures = Vec::new();
+    let mut slowest = (0.0, "");
+    for (file, outcome) in CASES {
+        let out = tempfile::tempdir()?;
+        let path = format!("fixtures/bad/{file}");
+        let mut args: Vec<String> = vec!["run".into()];
+        if file.ends_with(".toml") {
+            args.push(path.clone());
+        } else {
+            let (pipeline, source) = if file.starts_with("damaged_roc") || file.starts_with("tw_") {
+                (TW, "contacts")
+            } else {
+                (SOCO, "members")
+            };
+            args.extend([
+                pipeline.into(),
+                "--source".into(),
+                format!("{source}={path}"),
+            ]);
+        }
+        args.extend(["--out".into(), out.path().display().to_string()]);
+        args.extend([
+            "--ledger".into(),
+            out.path().join("ledger.jsonl").display().to_string(),
+        ]);
+        let started = std::time::Instant::now();
+        let o = privstat(&args);
+        let seconds = started.elapsed().as_secs_f64();
+        if seconds > slowest.0 {
+            slowest = (seconds, file);
+        }
+        let (err, stdout) = (stderr(&o), String::from_utf8_lossy(&o.stdout).into_owned());
+        let code = o.status.code();
+        let ok = match outcome {
+            Publishes(read, used, quarantined, out_of_period) => {
+                let line = format!(
+                    "{read} rows read = {used} used + {quarantined} quarantined + {out_of_period} out of period"
+                );
+                code == Some(0) && stdout.contains(&line)
+            }
+            Refused(message) => code == Some(1) && err.contains(message),
+            BadPipeline(message) => code == Some(2) && err.contains(message),
+        };
+        if !ok {
+            failures.push(format!("{file}: exit {code:?}\n{stdout}{err}"));
+        }
+        if !matches!(outcome, Publishes(..)) {
+            assert!(
+                !out.path().join("bad-input-corpus").exists(),
+                "{file}: a refused run published"
+            );
+        }
+        let mut texts = vec![err, stdout];
+        texts_under(out.path(), &mut texts)?;
+        for text in &texts {
+            for s in &secrets {
+                if text.contains(s.as_str()) {
+                    failures.push(format!(
+                        "{file}: a secret of {} characters leaked",
+                        s.chars().count()
+                    ));
+                }
+            }
+        }
+    }
+    println!("slowest corpus case: {} in {:.2} s", slowest.1, slowest.0);
+    // The names that point outside the output directory wrote nothing anywhere.
+    for escaped in [
+        root().join("escaped.csv"),
+        root().join("../escaped.csv"),
+        std::path::PathBuf::from("/tmp/privstat-escaped.csv"),
+    ] {
+        assert!(!escaped.exists(), "{}", escaped.display());
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+    Ok(())
+}
+
+#[cfg(unix)]
+#[test]
+fn a_device_or_a_pipe_as_source_is_refused_at_once() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let fifo = dir.path().join("export.csv");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status()?;
+    assert!(made.success());
+    for (source, kind) in [
+        ("/dev/zero".to_owned(), "a device"),
+        (fifo.display().to_string(), "a named pipe"),
+    ] {
+        let started = std::time::Instant::now();
+        let o = privstat(["check", SOCO, "--source", &format!("members={source}")]);
+        assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+        assert!(
+            stderr(&o).contains(&format!("is not a regular file ({kind})")),
+            "{}",
+            stderr(&o)
+        );
+        // Refused before anything reads it: a pipe with no writer would block a reader forever.
+        assert!(started.elapsed().as_secs() < 30);
+    }
+    Ok(())
+}

@@ -32,6 +32,7 @@ fn pipeline(c: &mut Criterion) {
             out: Some(dir.path().join("out")),
             sources: vec![("contacts".into(), export)],
             ledger: None,
+            ..Overrides::default()
         },
     )
     .unwrap();

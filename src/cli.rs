@@ -260,15 +260,18 @@ pub fn execute(cli: Cli) -> Result<(), Error> {
                     ledger.display()
                 )));
             }
-            let standings = crate::dp::ledger::Ledger::at(&ledger)
-                .standings()
-                .map_err(crate::dp::DpError::from)?;
+            let book = crate::dp::ledger::Ledger::at(&ledger);
+            let standings = book.standings().map_err(crate::dp::DpError::from)?;
+            let head = book.head().map_err(crate::dp::DpError::from)?;
             if json {
-                let text = serde_json::to_string_pretty(&standings)
-                    .map_err(|e| Error::Internal(e.to_string()))?;
+                let text = serde_json::to_string_pretty(&serde_json::json!({
+                    "ledger_head": head,
+                    "datasets": standings,
+                }))
+                .map_err(|e| Error::Internal(e.to_string()))?;
                 say!("{text}");
             } else {
-                say!("ledger {}", ledger.display());
+                say!("ledger {} (chain head {head})", ledger.display());
                 say!("dataset\tcap\tspent\tremaining\treleases\tpublished\tlast release");
                 for s in standings {
                     say!(

@@ -113,10 +113,8 @@ pub fn analyse(plan: &Plan, progress: &Progress) -> Result<Analysis, Error> {
 /// # Errors
 /// Any stage's error. Nothing is published unless every stage succeeds.
 pub fn run(plan: &Plan, force: bool, progress: &Progress) -> Result<publish::Published, Error> {
-    let target = publish::release_dir(plan);
-    if target.exists() && !force {
-        return Err(publish::PublishError::Exists { path: target }.into());
-    }
+    // The output is checked and locked before anything is read or spent.
+    let _lock = publish::prepare(plan, force)?;
     let ledger = match &plan.protection.dp {
         Some(dp) => Some(dp::ledger::Ledger::at(
             dp.ledger.as_deref().ok_or(dp::DpError::NoLedger)?,
@@ -204,7 +202,7 @@ fn refuse_misleading(
         let share = report.rows_quarantined as f64 / report.rows_read.max(1) as f64;
         if share > plan.limits.max_quarantined_share {
             let mut reasons: Vec<_> = summary.iter().filter(|r| r.0 == report.name).collect();
-            reasons.sort_by(|a, b| b.3.cmp(&a.3));
+            reasons.sort_by_key(|r| std::cmp::Reverse(r.3));
             return Err(ingest::IngestError::TooManyQuarantined {
                 file: source.path.clone(),
                 source_name: report.name.clone(),

@@ -44,6 +44,17 @@ pub struct Limits {
     pub max_line_bytes: u64,
 }
 
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_quarantined_share: DEFAULT_MAX_QUARANTINED_SHARE,
+            max_table_cells: DEFAULT_MAX_TABLE_CELLS,
+            max_columns: DEFAULT_MAX_COLUMNS,
+            max_line_bytes: DEFAULT_MAX_LINE_BYTES,
+        }
+    }
+}
+
 /// Default [`Limits::max_quarantined_share`].
 pub const DEFAULT_MAX_QUARANTINED_SHARE: f64 = 0.2;
 /// Default [`Limits::max_table_cells`].

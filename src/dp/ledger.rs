@@ -15,6 +15,12 @@
 //!
 //! A line cut short by a crash while it was written is incomplete: its spend was never confirmed to
 //! the run, so no noise was drawn for it. It is cut off, under the lock, before the next append.
+//!
+//! Every line carries `prev`, the SHA-256 of the line before it (64 zeros for the first), so an
+//! entry edited, removed or inserted by hand breaks the chain at the next line and the ledger is
+//! refused with that line named; a spend that is not a positive finite number is refused too. The
+//! chain makes edits evident, not impossible: whoever rewrites every later line consistently is
+//! not stopped, so keep the head (`privstat budget --json` prints it) somewhere else as well.
 
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
@@ -55,6 +61,22 @@ pub enum Entry {
         reason: String,
         at: String,
     },
+}
+
+/// The `prev` of a ledger's first line.
+const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// A ledger line as written: an entry chained to the line before it.
+#[derive(Debug, Serialize, Deserialize)]
+struct Line {
+    #[serde(flatten)]
+    entry: Entry,
+    prev: String,
+}
+
+fn line_hash(line: &str) -> String {
+    use sha2::Digest as _;
+    crate::config::hex(&sha2::Sha256::digest(line.as_bytes()))
 }
 
 /// A dataset's standing.
@@ -161,7 +183,7 @@ impl Ledger {
 
     /// Opens (creating) and locks the ledger; returns the file and its complete entries, with an
     /// incomplete last line cut off.
-    fn open_locked(&self) -> Result<(File, Vec<Entry>), LedgerError> {
+    fn open_locked(&self) -> Result<(File, Vec<Entry>, String), LedgerError> {
         if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| self.io(e))?;
         }
@@ -185,13 +207,13 @@ impl Ledger {
                 .map_err(|e| self.io(e))?;
             file.sync_all().map_err(|e| self.io(e))?;
         }
-        let entries = parse(complete, &self.path)?;
+        let (entries, head) = parse(complete, &self.path)?;
         file.seek(SeekFrom::End(0)).map_err(|e| self.io(e))?;
-        Ok((file, entries))
+        Ok((file, entries, head))
     }
 
-    fn append(&self, file: &mut File, entry: &Entry) -> Result<(), LedgerError> {
-        let mut line = serde_json::to_string(entry)
+    fn append(&self, file: &mut File, entry: Entry, prev: String) -> Result<(), LedgerError> {
+        let mut line = serde_json::to_string(&Line { entry, prev })
             .map_err(|e| self.io(std::io::Error::other(e.to_string())))?;
         line.push('\n');
         file.write_all(line.as_bytes()).map_err(|e| self.io(e))?;
@@ -213,7 +235,7 @@ impl Ledger {
             cap,
             pipeline_sha256,
         } = *charge;
-        let (mut file, entries) = self.open_locked()?;
+        let (mut file, entries, head) = self.open_locked()?;
         let standing = standings(&entries)
             .into_iter()
             .find(|s| s.dataset == dataset);
@@ -242,7 +264,7 @@ impl Ledger {
         let id = format!("{release}@{}#{}", now(), entries.len() + 1);
         self.append(
             &mut file,
-            &Entry::Spend {
+            Entry::Spend {
                 id: id.clone(),
                 dataset: dataset.to_owned(),
                 release: release.to_owned(),
@@ -253,6 +275,7 @@ impl Ledger {
                 pipeline_sha256: pipeline_sha256.to_owned(),
                 at: now(),
             },
+            head,
         )?;
         Ok(id)
     }
@@ -262,7 +285,7 @@ impl Ledger {
     /// # Errors
     /// I/O or a damaged ledger.
     pub fn record(&self, id: &str, outcome: Result<&str, &str>) -> Result<(), LedgerError> {
-        let (mut file, _) = self.open_locked()?;
+        let (mut file, _, head) = self.open_locked()?;
         let entry = match outcome {
             Ok(sha) => Entry::Published {
                 id: id.to_owned(),
@@ -275,7 +298,7 @@ impl Ledger {
                 at: now(),
             },
         };
-        self.append(&mut file, &entry)
+        self.append(&mut file, entry, head)
     }
 
     /// Every dataset's standing; an absent ledger has none.
@@ -318,7 +341,22 @@ impl Ledger {
         let mut file = File::open(&self.path).map_err(|e| self.io(e))?;
         file.lock_shared().map_err(|e| self.io(e))?;
         file.read_to_string(&mut text).map_err(|e| self.io(e))?;
-        parse(complete_lines(&text), &self.path)
+        Ok(parse(complete_lines(&text), &self.path)?.0)
+    }
+
+    /// The SHA-256 of the last complete line (the chain's head), to keep apart from the ledger.
+    ///
+    /// # Errors
+    /// I/O or a damaged ledger.
+    pub fn head(&self) -> Result<String, LedgerError> {
+        if !self.path.exists() {
+            return Ok(GENESIS.to_owned());
+        }
+        let mut text = String::new();
+        let mut file = File::open(&self.path).map_err(|e| self.io(e))?;
+        file.lock_shared().map_err(|e| self.io(e))?;
+        file.read_to_string(&mut text).map_err(|e| self.io(e))?;
+        Ok(parse(complete_lines(&text), &self.path)?.1)
     }
 }
 
@@ -335,18 +373,45 @@ fn complete_lines(text: &str) -> &str {
     &text[..text.rfind('\n').map_or(0, |i| i + 1)]
 }
 
-fn parse(text: &str, path: &Path) -> Result<Vec<Entry>, LedgerError> {
-    text.lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty())
-        .map(|(i, l)| {
-            serde_json::from_str(l).map_err(|e| LedgerError::Corrupt {
-                path: path.to_path_buf(),
-                line: i + 1,
-                message: e.to_string(),
-            })
-        })
-        .collect()
+/// The entries of complete lines and the chain's head, checking every line's link and every
+/// spend's amounts.
+fn parse(text: &str, path: &Path) -> Result<(Vec<Entry>, String), LedgerError> {
+    let corrupt = |line: usize, message: String| LedgerError::Corrupt {
+        path: path.to_path_buf(),
+        line,
+        message,
+    };
+    let mut head = GENESIS.to_owned();
+    let mut entries = Vec::new();
+    for (i, l) in text.lines().enumerate() {
+        if l.trim().is_empty() {
+            continue;
+        }
+        let line: Line = serde_json::from_str(l).map_err(|e| corrupt(i + 1, e.to_string()))?;
+        if line.prev != head {
+            return Err(corrupt(
+                i + 1,
+                "its `prev` is not the SHA-256 of the line before it: an entry was edited, \
+                 removed or inserted"
+                    .into(),
+            ));
+        }
+        if let Entry::Spend {
+            loss, charged, cap, ..
+        } = &line.entry
+        {
+            let positive = |v: f64| v.is_finite() && v > 0.0;
+            if !(positive(*loss) && positive(*charged) && positive(cap_amount(*cap))) {
+                return Err(corrupt(
+                    i + 1,
+                    "a spend's loss, charge and cap must be positive finite numbers".into(),
+                ));
+            }
+        }
+        head = line_hash(l);
+        entries.push(line.entry);
+    }
+    Ok((entries, head))
 }
 
 fn standings(entries: &[Entry]) -> Vec<Standing> {
@@ -474,6 +539,65 @@ mod tests {
             spend(&l, "d", 0.1),
             Err(LedgerError::Corrupt { line: 1, .. })
         ));
+    }
+
+    #[test]
+    fn an_edited_removed_or_negative_entry_is_refused_with_its_line() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("ledger.jsonl");
+        let l = Ledger::at(&path);
+        for r in ["a", "b", "c"] {
+            spend(&l, r, 0.5).expect("fits");
+        }
+        let head = l.head().expect("reads");
+        assert_ne!(head, GENESIS);
+        let text = std::fs::read_to_string(&path).expect("reads");
+        let lines: Vec<&str> = text.lines().collect();
+        let damaged = |lines: &[String]| {
+            std::fs::write(&path, lines.join("\n") + "\n").expect("writes");
+            match spend(&l, "d", 0.1) {
+                Err(LedgerError::Corrupt { line, message, .. }) => (line, message),
+                other => panic!("expected a refusal, got {other:?}"),
+            }
+        };
+        // The first spend lowered from 0.5 to 0.1: the next line no longer chains to it.
+        let edited: Vec<String> = lines
+            .iter()
+            .enumerate()
+            .map(|(i, x)| {
+                if i == 0 {
+                    x.replace("\"charged\":0.5", "\"charged\":0.1")
+                } else {
+                    (*x).to_owned()
+                }
+            })
+            .collect();
+        assert_ne!(edited[0], lines[0]);
+        assert_eq!(damaged(&edited).0, 2);
+        // The second entry removed.
+        let removed: Vec<String> = [lines[0], lines[2]]
+            .iter()
+            .map(|x| (*x).to_owned())
+            .collect();
+        assert_eq!(damaged(&removed).0, 2);
+        // A negative spend appended with a correct link: it would raise what remains.
+        let mut negative: Vec<String> = lines.iter().map(|x| (*x).to_owned()).collect();
+        negative.push(
+            lines[2]
+                .replace("\"charged\":0.5", "\"charged\":-100.0")
+                .replace("\"loss\":0.5", "\"loss\":-100.0")
+                .split("\"prev\":")
+                .next()
+                .expect("has prev")
+                .to_owned()
+                + &format!("\"prev\":\"{head}\"}}"),
+        );
+        let (line, message) = damaged(&negative);
+        assert_eq!(line, 4);
+        assert!(message.contains("positive finite"), "{message}");
+        // The untouched ledger is still accepted.
+        std::fs::write(&path, &text).expect("writes");
+        spend(&l, "d", 0.1).expect("fits");
     }
 
     #[test]

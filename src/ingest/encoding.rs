@@ -458,7 +458,7 @@ mod tests {
         assert!(!unmappable);
         assert!(bytes.windows(2).any(|w| w == [0xB3, 0x5C]), "許 is B3 5C");
         let f = write(&bytes);
-        let p = prepare(f.path(), EncodingChoice::Auto)?;
+        let p = prepare(f.path(), EncodingChoice::Auto, &Limits::default())?;
         assert_eq!(p.encoding, DetectedEncoding::Big5);
         assert_eq!(
             std::fs::read_to_string(&p.path).map_err(|e| IngestError::io(&p.path, e))?,
@@ -472,7 +472,11 @@ mod tests {
     fn eudc_and_undecodable_bytes_are_counted() -> Result<(), IngestError> {
         let mut bytes = encoding_rs::BIG5.encode("name\n").0.into_owned();
         bytes.extend_from_slice(&[0xFA, 0x40, b'\n', 0x81, 0x40, b'\n']);
-        let p = prepare(write(&bytes).path(), EncodingChoice::Big5)?;
+        let p = prepare(
+            write(&bytes).path(),
+            EncodingChoice::Big5,
+            &Limits::default(),
+        )?;
         assert_eq!(p.private_use, 2);
         assert!(p.undecodable >= 1);
         Ok(())
@@ -482,11 +486,11 @@ mod tests {
     fn bom_wins_and_plain_utf8_is_read_in_place() -> Result<(), IngestError> {
         let f = write("\u{FEFF}性別\n女\n".as_bytes());
         assert_eq!(
-            prepare(f.path(), EncodingChoice::Big5)?.encoding,
+            prepare(f.path(), EncodingChoice::Big5, &Limits::default())?.encoding,
             DetectedEncoding::Utf8Bom
         );
         let g = write("性別\n女\n".as_bytes());
-        let p = prepare(g.path(), EncodingChoice::Auto)?;
+        let p = prepare(g.path(), EncodingChoice::Auto, &Limits::default())?;
         assert_eq!(
             (p.encoding, p.path.as_path()),
             (DetectedEncoding::Utf8, g.path())
@@ -497,9 +501,79 @@ mod tests {
     #[test]
     fn declared_utf8_that_is_not_names_the_line() {
         let bytes = encoding_rs::BIG5.encode("a\nb\n許\n").0.into_owned();
-        match prepare(write(&bytes).path(), EncodingChoice::Utf8) {
+        match prepare(
+            write(&bytes).path(),
+            EncodingChoice::Utf8,
+            &Limits::default(),
+        ) {
             Err(IngestError::NotUtf8 { line, .. }) => assert_eq!(line, 3),
             other => panic!("expected NotUtf8, got {other:?}"),
         }
+    }
+
+    fn shape(bytes: &[u8]) -> Shape {
+        scan_reader(&mut &bytes[..], &Limits::default()).expect("no limit is reached")
+    }
+
+    #[test]
+    fn the_shape_scan_follows_rfc_4180_quotes() {
+        let s = shape(b"a,b,c\r\n1,\"x,\"\"y\"\"\nz\",3\r\n4,5,6");
+        assert_eq!(
+            (s.header_fields, s.first_ragged, s.open_quote),
+            (3, None, None)
+        );
+        assert_eq!((s.lf, s.lone_cr, s.lines), (3, 0, 4));
+        // A quote inside an unquoted value is a character, not the start of a field.
+        assert_eq!(shape(b"a,b\n5\"10,x\n").open_quote, None);
+        assert_eq!(shape(b"a,b\n1,\"open\n2,3\n").open_quote, Some(2));
+        assert_eq!(shape(b"a,b\n1,2\n1,2,3\n").first_ragged, Some((3, 3)));
+        let cr = shape(b"a,b\r1,2\r");
+        assert_eq!((cr.lf, cr.lone_cr), (0, 2));
+    }
+
+    #[test]
+    fn a_few_bad_bytes_in_utf8_are_damage_but_big5_text_is_big5() {
+        let mut utf8 = "性別,服務\n".repeat(20).into_bytes();
+        utf8.insert(28, 0xFF); // at the start of line 3, between characters
+        let s = shape(&utf8);
+        assert_eq!(s.utf8_invalid, 1);
+        assert!(s.utf8_multibyte >= UTF8_EVIDENCE);
+        match prepare(
+            write(&utf8).path(),
+            EncodingChoice::Auto,
+            &Limits::default(),
+        ) {
+            Err(IngestError::NotUtf8 { line, bad, .. }) => assert_eq!((line, bad), (3, 1)),
+            other => panic!("expected NotUtf8, got {other:?}"),
+        }
+        let big5 = encoding_rs::BIG5
+            .encode(&"性別,服務\n".repeat(20))
+            .0
+            .into_owned();
+        assert!(shape(&big5).utf8_invalid > shape(&big5).utf8_multibyte);
+        let p = prepare(
+            write(&big5).path(),
+            EncodingChoice::Auto,
+            &Limits::default(),
+        )
+        .expect("Big5 is read");
+        assert_eq!(p.encoding, DetectedEncoding::Big5);
+    }
+
+    #[test]
+    fn limits_stop_the_scan_early() {
+        let limits = Limits {
+            max_columns: 3,
+            max_line_bytes: 10,
+            ..Limits::default()
+        };
+        assert!(matches!(
+            scan_reader(&mut &b"a,b,c,d\n"[..], &limits),
+            Err(ScanError::Limit { line: 1, .. })
+        ));
+        assert!(matches!(
+            scan_reader(&mut &b"a,b\n0123456789012\n"[..], &limits),
+            Err(ScanError::Limit { line: 2, .. })
+        ));
     }
 }

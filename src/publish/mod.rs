@@ -25,13 +25,23 @@ use crate::ingest::{Quarantine, SourceReport};
 use crate::protect::Protected;
 use crate::pseudonymise::PseudonymMethod;
 
-pub use atomic::{release_dir, write_atomic};
+pub use atomic::{ReleaseLock, prepare, release_dir, write_atomic};
 
 /// Errors while writing a release.
 #[derive(Debug, thiserror::Error)]
 pub enum PublishError {
     #[error("{}: a release of that name exists\n  hint: pass --force to replace it, or change [release] name", path.display())]
     Exists { path: PathBuf },
+    #[error(
+        "{}: another privstat run is publishing this release\n  hint: wait for it to finish",
+        lock.display()
+    )]
+    Busy { lock: PathBuf },
+    #[error(
+        "{}: exists but is not a release directory (no manifest.json), so --force will not replace it\n  hint: move it away, or change [release] name or --out",
+        path.display()
+    )]
+    NotARelease { path: PathBuf },
     #[error("{}: {source}", path.display())]
     Io {
         path: PathBuf,
@@ -184,7 +194,7 @@ pub fn write(input: &ReleaseInput<'_>) -> Result<Published, PublishError> {
 }
 
 /// The operator directory, readable by its owner only.
-fn create_private_dir(dir: &Path) -> Result<(), PublishError> {
+pub(crate) fn create_private_dir(dir: &Path) -> Result<(), PublishError> {
     let mut builder = std::fs::DirBuilder::new();
     builder.recursive(true);
     #[cfg(unix)]

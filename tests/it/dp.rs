@@ -62,7 +62,9 @@ fn the_ledger_spends_across_runs_and_refuses_the_run_past_the_cap() -> TestResul
         assert!(o.status.success(), "{}", stderr(&o));
     }
     let standing = budget(&ledger)?;
-    let s = &standing[0];
+    let head = standing["ledger_head"].as_str().ok_or("ledger_head")?;
+    assert!(head.len() == 64 && head.bytes().all(|b| b.is_ascii_hexdigit()));
+    let s = &standing["datasets"][0];
     assert_eq!(s["dataset"], "kaohsiung-nifsc-contacts");
     assert_eq!(s["releases"], 2);
     assert_eq!(s["published"], 2);
@@ -78,7 +80,7 @@ fn the_ledger_spends_across_runs_and_refuses_the_run_past_the_cap() -> TestResul
     assert!(message.contains("no noise was drawn"), "{message}");
     assert_eq!(std::fs::read(release.join("manifest.json"))?, before);
     assert_eq!(
-        budget(&ledger)?[0]["releases"],
+        budget(&ledger)?["datasets"][0]["releases"],
         2,
         "a refused run spends nothing"
     );
@@ -186,7 +188,7 @@ fn a_run_killed_at_any_moment_leaves_a_consistent_ledger_and_no_partial_release(
         if ledger.exists() {
             // Readable, and every published release was charged.
             let standing = budget(&ledger)?;
-            let releases = standing[0]["releases"].as_u64().unwrap_or(0);
+            let releases = standing["datasets"][0]["releases"].as_u64().unwrap_or(0);
             let published = (0..=i)
                 .filter(|j| {
                     dir.path()

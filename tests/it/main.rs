@@ -7,6 +7,7 @@
 mod audit;
 mod bad_inputs;
 mod cli;
+mod crash;
 mod dp;
 mod pipelines;
 mod release;

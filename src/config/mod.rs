@@ -23,12 +23,21 @@ pub fn load(file: &Path, overrides: &Overrides) -> Result<Plan, ConfigError> {
         file: file.to_path_buf(),
         source,
     })?;
-    let sha = hex(&Sha256::digest(&bytes));
-    let text = String::from_utf8(bytes).map_err(|_| ConfigError::Syntax {
+    from_bytes(&bytes, file, overrides)
+}
+
+/// Parses and checks the bytes of a pipeline file read from `file` (paths in it are relative to
+/// `file`'s directory).
+///
+/// # Errors
+/// [`ConfigError`] when the bytes are not a pipeline file or its values do not fit.
+pub fn from_bytes(bytes: &[u8], file: &Path, overrides: &Overrides) -> Result<Plan, ConfigError> {
+    let sha = hex(&Sha256::digest(bytes));
+    let text = std::str::from_utf8(bytes).map_err(|_| ConfigError::Syntax {
         file: file.to_path_buf(),
         message: "the pipeline file is not UTF-8".into(),
     })?;
-    let raw: raw::RawPipeline = toml::from_str(&text).map_err(|e| ConfigError::Syntax {
+    let raw: raw::RawPipeline = toml::from_str(text).map_err(|e| ConfigError::Syntax {
         file: file.to_path_buf(),
         message: e.to_string().trim_end().to_owned(),
     })?;

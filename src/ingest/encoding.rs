@@ -561,6 +561,23 @@ mod tests {
     }
 
     #[test]
+    fn transcoded_copies_of_dead_runs_are_swept_and_live_ones_kept() {
+        let temp = std::env::temp_dir();
+        // Process ids are below 2^22 on Linux, so this one is never alive.
+        let dead = temp.join(format!("{TEMP_PREFIX}4294967-test.csv"));
+        let mine = temp.join(format!("{TEMP_PREFIX}{}-test.csv", std::process::id()));
+        for p in [&dead, &mine] {
+            File::create(p).expect("creates");
+        }
+        sweep_stale();
+        let (dead_left, mine_left) = (dead.exists(), mine.exists());
+        let _ = std::fs::remove_file(&mine);
+        let _ = std::fs::remove_file(&dead);
+        assert!(!dead_left, "a dead run's copy is removed");
+        assert!(mine_left, "this run's copy is kept");
+    }
+
+    #[test]
     fn limits_stop_the_scan_early() {
         let limits = Limits {
             max_columns: 3,

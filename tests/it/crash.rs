@@ -169,3 +169,67 @@ fn a_force_run_killed_at_any_moment_leaves_the_old_or_the_new_release() -> TestR
     }
     Ok(())
 }
+
+#[test]
+fn a_second_run_of_a_release_in_progress_is_refused_and_a_bad_out_spends_nothing() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let out = dir.path().join("out");
+    std::fs::create_dir_all(&out)?;
+    // Another run holds the release's lock.
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(out.join(format!(".{RELEASE}.lock")))?;
+    lock.lock()?;
+    let ledger = dir.path().join("ledger.jsonl");
+    let run = |out: &Path| {
+        privstat([
+            "run".as_ref(),
+            "pipelines/keelung-services-dp.toml".as_ref(),
+            "--out".as_ref(),
+            out.as_os_str(),
+            "--ledger".as_ref(),
+            ledger.as_os_str(),
+        ])
+    };
+    let busy = run(&out);
+    assert_eq!(busy.status.code(), Some(1), "{}", stderr(&busy));
+    assert!(stderr(&busy).contains("another privstat run is publishing this release"));
+    assert!(!ledger.exists(), "a refused run spent nothing");
+    drop(lock);
+
+    // An output directory that cannot be made is found before any budget is spent.
+    let file = dir.path().join("a-file");
+    #[allow(
+        clippy::disallowed_methods,
+        reason = "the test makes a file to write under"
+    )]
+    std::fs::write(&file, b"x")?;
+    let bad = run(&file.join("out"));
+    assert_eq!(bad.status.code(), Some(1), "{}", stderr(&bad));
+    assert!(!ledger.exists(), "a bad --out spent nothing");
+
+    // --force over something that is not a release is refused, before spending.
+    #[allow(
+        clippy::disallowed_methods,
+        reason = "the test puts a file where the release goes"
+    )]
+    std::fs::write(out.join(RELEASE), b"not a release")?;
+    let mut args = vec![
+        "run".into(),
+        std::ffi::OsString::from("pipelines/keelung-services-dp.toml"),
+    ];
+    args.extend(["--out".into(), out.clone().into_os_string()]);
+    args.extend([
+        "--ledger".into(),
+        ledger.clone().into_os_string(),
+        "--force".into(),
+    ]);
+    let not_release = privstat(&args);
+    assert_eq!(not_release.status.code(), Some(1));
+    assert!(stderr(&not_release).contains("is not a release directory"));
+    assert!(!ledger.exists(), "nothing was spent");
+    assert_eq!(std::fs::read(out.join(RELEASE))?, b"not a release");
+    Ok(())
+}

@@ -104,6 +104,15 @@ fn published_counts_equal_counts_made_independently_from_the_export() -> TestRes
     assert!(run.status.success(), "{}", stderr(&run));
 
     let (persons, times) = count_independently(&std::fs::read_to_string(&export)?);
+    // The manifest's distinct persons are the persons of usable rows: the grand total.
+    let manifest: serde_json::Value = serde_json::from_slice(&std::fs::read(
+        out_dir.join("kaohsiung-districts-2025h1/manifest.json"),
+    )?)?;
+    let all = ("_T".to_owned(), "_T".to_owned(), "_T".to_owned());
+    assert_eq!(
+        manifest["inputs"][0]["identifiers"]["distinct_persons"].as_u64(),
+        Some(persons.get(&all).map_or(0, BTreeSet::len) as u64)
+    );
     let (h, rows) =
         read_csv(&out_dir.join("kaohsiung-districts-2025h1/by_district_gender_area.csv"))?;
     assert_eq!(

@@ -2,6 +2,7 @@
 //! domain, totals, no identifiers, refusal to overwrite, Big5 = UTF-8.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::Path;
 
 use super::support::{TestResult, privstat, read_csv, root, stderr};
 
@@ -198,64 +199,124 @@ fn published_counts_equal_counts_made_independently_from_the_export() -> TestRes
     Ok(())
 }
 
-#[test]
-fn no_identifier_name_or_phone_reaches_the_release_or_stderr() -> TestResult {
-    let dir = tempfile::tempdir()?;
-    let run = privstat([
-        "run".as_ref(),
-        "pipelines/kaohsiung-districts.toml".as_ref(),
-        "--out".as_ref(),
-        dir.path().as_os_str(),
-    ]);
-    assert!(run.status.success(), "{}", stderr(&run));
-    let export = std::fs::read_to_string(root().join("fixtures/kaohsiung_2025h1.csv"))?;
+/// Every identifier, name and phone of a pipeline's export, in every form a leak could take: as
+/// written, normalised as identifiers are, and digits alone when eight or more.
+fn secrets_of(pipeline: &str) -> Result<BTreeSet<String>, Box<dyn std::error::Error>> {
+    let plan = privstat::config::load(
+        &root().join(pipeline),
+        &privstat::config::Overrides::default(),
+    )?;
     let mut secrets = BTreeSet::new();
-    for line in export.lines().skip(1) {
-        let f: Vec<&str> = line.split(',').collect();
-        for i in [1, 2, 5, 6] {
-            let v = f[i].trim();
-            if v.chars().count() >= 3 {
-                secrets.insert(v.to_owned());
+    for source in &plan.sources {
+        let utf8 = privstat::ingest::encoding::prepare(
+            &source.path,
+            source.encoding,
+            &privstat::config::Limits::default(),
+        )?;
+        let (h, rows) = read_csv(&utf8.path)?;
+        let columns: Vec<usize> = std::iter::once(&source.person_column)
+            .chain(&source.direct_identifiers)
+            .filter_map(|c| h.get(c.as_str()).copied())
+            .collect();
+        assert_eq!(
+            columns.len(),
+            1 + source.direct_identifiers.len(),
+            "{pipeline}"
+        );
+        for r in &rows {
+            for &c in &columns {
+                let v = r[c].trim();
+                if v.chars().count() >= 3 {
+                    secrets.insert(v.to_owned());
+                    secrets.insert(privstat::ingest::text::normalise_identifier(v));
+                }
+                let digits: String = v.chars().filter(char::is_ascii_digit).collect();
+                if digits.len() >= 8 {
+                    secrets.insert(digits);
+                }
             }
         }
-        let digits: String = f[5].chars().filter(char::is_ascii_digit).collect();
-        if digits.len() >= 8 {
-            secrets.insert(digits);
-        }
     }
-    assert!(secrets.len() > 1000);
-    let mut texts = vec![
-        stderr(&run),
-        String::from_utf8_lossy(&run.stdout).into_owned(),
-    ];
-    let mut files = Vec::new();
-    for e in std::fs::read_dir(dir.path().join(".operator/kaohsiung-districts-2025h1"))? {
-        files.push(e?.path());
-    }
-    for e in std::fs::read_dir(dir.path().join("kaohsiung-districts-2025h1"))? {
-        files.push(e?.path());
-    }
-    for f in &files {
-        if f.extension().and_then(|e| e.to_str()) == Some("parquet") {
+    secrets.retain(|s| s.chars().count() >= 3);
+    Ok(secrets)
+}
+
+/// Every byte a run left: its output, and every file under `dir` (Parquet read back as text).
+fn texts_of(dir: &Path, texts: &mut Vec<String>) -> TestResult {
+    for e in std::fs::read_dir(dir)? {
+        let f = e?.path();
+        if f.is_dir() {
+            texts_of(&f, texts)?;
+        } else if f.extension().and_then(|e| e.to_str()) == Some("parquet") {
             use polars::prelude::*;
-            let df = ParquetReader::new(std::fs::File::open(f)?).finish()?;
+            let df = ParquetReader::new(std::fs::File::open(&f)?).finish()?;
             for c in df.columns() {
-                if let Ok(s) = c.str() {
-                    texts.extend(s.iter().flatten().map(str::to_owned));
+                if let Ok(s) = c.cast(&DataType::String) {
+                    texts.extend(s.str()?.iter().flatten().map(str::to_owned));
                 }
             }
         } else {
-            texts.push(std::fs::read_to_string(f)?);
+            texts.push(String::from_utf8_lossy(&std::fs::read(&f)?).into_owned());
         }
     }
-    for text in &texts {
-        for s in &secrets {
+    Ok(())
+}
+
+#[test]
+fn no_identifier_name_or_phone_reaches_any_seed_release_or_its_output() -> TestResult {
+    let key = std::fs::read_to_string(root().join("fixtures/keys/demo-only.key"))?;
+    let mut scanned = 0;
+    for seed in [
+        "kaohsiung-districts",
+        "keelung-services",
+        "lienchiang-half-year",
+        "soco-members",
+    ] {
+        for pipeline in [
+            format!("pipelines/{seed}.toml"),
+            format!("pipelines/{seed}-dp.toml"),
+        ] {
+            let mut secrets = secrets_of(&pipeline)?;
             assert!(
-                !text.contains(s.as_str()),
-                "a raw value from the export leaked"
+                secrets.len() > 1000,
+                "{pipeline}: {} secrets",
+                secrets.len()
             );
+            secrets.insert(key.trim().to_lowercase());
+            secrets.insert(key.trim().to_uppercase());
+            let dir = tempfile::tempdir()?;
+            let ledger = dir.path().join("ledger.jsonl");
+            let run = privstat([
+                "run".as_ref(),
+                pipeline.as_ref(),
+                "--out".as_ref(),
+                dir.path().join("out").as_os_str(),
+                "--ledger".as_ref(),
+                ledger.as_os_str(),
+            ]);
+            assert!(run.status.success(), "{pipeline}: {}", stderr(&run));
+            let check = privstat(["check", pipeline.as_str()]);
+            assert!(check.status.success(), "{pipeline}: {}", stderr(&check));
+            let mut texts = vec![
+                stderr(&run),
+                String::from_utf8_lossy(&run.stdout).into_owned(),
+                stderr(&check),
+                String::from_utf8_lossy(&check.stdout).into_owned(),
+            ];
+            texts_of(dir.path(), &mut texts)?;
+            for text in &texts {
+                for s in &secrets {
+                    assert!(
+                        !text.contains(s.as_str()),
+                        "{pipeline}: a raw value of {} characters leaked",
+                        s.chars().count()
+                    );
+                }
+            }
+            scanned += texts.len();
         }
     }
+    assert!(scanned > 50, "{scanned} outputs scanned");
     Ok(())
 }
 

@@ -3,9 +3,8 @@
 //! print, publish or leave in the operator's files any identifier, name or phone of the corpus.
 
 use std::collections::BTreeSet;
-use std::path::Path;
 
-use crate::support::{TestResult, privstat, root, stderr};
+use crate::support::{TestResult, privstat, root, stderr, texts_under};
 
 /// What a corpus file must do.
 enum Outcome {
@@ -228,35 +227,6 @@ fn secret_forms() -> Result<BTreeSet<String>, Box<dyn std::error::Error>> {
     forms.insert(key.trim().to_lowercase());
     forms.insert(key.trim().to_uppercase());
     Ok(forms)
-}
-
-/// Everything a run left as text: its output, and every file under `out` (Parquet read back).
-fn texts_under(out: &Path, texts: &mut Vec<String>) -> TestResult {
-    if !out.exists() {
-        return Ok(());
-    }
-    for entry in std::fs::read_dir(out)? {
-        let path = entry?.path();
-        if path.is_dir() {
-            texts_under(&path, texts)?;
-        } else if path.extension().and_then(|e| e.to_str()) == Some("parquet") {
-            use polars::prelude::*;
-            match ParquetReader::new(std::fs::File::open(&path)?).finish() {
-                Ok(df) => {
-                    for c in df.columns() {
-                        if let Ok(s) = c.cast(&DataType::String) {
-                            texts.extend(s.str()?.iter().flatten().map(str::to_owned));
-                        }
-                    }
-                }
-                // A damaged corpus input: its bytes, as text.
-                Err(_) => texts.push(String::from_utf8_lossy(&std::fs::read(&path)?).into_owned()),
-            }
-        } else {
-            texts.push(String::from_utf8_lossy(&std::fs::read(&path)?).into_owned());
-        }
-    }
-    Ok(())
 }
 
 #[test]

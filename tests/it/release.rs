@@ -2,9 +2,8 @@
 //! domain, totals, no identifiers, refusal to overwrite, Big5 = UTF-8.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::path::Path;
 
-use super::support::{TestResult, privstat, read_csv, root, stderr};
+use super::support::{TestResult, privstat, read_csv, root, stderr, texts_under};
 
 const DISTRICTS: [(&str, &str); 9] = [
     ("鹽埕區", "64000010"),
@@ -241,27 +240,6 @@ fn secrets_of(pipeline: &str) -> Result<BTreeSet<String>, Box<dyn std::error::Er
     Ok(secrets)
 }
 
-/// Every byte a run left: its output, and every file under `dir` (Parquet read back as text).
-fn texts_of(dir: &Path, texts: &mut Vec<String>) -> TestResult {
-    for e in std::fs::read_dir(dir)? {
-        let f = e?.path();
-        if f.is_dir() {
-            texts_of(&f, texts)?;
-        } else if f.extension().and_then(|e| e.to_str()) == Some("parquet") {
-            use polars::prelude::*;
-            let df = ParquetReader::new(std::fs::File::open(&f)?).finish()?;
-            for c in df.columns() {
-                if let Ok(s) = c.cast(&DataType::String) {
-                    texts.extend(s.str()?.iter().flatten().map(str::to_owned));
-                }
-            }
-        } else {
-            texts.push(String::from_utf8_lossy(&std::fs::read(&f)?).into_owned());
-        }
-    }
-    Ok(())
-}
-
 #[test]
 fn no_identifier_name_or_phone_reaches_any_seed_release_or_its_output() -> TestResult {
     let key = std::fs::read_to_string(root().join("fixtures/keys/demo-only.key"))?;
@@ -303,7 +281,7 @@ fn no_identifier_name_or_phone_reaches_any_seed_release_or_its_output() -> TestR
                 stderr(&check),
                 String::from_utf8_lossy(&check.stdout).into_owned(),
             ];
-            texts_of(dir.path(), &mut texts)?;
+            texts_under(dir.path(), &mut texts)?;
             for text in &texts {
                 for s in &secrets {
                     assert!(

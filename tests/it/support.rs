@@ -59,3 +59,33 @@ pub fn read_csv(path: &Path) -> Result<Csv, Box<dyn std::error::Error>> {
         .collect();
     Ok((header, rows))
 }
+
+/// Every file under `out` as text, Parquet read back (a damaged one as its bytes); nothing when
+/// `out` does not exist.
+pub fn texts_under(out: &Path, texts: &mut Vec<String>) -> TestResult {
+    if !out.exists() {
+        return Ok(());
+    }
+    for entry in std::fs::read_dir(out)? {
+        let path = entry?.path();
+        if path.is_dir() {
+            texts_under(&path, texts)?;
+        } else if path.extension().and_then(|e| e.to_str()) == Some("parquet") {
+            use polars::prelude::*;
+            match ParquetReader::new(std::fs::File::open(&path)?).finish() {
+                Ok(df) => {
+                    for c in df.columns() {
+                        if let Ok(s) = c.cast(&DataType::String) {
+                            texts.extend(s.str()?.iter().flatten().map(str::to_owned));
+                        }
+                    }
+                }
+                // A damaged corpus input: its bytes, as text.
+                Err(_) => texts.push(String::from_utf8_lossy(&std::fs::read(&path)?).into_owned()),
+            }
+        } else {
+            texts.push(String::from_utf8_lossy(&std::fs::read(&path)?).into_owned());
+        }
+    }
+    Ok(())
+}

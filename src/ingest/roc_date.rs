@@ -44,7 +44,11 @@ pub fn parse_date(
     let [y, m, d] = fields;
     let (year, is_roc) = match (compact_len, format) {
         (Some(5), DateFormat::Auto | DateFormat::Ad) => {
-            return excel_serial(y).map(|date| ParsedDate {
+            let date = excel_serial(y)?;
+            if date > today + chrono::Days::new(366) {
+                return Err(DateProblem::OutOfRange);
+            }
+            return Ok(ParsedDate {
                 date,
                 ambiguous: false,
             });
@@ -127,6 +131,17 @@ mod tests {
 
     fn auto(s: &str) -> Result<NaiveDate, DateProblem> {
         parse_date(s, DateFormat::Auto, today()).map(|p| p.date)
+    }
+
+    /// Found by the `roc_dates` fuzz target: an Excel serial of 2070 was accepted.
+    #[test]
+    fn a_future_excel_serial_is_out_of_range() {
+        assert_eq!(auto("62262"), Err(DateProblem::OutOfRange));
+        assert_eq!(
+            parse_date("62262", DateFormat::Ad, today()),
+            Err(DateProblem::OutOfRange)
+        );
+        assert!(auto("46000").is_ok(), "2025-12-09 is a serial within range");
     }
 
     #[test]

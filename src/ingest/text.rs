@@ -5,19 +5,36 @@
 use unicode_normalization::UnicodeNormalization;
 
 /// Canonical form of an identifier: NFKC (full-width → ASCII, U+3000 → space), upper case, and no
-/// spaces, hyphens, dots or brackets (`A123456（3）` → `A1234563`).
+/// spaces, hyphens, dots or brackets (`A123456（3）` → `A1234563`). Dropping a separator or changing
+/// case can leave a non-normalised string (a combining mark meeting a new base), so the steps repeat
+/// until the form is stable: the canonical form of a canonical form is itself.
 #[must_use]
 pub fn normalise_identifier(raw: &str) -> String {
-    raw.nfkc()
-        .filter(|c| {
-            !(c.is_whitespace()
-                || matches!(
-                    c,
-                    '-' | '‐' | '‑' | '–' | '—' | '－' | '.' | '(' | ')' | '[' | ']'
-                ))
-        })
-        .flat_map(char::to_uppercase)
-        .collect()
+    let step = |s: &str| -> String {
+        s.nfkc()
+            .filter(|c| {
+                !(c.is_whitespace()
+                    || matches!(
+                        c,
+                        '-' | '‐' | '‑' | '–' | '—' | '－' | '.' | '(' | ')' | '[' | ']'
+                    ))
+            })
+            .flat_map(char::to_uppercase)
+            .collect()
+    };
+    let mut form = step(raw);
+    // ASCII is always stable; other text settles within a few rounds.
+    for _ in 0..8 {
+        if form.is_ascii() {
+            break;
+        }
+        let next = step(&form);
+        if next == form {
+            break;
+        }
+        form = next;
+    }
+    form
 }
 
 /// Form of a number or date field: NFKC and trimmed, inner punctuation kept.
@@ -44,6 +61,19 @@ pub fn lookup_key(raw: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    /// Found by the `identifiers` fuzz target: dropping `]`/`[` between a letter and combining
+    /// marks left a string whose NFKC differs, so normalising twice changed it.
+    #[test]
+    fn the_canonical_form_of_a_canonical_form_is_itself() {
+        let raw = String::from_utf8_lossy(&[
+            0xe0, 0x49, 0x5d, 0x5b, 0xcd, 0x84, 0x03, 0x4a, 0x49, 0x03,
+        ])
+        .into_owned();
+        let once = super::normalise_identifier(&raw);
+        assert_eq!(super::normalise_identifier(&once), once);
+        assert_eq!(super::normalise_identifier("ｅ１２３ ４５６-７８９"), "E123456789");
+    }
+
     use super::*;
 
     #[test]

@@ -61,20 +61,22 @@ pub fn lookup_key(raw: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     /// Found by the `identifiers` fuzz target: dropping `]`/`[` between a letter and combining
     /// marks left a string whose NFKC differs, so normalising twice changed it.
     #[test]
     fn the_canonical_form_of_a_canonical_form_is_itself() {
-        let raw = String::from_utf8_lossy(&[
-            0xe0, 0x49, 0x5d, 0x5b, 0xcd, 0x84, 0x03, 0x4a, 0x49, 0x03,
-        ])
-        .into_owned();
+        let raw =
+            String::from_utf8_lossy(&[0xe0, 0x49, 0x5d, 0x5b, 0xcd, 0x84, 0x03, 0x4a, 0x49, 0x03])
+                .into_owned();
         let once = super::normalise_identifier(&raw);
         assert_eq!(super::normalise_identifier(&once), once);
-        assert_eq!(super::normalise_identifier("ｅ１２３ ４５６-７８９"), "E123456789");
+        assert_eq!(
+            super::normalise_identifier("ｅ１２３ ４５６-７８９"),
+            "E123456789"
+        );
     }
-
-    use super::*;
 
     #[test]
     fn full_width_and_separators_fold_into_the_canonical_identifier() {

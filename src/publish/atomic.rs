@@ -73,12 +73,19 @@ fn clean_leftovers(dir: &Path, name: &str, target: &Path) -> Result<(), PublishE
     };
     let staging = format!(".{name}.staging-");
     let replaced = format!(".{name}.replaced-");
+    // Exactly `<prefix><pid>`: release names may contain `.`, so a longer name that merely starts
+    // with this prefix belongs to another release.
+    let ours = |file_name: &str, prefix: &str| {
+        file_name
+            .strip_prefix(prefix)
+            .is_some_and(|pid| !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit()))
+    };
     for entry in entries.flatten() {
         let file_name = entry.file_name().to_string_lossy().into_owned();
         let path = entry.path();
-        if file_name.starts_with(&staging) {
+        if ours(&file_name, &staging) {
             std::fs::remove_dir_all(&path).map_err(|e| PublishError::io(&path, e))?;
-        } else if file_name.starts_with(&replaced) {
+        } else if ours(&file_name, &replaced) {
             if target.exists() {
                 std::fs::remove_dir_all(&path).map_err(|e| PublishError::io(&path, e))?;
             } else {

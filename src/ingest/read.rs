@@ -305,7 +305,7 @@ fn unreadable(file: &Path, format: SourceFormat, e: &PolarsError) -> IngestError
         _ if has(&["cast", "conversion", "could not parse", "schema"]) => {
             "a column's values do not fit its type"
         }
-        _ if has(&["no such file", "not found"]) => "the file does not exist",
+        _ if has(&["no such file"]) => "the file does not exist",
         _ if has(&["permission"]) => "permission denied",
         _ => "the reader stopped on the file's contents",
     };

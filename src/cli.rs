@@ -261,8 +261,9 @@ pub fn execute(cli: Cli) -> Result<(), Error> {
                 )));
             }
             let book = crate::dp::ledger::Ledger::at(&ledger);
-            let standings = book.standings().map_err(crate::dp::DpError::from)?;
-            let head = book.head().map_err(crate::dp::DpError::from)?;
+            let (standings, head) = book
+                .standings_and_head()
+                .map_err(crate::dp::DpError::from)?;
             if json {
                 let text = serde_json::to_string_pretty(&serde_json::json!({
                     "ledger_head": head,

@@ -187,7 +187,6 @@ fn refuse_misleading(
     sources: &[SourceReport],
     quarantine: &Quarantine,
 ) -> Result<(), Error> {
-    let summary = quarantine.summary();
     for (source, report) in plan.sources.iter().zip(sources) {
         if report.rows_used == 0 {
             return Err(ingest::IngestError::NoUsableRows {
@@ -201,6 +200,8 @@ fn refuse_misleading(
         }
         let share = report.rows_quarantined as f64 / report.rows_read.max(1) as f64;
         if share > plan.limits.max_quarantined_share {
+            // Summarised only for the message: a run that goes on never pays for it.
+            let summary = quarantine.summary();
             let mut reasons: Vec<_> = summary.iter().filter(|r| r.0 == report.name).collect();
             reasons.sort_by_key(|r| std::cmp::Reverse(r.3));
             return Err(ingest::IngestError::TooManyQuarantined {

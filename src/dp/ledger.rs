@@ -306,10 +306,20 @@ impl Ledger {
     /// # Errors
     /// I/O or a damaged ledger.
     pub fn standings(&self) -> Result<Vec<Standing>, LedgerError> {
+        Ok(self.standings_and_head()?.0)
+    }
+
+    /// Every dataset's standing and the chain's head (the SHA-256 of the last complete line, to
+    /// keep apart from the ledger), from one read.
+    ///
+    /// # Errors
+    /// I/O or a damaged ledger.
+    pub fn standings_and_head(&self) -> Result<(Vec<Standing>, String), LedgerError> {
         if !self.path.exists() {
-            return Ok(Vec::new());
+            return Ok((Vec::new(), GENESIS.to_owned()));
         }
-        Ok(standings(&self.entries()?))
+        let (entries, head) = self.read_chain()?;
+        Ok((standings(&entries), head))
     }
 
     /// The standing of one dataset, as if it had spent nothing when absent.
@@ -337,26 +347,16 @@ impl Ledger {
     /// # Errors
     /// I/O or a damaged ledger.
     pub fn entries(&self) -> Result<Vec<Entry>, LedgerError> {
-        let mut text = String::new();
-        let mut file = File::open(&self.path).map_err(|e| self.io(e))?;
-        file.lock_shared().map_err(|e| self.io(e))?;
-        file.read_to_string(&mut text).map_err(|e| self.io(e))?;
-        Ok(parse(complete_lines(&text), &self.path)?.0)
+        Ok(self.read_chain()?.0)
     }
 
-    /// The SHA-256 of the last complete line (the chain's head), to keep apart from the ledger.
-    ///
-    /// # Errors
-    /// I/O or a damaged ledger.
-    pub fn head(&self) -> Result<String, LedgerError> {
-        if !self.path.exists() {
-            return Ok(GENESIS.to_owned());
-        }
+    /// The complete entries and the chain's head, read under a shared lock.
+    fn read_chain(&self) -> Result<(Vec<Entry>, String), LedgerError> {
         let mut text = String::new();
         let mut file = File::open(&self.path).map_err(|e| self.io(e))?;
         file.lock_shared().map_err(|e| self.io(e))?;
         file.read_to_string(&mut text).map_err(|e| self.io(e))?;
-        Ok(parse(complete_lines(&text), &self.path)?.1)
+        parse(complete_lines(&text), &self.path)
     }
 }
 
@@ -549,7 +549,7 @@ mod tests {
         for r in ["a", "b", "c"] {
             spend(&l, r, 0.5).expect("fits");
         }
-        let head = l.head().expect("reads");
+        let head = l.standings_and_head().expect("reads").1;
         assert_ne!(head, GENESIS);
         let text = std::fs::read_to_string(&path).expect("reads");
         let lines: Vec<&str> = text.lines().collect();

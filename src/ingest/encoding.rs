@@ -52,6 +52,8 @@ pub struct Prepared {
 /// What one pass over a file's bytes found.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Shape {
+    /// Whether the file starts with a UTF-8 byte-order mark.
+    pub bom: bool,
     /// Physical lines (a last line without a line end counts).
     pub lines: u64,
     /// Fields of the first record (the header).
@@ -85,12 +87,6 @@ pub fn prepare(
 ) -> Result<Prepared, IngestError> {
     let shape = scan_shape(path, limits)?;
     check_shape(path, &shape)?;
-    let has_bom = {
-        let mut head = [0u8; 3];
-        let mut file = File::open(path).map_err(|e| IngestError::io(path, e))?;
-        let n = read_full(&mut file, &mut head).map_err(|e| IngestError::io(path, e))?;
-        &head[..n] == BOM
-    };
     let not_utf8 = |shape: &Shape| IngestError::NotUtf8 {
         file: path.to_path_buf(),
         line: shape.utf8_first_invalid_line.unwrap_or(1),
@@ -104,7 +100,7 @@ pub fn prepare(
         private_use: shape.utf8_private_use,
         _temp: None,
     };
-    if has_bom {
+    if shape.bom {
         return if shape.utf8_invalid == 0 {
             Ok(utf8(DetectedEncoding::Utf8Bom))
         } else {
@@ -211,6 +207,10 @@ pub fn scan_reader(input: &mut impl Read, limits: &Limits) -> Result<Shape, Scan
             .read(&mut buf[carry..CHUNK + carry])
             .map_err(ScanError::Io)?;
         let filled = carry + n;
+        if !any {
+            // Only the first chunk can start the file (a carry is never more than 3 bytes).
+            shape.bom = buf[..filled].starts_with(BOM);
+        }
         // UTF-8 evidence over whole characters; an incomplete one at the end of a chunk is carried.
         let mut at = 0;
         let mut valid_end = filled;
@@ -240,8 +240,8 @@ pub fn scan_reader(input: &mut impl Read, limits: &Limits) -> Result<Shape, Scan
                 }
             }
         }
+        any |= valid_end > 0;
         for &b in &buf[..valid_end] {
-            any = true;
             line_bytes += 1;
             if b == b'\n' {
                 shape.lf += 1;
@@ -330,17 +330,6 @@ enum Quote {
 fn count_utf8(valid: &[u8], shape: &mut Shape) {
     shape.utf8_multibyte += valid.iter().filter(|&&b| b >= 0xC0).count() as u64;
     shape.utf8_private_use += count_private_use_utf8(valid);
-}
-
-fn read_full(file: &mut File, buf: &mut [u8]) -> std::io::Result<usize> {
-    let mut n = 0;
-    while n < buf.len() {
-        match file.read(&mut buf[n..])? {
-            0 => break,
-            k => n += k,
-        }
-    }
-    Ok(n)
 }
 
 fn count_newlines(bytes: &[u8]) -> u64 {

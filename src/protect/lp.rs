@@ -878,6 +878,61 @@ mod tests {
         assert!(witnessed > 100, "only {witnessed} intervals from witnesses");
     }
 
+    /// The default audit's path on the shape that once passed unchecked numbers: a component large
+    /// enough for witnesses, its grand total and most margins hidden so that many of its numbers can
+    /// grow without bound together (the first signed-sum LPs are unbounded both ways and give no
+    /// witness at all), and narrow numbers among them. Every number the exact bounds fail must fail
+    /// here too, and every witnessed interval must be a real one inside the exact interval.
+    #[test]
+    fn witnesses_over_unbounded_groups_with_a_hidden_total_pass_nothing_the_exact_bounds_fail() {
+        use rand::{Rng, SeedableRng};
+        let (mut unbounded, mut failing, mut witnessed) = (0, 0, 0);
+        for seed in 0..3u64 {
+            let (s, truth) = random_table(&[(20, 0), (2, 0), (8, 0)], seed);
+            let shape = &s.shapes[0];
+            let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+            let mut published: Vec<Option<i64>> = truth.iter().copied().map(Some).collect();
+            for cell in 0..shape.len() {
+                let margin = shape
+                    .positions(cell)
+                    .iter()
+                    .zip(&shape.axes)
+                    .any(|(&p, a)| p as usize + 1 == a.len());
+                let grand_total = cell + 1 == shape.len();
+                let share = if margin { 0.9 } else { 0.4 };
+                if grand_total || rng.random::<f64>() < share {
+                    published[s.var_of[0][0][cell] as usize] = None;
+                }
+            }
+            let needs = vec![3i64; s.vars()];
+            let exact = intervals(&s, &published, Solver::Microlp, None, None).expect("consistent");
+            let fast =
+                intervals(&s, &published, Solver::Microlp, None, Some(&needs)).expect("consistent");
+            assert_eq!(exact.len(), fast.len());
+            for (e, f) in exact.iter().zip(&fast) {
+                assert_eq!(e.var, f.var);
+                let (we, wf) = (
+                    super::super::int_width(e.lower, e.upper),
+                    super::super::int_width(f.lower, f.upper),
+                );
+                unbounded += usize::from(e.upper.is_infinite());
+                failing += usize::from(we < 3);
+                witnessed += usize::from(f.method == Method::Witnesses);
+                assert!(
+                    f.lower <= f.upper && e.lower <= f.lower && f.upper <= e.upper,
+                    "seed {seed}: {f:?} is not an interval inside the exact {e:?}"
+                );
+                assert!(
+                    we >= 3 || wf < 3,
+                    "seed {seed}: {f:?} passes a need of 3 the exact {e:?} fails"
+                );
+            }
+        }
+        assert!(witnessed > 100, "only {witnessed} witnessed intervals");
+        assert!(unbounded > 100, "only {unbounded} unbounded numbers");
+        assert!(failing > 20, "only {failing} numbers the exact bounds fail");
+    }
+
     #[test]
     fn the_reduced_lp_gives_the_intervals_of_the_full_one() {
         let mut bounded = 0;

@@ -296,7 +296,7 @@ impl Prepared {
                     .zip(&scales)
                     .map(|(truth, &scale)| mechanism::release(self.plan.mechanism, scale, truth))
                     .collect::<Result<Vec<_>, _>>()?;
-                let out = post::post_process(table, &noisy, self.plan.mechanism, &scales)?;
+                let out = post::post_process(table, &noisy, self.plan.mechanism, &scales, None)?;
                 for (m, truth) in table.values.iter().enumerate() {
                     let noisy = &noisy[m];
                     let (raw, fit) = (&mut raw[m], &mut fit[m]);
@@ -359,18 +359,13 @@ impl Prepared {
             plan: dp_plan,
         } = self;
         let k = i64::from(dp_plan.low_count_threshold);
+        let noisy = draw(&tables, &dp_plan)?;
+        let published = post_process_all(&tables, &noisy, &dp_plan, &populations(&tables, plan))?;
+        drop(noisy);
         let mut out = Vec::with_capacity(tables.len());
         let mut summary = Summary::default();
         let mut noise_dominated = Vec::new();
-        for (mut table, tp) in tables.into_iter().zip(&dp_plan.tables) {
-            let scales: Vec<f64> = tp.measures.iter().map(|mp| mp.scale).collect();
-            let noisy = table
-                .values
-                .iter()
-                .zip(&scales)
-                .map(|(truth, &scale)| mechanism::release(dp_plan.mechanism, scale, truth))
-                .collect::<Result<Vec<_>, _>>()?;
-            let published = post::post_process(&table, &noisy, dp_plan.mechanism, &scales)?;
+        for (mut table, published) in tables.into_iter().zip(published) {
             let mut moe95 = Vec::with_capacity(published.len());
             for (m, out) in published.into_iter().enumerate() {
                 table.values[m] = out.values;
@@ -407,8 +402,9 @@ impl Prepared {
         warnings.extend(noise_dominated.into_iter().flatten());
         if out.len() > 1 {
             warnings.push(
-                "each table carries its own noise: a cell published by two tables (a shared total) \
-                 may differ between them"
+                "each table carries its own noise: the persons grand total is the same in every \
+                 table of one population (estimated from all of them), but another cell published \
+                 by two tables (a shared margin) may differ between them"
                     .to_owned(),
             );
         }
@@ -431,6 +427,118 @@ impl Prepared {
     }
 }
 
+/// Draws the noisy cells of every measure of every table, table by table.
+fn draw(tables: &[Table], plan: &DpPlan) -> Result<Vec<Vec<Vec<i64>>>, OpenDpError> {
+    tables
+        .iter()
+        .zip(&plan.tables)
+        .map(|(table, tp)| {
+            table
+                .values
+                .iter()
+                .zip(&tp.measures)
+                .map(|(truth, mp)| mechanism::release(plan.mechanism, mp.scale, truth))
+                .collect()
+        })
+        .collect()
+}
+
+/// Per table, the population it counts (source and period), from the pipeline alone.
+fn populations(tables: &[Table], plan: &Plan) -> Vec<String> {
+    tables
+        .iter()
+        .map(|t| {
+            let source = plan
+                .tables
+                .iter()
+                .find(|s| s.name == t.name)
+                .map_or("", |s| plan.sources[s.source].name.as_str());
+            crate::protect::population_key(source, t.period.map(|p| (p.start, p.end)))
+        })
+        .collect()
+}
+
+/// The cell of `table` at the total of every axis, when every axis has one.
+fn grand_total(table: &Table) -> Option<usize> {
+    let positions: Option<Vec<usize>> = table
+        .axes
+        .iter()
+        .map(|a| {
+            a.cells
+                .iter()
+                .position(|c| c.level == crate::tabulate::Level::Total)
+        })
+        .collect();
+    positions.map(|p| table.index(&p))
+}
+
+/// Post-processes the noisy cells of every table of a release. Tables of one population that
+/// publish persons and their grand total share it: every person of the population counts in each
+/// of them (bounding keeps at least one cell of each person), so the true totals are equal, and
+/// the published ones are made equal too — the minimum-variance combination of each table's
+/// least-squares estimate, rounded, held by each table's consistency as its coarsest cell. Reads
+/// nothing but noisy values and the pipeline.
+///
+/// # Errors
+/// As [`post::post_process`].
+fn post_process_all(
+    tables: &[Table],
+    noisy: &[Vec<Vec<i64>>],
+    plan: &DpPlan,
+    populations: &[String],
+) -> Result<Vec<Vec<post::Published>>, OpenDpError> {
+    let persons = |t: &Table| t.measures.iter().position(|m| *m == Measure::Persons);
+    let shared: Vec<Option<(usize, usize)>> = tables
+        .iter()
+        .map(|t| persons(t).zip(grand_total(t)))
+        .collect();
+    let mut pins: Vec<Option<post::Pin>> = vec![None; tables.len()];
+    for (i, population) in populations.iter().enumerate() {
+        let group: Vec<usize> = (0..tables.len())
+            .filter(|&j| populations[j] == *population && shared[j].is_some())
+            .collect();
+        if group.len() < 2 || group[0] != i {
+            continue;
+        }
+        let estimates: Vec<post::Estimate> = group
+            .iter()
+            .filter_map(|&j| {
+                let (m, cell) = shared[j]?;
+                Some(post::estimate(
+                    &tables[j],
+                    &noisy[j][m],
+                    m,
+                    cell,
+                    plan.mechanism,
+                    plan.tables[j].measures[m].scale,
+                ))
+            })
+            .collect();
+        let combined = post::combine(&estimates);
+        for &j in &group {
+            if let Some((measure, cell)) = shared[j] {
+                pins[j] = Some(post::Pin {
+                    measure,
+                    cell,
+                    value: combined.value.round().max(0.0),
+                    variance: combined.variance,
+                    kurtosis_share: combined.kurtosis_share,
+                });
+            }
+        }
+    }
+    tables
+        .iter()
+        .zip(&plan.tables)
+        .zip(noisy)
+        .zip(pins)
+        .map(|(((table, tp), noisy), pin)| {
+            let scales: Vec<f64> = tp.measures.iter().map(|mp| mp.scale).collect();
+            post::post_process(table, noisy, plan.mechanism, &scales, pin)
+        })
+        .collect()
+}
+
 /// How `moe95` is computed and what it covers, for the manifest and the dictionary.
 pub const MOE95_TEXT: &str = "95 % margin of error of the published value around the bounded \
     count: the count after contribution bounding (each person in at most max_cells_per_person \
@@ -451,7 +559,10 @@ pub const POST_PROCESSING_TEXT: &str = "least squares over every cell and margin
     margin = sum of cells where the measure adds up, cell <= margin <= sum of cells for persons \
     over a dimension where one person can have several codes, persons <= person-times (quadratic \
     programmes, clarabel); then integers from the totals down (largest remainder), the person \
-    relations kept. Reads noisy values only";
+    relations kept by moving finer cells under held coarser ones. Tables of one population that \
+    publish persons with a grand total share it: estimated once from every such table (each \
+    least-squares estimate weighted by its precision), rounded and held as their coarsest cell. \
+    Reads noisy values only";
 
 /// The keyed seed of contribution bounding: HMAC of the release name under the pseudonymisation
 /// key, so that the choice of a person's kept cells is reproducible by the data owner and

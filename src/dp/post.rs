@@ -1,8 +1,10 @@
 //! Post-processing of one table's noisy measures into what is published: least squares
 //! ([`consistency::fit`]), the projection onto the relations the truth keeps ([`project`]),
 //! integers from the top down ([`consistency::integers`]) with the person relations kept
-//! ([`consistency::keep_relations`]), and each cell's 95 % margin of error. It reads nothing but
-//! noisy values and public structure, so it costs no privacy.
+//! ([`consistency::keep_relations`], [`consistency::cover_persons`]), and each cell's 95 % margin
+//! of error; a cell estimated outside its table (a persons grand total shared by several tables,
+//! [`combine`]) enters as a [`Pin`]. It reads nothing but noisy values and public structure, so
+//! it costs no privacy.
 
 use super::consistency::{self, AxisModel, Node};
 use super::mechanism::{self, OpenDpError};
@@ -60,7 +62,63 @@ pub fn noise_variance(mechanism: Mechanism, scale: f64) -> f64 {
     }
 }
 
-/// Post-processes `noisy[m]`, the noisy cells of each measure of `table` drawn at `scales[m]`.
+/// A cell whose estimate was decided outside its table: the persons grand total of a population,
+/// estimated from every table that publishes it ([`combine`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Pin {
+    pub measure: usize,
+    pub cell: usize,
+    /// The combined estimate, real-valued.
+    pub value: f64,
+    /// Its variance, in counts squared.
+    pub variance: f64,
+    /// The share of one measurement's excess kurtosis it keeps (see [`consistency::Fit`]).
+    pub kurtosis_share: f64,
+}
+
+/// One table's least-squares estimate of a cell: value, variance (counts squared) and kurtosis
+/// share.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Estimate {
+    pub value: f64,
+    pub variance: f64,
+    pub kurtosis_share: f64,
+}
+
+/// The minimum-variance combination of independent unbiased estimates of one count: weights in
+/// inverse proportion to their variances. Its kurtosis share is that of the weighted sum of the
+/// noises behind it, `Σ aᵢ⁴ kᵢ vᵢ² / (Σ aᵢ² vᵢ)²`.
+#[must_use]
+pub fn combine(estimates: &[Estimate]) -> Estimate {
+    let precision: f64 = estimates.iter().map(|e| 1.0 / e.variance).sum();
+    let weights: Vec<f64> = estimates
+        .iter()
+        .map(|e| 1.0 / e.variance / precision)
+        .collect();
+    let value = estimates
+        .iter()
+        .zip(&weights)
+        .map(|(e, a)| a * e.value)
+        .sum();
+    let variance: f64 = estimates
+        .iter()
+        .zip(&weights)
+        .map(|(e, a)| a * a * e.variance)
+        .sum();
+    let fourth: f64 = estimates
+        .iter()
+        .zip(&weights)
+        .map(|(e, a)| a.powi(4) * e.kurtosis_share * e.variance * e.variance)
+        .sum();
+    Estimate {
+        value,
+        variance,
+        kurtosis_share: fourth / (variance * variance),
+    }
+}
+
+/// Post-processes `noisy[m]`, the noisy cells of each measure of `table` drawn at `scales[m]`,
+/// with `pin` (if any) holding one cell at an estimate made outside the table.
 ///
 /// # Errors
 /// OpenDP's accuracy, or a margin of error that is not a finite integer (a budget far too small).
@@ -69,6 +127,7 @@ pub fn post_process(
     noisy: &[Vec<i64>],
     mechanism: Mechanism,
     scales: &[f64],
+    pin: Option<Pin>,
 ) -> Result<Vec<Published>, OpenDpError> {
     let models: Vec<Vec<AxisModel>> = (0..table.measures.len())
         .map(|m| axis_models(table, m))
@@ -81,7 +140,26 @@ pub fn post_process(
         position(&Measure::PersonTimes),
         mechanism,
         scales,
+        pin,
     )
+}
+
+/// The least-squares estimate of cell `cell` of measure `measure` of `table` from its noisy cells.
+#[must_use]
+pub fn estimate(
+    table: &Table,
+    noisy: &[i64],
+    measure: usize,
+    cell: usize,
+    mechanism: Mechanism,
+    scale: f64,
+) -> Estimate {
+    let fit = consistency::fit(noisy, &axis_models(table, measure));
+    Estimate {
+        value: fit.fitted[cell],
+        variance: fit.relative_variance[cell] * noise_variance(mechanism, scale),
+        kurtosis_share: fit.kurtosis_share[cell],
+    }
 }
 
 /// [`post_process`] from the measures' axis models: `persons` and `times` name the measures of
@@ -96,12 +174,21 @@ pub fn reconcile(
     times: Option<usize>,
     mechanism: Mechanism,
     scales: &[f64],
+    pin: Option<Pin>,
 ) -> Result<Vec<Published>, OpenDpError> {
-    let fits: Vec<consistency::Fit> = noisy
+    let mut fits: Vec<consistency::Fit> = noisy
         .iter()
         .zip(models)
         .map(|(y, models)| consistency::fit(y, models))
         .collect();
+    // The pinned cell enters as its combined estimate, with the combination's precision.
+    if let Some(pin) = pin {
+        let fit = &mut fits[pin.measure];
+        fit.fitted[pin.cell] = pin.value;
+        fit.relative_variance[pin.cell] =
+            pin.variance / noise_variance(mechanism, scales[pin.measure]);
+        fit.kurtosis_share[pin.cell] = pin.kurtosis_share;
+    }
     let inputs: Vec<MeasureInput<'_>> = fits
         .iter()
         .zip(models)
@@ -117,15 +204,22 @@ pub fn reconcile(
         })
         .collect();
     let pair = persons.zip(times);
-    let projected = project::project(&inputs, pair);
+    let pinned: Vec<(usize, usize, f64)> = pin
+        .map(|p| (p.measure, p.cell, p.value))
+        .into_iter()
+        .collect();
+    let projected = project::project(&inputs, pair, &pinned);
     let mut values: Vec<Vec<i64>> = projected
         .iter()
         .zip(models)
         .map(|(z, models)| consistency::integers(z, models))
         .collect();
     if let Some(p) = persons {
-        let times = times.map(|t| values[t].clone());
-        consistency::keep_relations(&mut values[p], times.as_deref(), &models[p]);
+        consistency::keep_relations(&mut values[p], &models[p]);
+        if let Some(t) = times {
+            let persons = values[p].clone();
+            consistency::cover_persons(&mut values[t], &persons, &models[t]);
+        }
     }
     let axes = models.first().map_or(0, Vec::len);
     values
@@ -185,5 +279,25 @@ pub fn moe_of_estimate(
             "the 95 % margin of error at noise scale {scale} is not a finite count: the budget is \
              far too small for any useful release"
         )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Estimate, combine};
+
+    #[test]
+    fn independent_estimates_combine_by_their_precision() {
+        let e = |value, variance| Estimate {
+            value,
+            variance,
+            kurtosis_share: 1.0,
+        };
+        let c = combine(&[e(10.0, 1.0), e(20.0, 4.0)]);
+        // Weights 0.8 and 0.2: variance 0.64 + 0.16; kurtosis (0.8⁴ + 0.2⁴ · 16) / 0.8².
+        assert!((c.value - 12.0).abs() < 1e-12, "{c:?}");
+        assert!((c.variance - 0.8).abs() < 1e-12, "{c:?}");
+        assert!((c.kurtosis_share - 0.68).abs() < 1e-12, "{c:?}");
+        assert_eq!(combine(&[e(7.0, 2.0)]), e(7.0, 2.0));
     }
 }

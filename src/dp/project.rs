@@ -67,13 +67,16 @@ fn keeps(z: &[f64], eq: &Rows, le: &Rows, tolerance: f64) -> bool {
 }
 
 /// Projects the measures of one table. `persons_times` names the (persons, person-times) measures
-/// when the table has both. Returns one real-valued vector per measure; where the estimate already
-/// keeps every relation it is returned unchanged, and where the solver fails (never seen) the
-/// estimate is returned and the integer stage still enforces the relations.
+/// when the table has both; `pinned` holds cells `(measure, cell, value)` whose value is already
+/// decided (a total estimated from several tables), which the projection holds as a coarsest
+/// level. Returns one real-valued vector per measure; where the estimate already keeps every
+/// relation it is returned unchanged, and where the solver fails (never seen) the estimate is
+/// returned and the integer stage still enforces the relations.
 #[must_use]
 pub fn project(
     measures: &[MeasureInput<'_>],
     persons_times: Option<(usize, usize)>,
+    pinned: &[(usize, usize, f64)],
 ) -> Vec<Vec<f64>> {
     let offsets: Vec<usize> = measures
         .iter()
@@ -84,10 +87,13 @@ pub fn project(
         })
         .collect();
     let n: usize = measures.iter().map(|m| m.fitted.len()).sum();
-    let f: Vec<f64> = measures
+    let mut f: Vec<f64> = measures
         .iter()
         .flat_map(|m| m.fitted.iter().copied())
         .collect();
+    for &(m, c, value) in pinned {
+        f[offsets[m] + c] = value;
+    }
     let (mut eq, mut le) = (Rows::default(), Rows::default());
     for (m, input) in measures.iter().enumerate() {
         relations(input.models, offsets[m], &mut eq, &mut le);
@@ -124,6 +130,9 @@ pub fn project(
     let rank: Vec<usize> = measures.iter().flat_map(|m| ranks(m.models)).collect();
     let target: Vec<f64> = f.iter().map(|v| v / scale).collect();
     let mut fixed: Vec<Option<f64>> = vec![None; n];
+    for &(m, c, value) in pinned {
+        fixed[offsets[m] + c] = Some(value / scale);
+    }
     let mut solved: Option<Vec<f64>> = None;
     for stage in 0..=rank.iter().copied().max().unwrap_or(0) {
         if !rank.contains(&stage) {
@@ -133,7 +142,7 @@ pub fn project(
             break;
         };
         for (slot, (&r, &v)) in fixed.iter_mut().zip(rank.iter().zip(&z)) {
-            if r == stage {
+            if r == stage && slot.is_none() {
                 *slot = Some(v);
             }
         }
@@ -327,6 +336,7 @@ mod tests {
                 models: &models,
             }],
             None,
+            &[],
         );
         let z = &out[0];
         assert!(z.iter().all(|&v| v >= -1e-7), "{z:?}");
@@ -357,6 +367,7 @@ mod tests {
                 },
             ],
             Some((0, 1)),
+            &[],
         );
         let (p, t) = (&out[0], &out[1]);
         let eps = 1e-6;
@@ -381,6 +392,7 @@ mod tests {
                 models: &models,
             }],
             None,
+            &[],
         );
         assert_eq!(out[0], fitted.to_vec());
     }

@@ -13,14 +13,15 @@
 //!   (no margin is biased the way a sum of clamped cells is). Patterns covered above 97.5 % (cells
 //!   near zero, which non-negativity pins) are printed, not failed.
 //! - **Consistency keeps what least squares gains**: every grand total's mean squared error stays
-//!   within its least-squares variance, and every release keeps every relation the truth keeps.
+//!   within its least-squares variance, and every release keeps every relation the truth keeps,
+//!   the equal persons totals of tables of one population among them.
 //!   Margins whose error exceeds their raw measurement's are printed.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use super::Prepared;
-use super::mechanism::{self, NOISE_OFF};
+use super::mechanism::NOISE_OFF;
 use super::post::{self, noise_variance};
 use crate::config::Plan;
 use crate::config::plan::{KeySource, Measure, Overrides};
@@ -434,6 +435,23 @@ struct Tally {
 
 const RELEASES: usize = 500;
 
+/// Per population that two or more tables count persons of, with their grand totals: `(table,
+/// measure, cell)` of each of those totals.
+fn shared_totals(
+    tables: &[Table],
+    populations: &[String],
+) -> BTreeMap<String, Vec<(usize, usize, usize)>> {
+    let mut out: BTreeMap<String, Vec<(usize, usize, usize)>> = BTreeMap::new();
+    for (t, (table, population)) in tables.iter().zip(populations).enumerate() {
+        let m = table.measures.iter().position(|m| *m == Measure::Persons);
+        if let Some((m, c)) = m.zip(super::grand_total(table)) {
+            out.entry(population.clone()).or_default().push((t, m, c));
+        }
+    }
+    out.retain(|_, cells| cells.len() > 1);
+    out
+}
+
 /// The truth of a relation check: what every release must keep.
 fn keeps_relations(table: &Table, values: &[Vec<i64>]) {
     let p = table.measures.iter().position(|m| *m == Measure::Persons);
@@ -515,21 +533,42 @@ fn coverage_of(seed: &Seed) {
         .iter()
         .map(|table| (0..table.len()).map(|c| table.is_leaf(c)).collect())
         .collect();
+    let populations = super::populations(&prepared.tables, &plan);
+    let totals = shared_totals(&prepared.tables, &populations);
+    for cells in totals.values() {
+        let truth: Vec<i64> = cells
+            .iter()
+            .map(|&(t, m, c)| prepared.tables[t].values[m][c])
+            .collect();
+        assert!(
+            truth.windows(2).all(|w| w[0] == w[1]),
+            "{}: bounded persons totals of one population differ: {truth:?}",
+            seed.pipeline
+        );
+    }
     for _ in 0..RELEASES {
-        for (t, (table, tp)) in prepared
+        let noisy_all = super::draw(&prepared.tables, &prepared.plan).expect("draws");
+        let out_all =
+            super::post_process_all(&prepared.tables, &noisy_all, &prepared.plan, &populations)
+                .expect("post");
+        for (population, cells) in &totals {
+            let published: Vec<i64> = cells
+                .iter()
+                .map(|&(t, m, c)| out_all[t][m].values[c])
+                .collect();
+            assert!(
+                published.windows(2).all(|w| w[0] == w[1]),
+                "{}: published persons totals of {population} differ: {published:?}",
+                seed.pipeline
+            );
+        }
+        for (t, ((table, tp), (noisy, out))) in prepared
             .tables
             .iter()
             .zip(&prepared.plan.tables)
+            .zip(noisy_all.iter().zip(out_all))
             .enumerate()
         {
-            let scales: Vec<f64> = tp.measures.iter().map(|m| m.scale).collect();
-            let noisy: Vec<Vec<i64>> = table
-                .values
-                .iter()
-                .zip(&scales)
-                .map(|(v, &s)| mechanism::release(mechanism, s, v).expect("draws"))
-                .collect();
-            let out = post::post_process(table, &noisy, mechanism, &scales).expect("post");
             keeps_relations(
                 table,
                 &out.iter().map(|o| o.values.clone()).collect::<Vec<_>>(),

@@ -145,6 +145,7 @@ fn margins_of_error_cover_and_totals_add_up() {
             None,
             Mechanism::Laplace,
             &[scale],
+            None,
         )
         .expect("post-processes");
         let out = &out[0];

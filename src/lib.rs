@@ -16,6 +16,7 @@ pub mod publish;
 pub mod scrub;
 pub mod synth;
 pub mod tabulate;
+pub mod text;
 
 use chrono::NaiveDate;
 

@@ -4,7 +4,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use privstat::config::raw::IdType;
-use privstat::ingest::text::normalise_identifier;
+use privstat::text::normalise_identifier;
 use privstat::pseudonymise::{Verdict, classify};
 
 const ALL: [IdType; 4] = [

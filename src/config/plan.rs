@@ -255,7 +255,7 @@ pub struct Protection {
     /// Minimum width of a primary cell's feasibility interval, in persons (and person-times).
     pub level: u32,
     pub zeros: Zeros,
-    pub cost: crate::protect::Cost,
+    pub cost: super::raw::Cost,
     pub always_suppress: Vec<CellRule>,
     pub always_publish: Vec<CellRule>,
     /// Set exactly when `method = "dp"`.
@@ -1002,7 +1002,7 @@ impl Checker<'_> {
                 None => DEFAULT_MISSING_IDS.to_vec(),
             }
             .into_iter()
-            .map(crate::ingest::text::normalise_identifier)
+            .map(crate::text::normalise_identifier)
             .filter(|t| !t.is_empty())
             .collect(),
             id_types,
@@ -1273,7 +1273,7 @@ impl Checker<'_> {
         let suppression_only = [
             ("protection_level", p.protection_level.is_some()),
             ("zeros", p.zeros != Zeros::default()),
-            ("cost", p.cost != crate::protect::Cost::default()),
+            ("cost", p.cost != super::raw::Cost::default()),
             ("always_suppress", !p.always_suppress.is_empty()),
             ("always_publish", !p.always_publish.is_empty()),
         ];

@@ -317,7 +317,7 @@ pub struct RawProtection {
     #[serde(default)]
     pub zeros: Zeros,
     #[serde(default)]
-    pub cost: crate::protect::Cost,
+    pub cost: Cost,
     #[serde(default)]
     pub always_suppress: Vec<RawCellRule>,
     #[serde(default)]
@@ -382,7 +382,7 @@ impl Default for RawProtection {
             threshold: default_threshold(),
             protection_level: None,
             zeros: Zeros::default(),
-            cost: crate::protect::Cost::default(),
+            cost: Cost::default(),
             always_suppress: Vec::new(),
             always_publish: Vec::new(),
             mechanism: None,
@@ -458,4 +458,27 @@ pub struct RawPublish {
 pub enum OutputFormat {
     Parquet,
     Csv,
+}
+
+/// What secondary suppression minimises.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Cost {
+    /// Number of suppressed cells, then the persons they hold.
+    #[default]
+    Cells,
+    /// Persons in suppressed cells, then their number.
+    Persons,
+}
+
+impl Cost {
+    /// The key that orders what `cells` suppressed cells holding `persons` persons cost: smaller
+    /// is cheaper.
+    #[must_use]
+    pub fn key(self, cells: i64, persons: i64) -> (i64, i64) {
+        match self {
+            Self::Cells => (cells, persons),
+            Self::Persons => (persons, cells),
+        }
+    }
 }

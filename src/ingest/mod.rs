@@ -12,7 +12,7 @@ pub mod error;
 pub mod quarantine;
 mod read;
 pub mod roc_date;
-pub mod text;
+pub use crate::text;
 
 use std::collections::BTreeMap;
 use std::io::Read;

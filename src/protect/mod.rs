@@ -35,10 +35,10 @@ use serde::Serialize;
 
 use crate::config::Plan;
 use crate::config::plan::{CellRule, Protection};
+pub use crate::config::raw::Cost;
 use crate::config::raw::Zeros;
 use crate::tabulate::{Level, Table};
 pub use lp::{Interval, Method, Solver};
-pub use secondary::Cost;
 use system::{AxisTree, Shape, System};
 
 /// Status of a published cell.

@@ -21,8 +21,8 @@
 use microlp::{ComparisonOp, OptimizationDirection, Problem, Variable};
 
 use super::lp::{find, union};
-use super::secondary::Cost;
 use super::system::{Kind, System};
+use crate::config::raw::Cost;
 
 /// Numbers of linked tables up to which a move is searched over all of them; above, over windows
 /// around the number (any move found in a window is a move of the whole release, since numbers

@@ -14,32 +14,10 @@
 //! Everything iterates in cell order and breaks ties by position: the same input gives the same
 //! pattern on every run and every machine.
 
+use crate::config::raw::Cost;
 use std::collections::HashMap;
 
 use super::system::{AxisTree, Kind, System};
-
-/// What secondary suppression minimises.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Cost {
-    /// Number of suppressed cells, then the persons they hold.
-    #[default]
-    Cells,
-    /// Persons in suppressed cells, then their number.
-    Persons,
-}
-
-impl Cost {
-    /// The key that orders what `cells` suppressed cells holding `persons` persons cost: smaller
-    /// is cheaper.
-    #[must_use]
-    pub fn key(self, cells: i64, persons: i64) -> (i64, i64) {
-        match self {
-            Self::Cells => (cells, persons),
-            Self::Persons => (persons, cells),
-        }
-    }
-}
 
 /// The state secondary suppression works on.
 pub struct Search<'a> {

@@ -177,6 +177,17 @@ pub fn execute(cli: Cli) -> Result<(), Error> {
             }
             if let Some(dp) = &m.protection.dp {
                 say_dp_plan(&dp.plan, "  ");
+                for b in &dp.bounding_loss {
+                    say!(
+                        "  table {}: bounding removed about {} ± {} records (each person's counted up to {}) of about {} ± {} persons (noisy, published)",
+                        b.table,
+                        b.records_removed,
+                        b.records_removed_moe95,
+                        b.removed_cap_per_person,
+                        b.persons_cut,
+                        b.persons_cut_moe95
+                    );
+                }
                 if let Some(id) = &dp.ledger_entry {
                     say!("  ledger entry {id}");
                 }
@@ -408,13 +419,14 @@ fn print_check(plan: &config::Plan, analysis: &crate::Analysis) {
             for (table, b) in prepared.bounding() {
                 if let Some(b) = b {
                     say!(
-                        "table {table}: bounding to one code per person on declared dimensions dropped {} records; to {} cells × {} records per person dropped {} (person, cell) pairs of {} persons and clipped {} records (operator's eyes only: not published)",
+                        "table {table}: bounding to one code per person on declared dimensions dropped {} records; to {} cells × {} records per person dropped {} (person, cell) pairs of {} persons and clipped {} records; {} persons lost records (operator's eyes only: the release has noisy estimates at most)",
                         b.records_other_codes,
                         b.bounds_max_cells,
                         b.bounds_max_records,
                         b.cells_dropped,
                         b.persons_over_cells,
-                        b.records_clipped
+                        b.records_clipped,
+                        b.persons_cut
                     );
                 }
             }
@@ -469,6 +481,19 @@ fn say_dp_plan(p: &crate::dp::DpPlan, indent: &str) {
                 t.max_records_per_cell,
                 m.sensitivity.l1,
                 m.sensitivity.l2(),
+                m.scale,
+                p.loss_measure,
+                m.loss,
+                m.moe95_of_a_measurement
+            );
+        }
+        for m in &t.bounding_loss {
+            say!(
+                "{indent}  {}: what bounding removed, {} (each person's records counted up to {}): sensitivity L1 {}, scale {:.3}, {} {:.6}, moe95 ±{}",
+                t.table,
+                m.measure,
+                t.removed_cap_per_person,
+                m.sensitivity.l1,
                 m.scale,
                 p.loss_measure,
                 m.loss,

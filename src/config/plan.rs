@@ -275,9 +275,17 @@ pub struct Dp {
     /// With a `moe95` budget, the most the release may cost (in the mechanism's loss) before it
     /// is refused.
     pub max_loss: f64,
+    /// Share of the release's loss spent on the noisy estimate of what bounding removed
+    /// (`bounding_loss_share`, default [`DEFAULT_BOUNDING_LOSS_SHARE`]); 0 spends nothing on it.
+    pub bounding_loss_share: f64,
     /// One per table of [`Plan::tables`], in order.
     pub tables: Vec<DpTable>,
 }
+
+/// Default share of a DP release's loss spent on estimating what bounding removed.
+pub const DEFAULT_BOUNDING_LOSS_SHARE: f64 = 0.05;
+/// Largest `bounding_loss_share`: the tables keep at least half of the budget.
+pub const MAX_BOUNDING_LOSS_SHARE: f64 = 0.5;
 
 /// Default ceiling of what a `moe95` target may cost a Laplace release, in ε.
 pub const DEFAULT_MAX_LOSS_EPSILON: f64 = 1.0;
@@ -1232,6 +1240,7 @@ impl Checker<'_> {
             ("rho", p.rho.is_some()),
             ("moe95", p.moe95.is_some()),
             ("max_loss", p.max_loss.is_some()),
+            ("bounding_loss_share", p.bounding_loss_share.is_some()),
             ("dataset", p.dataset.is_some()),
             ("ledger", p.ledger.is_some()),
             ("lifetime_epsilon", p.lifetime_epsilon.is_some()),
@@ -1467,6 +1476,23 @@ impl Checker<'_> {
                 ),
             });
         }
+        let bounding_loss_share = p.bounding_loss_share.unwrap_or(DEFAULT_BOUNDING_LOSS_SHARE);
+        if !(bounding_loss_share.is_finite()
+            && (0.0..=MAX_BOUNDING_LOSS_SHARE).contains(&bounding_loss_share))
+        {
+            self.push(
+                "protection.bounding_loss_share",
+                format!(
+                    "= {bounding_loss_share:?} must be a share from 0 to \
+                     {MAX_BOUNDING_LOSS_SHARE:?} of the release's loss"
+                ),
+                Some(
+                    "0 publishes no estimate of what contribution bounding removed; the default \
+                     0.05 spends 5 % of the release on it"
+                        .into(),
+                ),
+            );
+        }
         Some(Dp {
             mechanism,
             budget,
@@ -1481,6 +1507,7 @@ impl Checker<'_> {
                 Mechanism::Laplace => DEFAULT_MAX_LOSS_EPSILON,
                 Mechanism::Gaussian => DEFAULT_MAX_LOSS_RHO,
             }),
+            bounding_loss_share,
             tables: dp_tables,
         })
     }

@@ -333,6 +333,9 @@ pub struct RawProtection {
     /// With `moe95`: the most a release may cost (ε for Laplace, ρ for Gaussian) before it is
     /// refused; defaults [`crate::config::plan::DEFAULT_MAX_LOSS_EPSILON`] and `…_RHO`.
     pub max_loss: Option<f64>,
+    /// Share of the release's loss spent on estimating what contribution bounding removed (noisy
+    /// counts of the persons it cut and of the records it removed); 0 estimates nothing.
+    pub bounding_loss_share: Option<f64>,
     /// The dataset whose lifetime budget the release spends.
     pub dataset: Option<String>,
     /// The budget ledger (relative to the pipeline file); `privstat run --ledger` overrides it.
@@ -390,6 +393,7 @@ impl Default for RawProtection {
             rho: None,
             moe95: None,
             max_loss: None,
+            bounding_loss_share: None,
             dataset: None,
             ledger: None,
             lifetime_epsilon: None,

@@ -61,6 +61,27 @@ pub struct TablePlan {
     pub max_cells_per_person: u32,
     pub max_records_per_cell: u32,
     pub measures: Vec<MeasurePlan>,
+    /// The noisy estimate of what bounding removed from the table, when the pipeline spends on
+    /// it: `persons_cut` (persons who lost a record, sensitivity 1) and `records_removed` (records
+    /// removed, each person's counted up to `removed_cap_per_person`, sensitivity that cap).
+    pub bounding_loss: Vec<MeasurePlan>,
+    /// `max_cells_per_person × max_records_per_cell`: the most records of one person counted in
+    /// `records_removed`.
+    pub removed_cap_per_person: u64,
+}
+
+/// The noisy estimate of what contribution bounding removed from one table.
+#[derive(Debug, Clone, Serialize)]
+pub struct BoundingLoss {
+    pub table: String,
+    /// Persons who lost at least one record to the bounds (noisy, at least 0).
+    pub persons_cut: i64,
+    pub persons_cut_moe95: i64,
+    /// Records the bounds removed, each person's counted up to `removed_cap_per_person` (noisy,
+    /// at least 0): a lower bound of how far the table's person-times fall short of the export's.
+    pub records_removed: i64,
+    pub records_removed_moe95: i64,
+    pub removed_cap_per_person: u64,
 }
 
 /// The accounted plan of a DP release: everything but the noise. Safe to print: it holds no count.
@@ -86,6 +107,9 @@ pub struct DpPlan {
 pub struct DpReport {
     #[serde(flatten)]
     pub plan: DpPlan,
+    /// Per table, the noisy estimate of what bounding removed (empty when
+    /// `bounding_loss_share = 0`).
+    pub bounding_loss: Vec<BoundingLoss>,
     pub ledger_entry: Option<String>,
     pub moe95: &'static str,
     pub post_processing: &'static str,
@@ -136,13 +160,15 @@ pub fn prepare(tables: Vec<Table>, plan: &Plan) -> Result<Prepared, DpError> {
         .as_ref()
         .ok_or_else(|| OpenDpError("the pipeline is not a DP pipeline".into()))?;
     let total_weight: f64 = dp.tables.iter().map(|t| t.weight).sum();
+    let share = dp.bounding_loss_share;
     let mut table_plans = Vec::with_capacity(tables.len());
     let mut losses = Vec::new();
     let mut rho_losses = Vec::new();
     for (table, bounds) in tables.iter().zip(&dp.tables) {
         let mut measures = Vec::with_capacity(table.measures.len());
         #[allow(clippy::cast_precision_loss, reason = "a handful of measures")]
-        let per_measure = bounds.weight / total_weight / table.measures.len() as f64;
+        let per_measure =
+            bounds.weight / total_weight / table.measures.len() as f64 * (1.0 - share);
         for measure in &table.measures {
             let sensitivity = sensitivity::of(
                 table,
@@ -176,7 +202,49 @@ pub fn prepare(tables: Vec<Table>, plan: &Plan) -> Result<Prepared, DpError> {
             max_cells_per_person: bounds.max_cells_per_person,
             max_records_per_cell: bounds.max_records_per_cell,
             measures,
+            bounding_loss: Vec::new(),
+            removed_cap_per_person: u64::from(bounds.max_cells_per_person)
+                * u64::from(bounds.max_records_per_cell),
         });
+    }
+    if share > 0.0 {
+        // Two counts per table share `share` of the release; with a moe95 target, `share` of
+        // what the tables' target costs in all.
+        #[allow(clippy::cast_precision_loss, reason = "a handful of tables")]
+        let counts = 2.0 * table_plans.len() as f64;
+        let each = match dp.budget {
+            DpBudget::Epsilon(b) | DpBudget::Rho(b) => b * share / counts,
+            DpBudget::Moe95(_) => {
+                let tables_loss = mechanism::compose(dp.mechanism, losses.clone(), false)?;
+                tables_loss * share / (1.0 - share) / counts
+            }
+        };
+        for tp in &mut table_plans {
+            let cap = i64::try_from(tp.removed_cap_per_person).unwrap_or(i64::MAX);
+            for (name, l1) in [("persons_cut", 1), ("records_removed", cap)] {
+                let sensitivity = Sensitivity {
+                    l1,
+                    l2_squared: l1.saturating_mul(l1),
+                };
+                let scale = mechanism::calibrate(dp.mechanism, sensitivity, each * (1.0 - 1e-9))?;
+                let loss = mechanism::loss(dp.mechanism, scale, sensitivity)?;
+                losses.push(loss);
+                rho_losses.push(mechanism::loss_rho(dp.mechanism, scale, sensitivity)?);
+                tp.bounding_loss.push(MeasurePlan {
+                    measure: name.to_owned(),
+                    sensitivity,
+                    scale,
+                    loss,
+                    moe95_of_a_measurement: post::moe_of_estimate(
+                        dp.mechanism,
+                        scale,
+                        1.0,
+                        1.0,
+                        0,
+                    )?,
+                });
+            }
+        }
     }
     let loss = mechanism::compose(dp.mechanism, losses, false)?;
     let charged = match dp.cap {
@@ -360,6 +428,7 @@ impl Prepared {
         } = self;
         let k = i64::from(dp_plan.low_count_threshold);
         let noisy = draw(&tables, &dp_plan)?;
+        let bounding_loss = estimate_bounding_loss(&tables, &dp_plan)?;
         let published = post_process_all(&tables, &noisy, &dp_plan, &populations(&tables, plan))?;
         drop(noisy);
         let mut out = Vec::with_capacity(tables.len());
@@ -417,6 +486,7 @@ impl Prepared {
             warnings,
             dp: Some(DpReport {
                 plan: dp_plan,
+                bounding_loss,
                 ledger_entry,
                 moe95: MOE95_TEXT,
                 post_processing: POST_PROCESSING_TEXT,
@@ -441,6 +511,35 @@ fn draw(tables: &[Table], plan: &DpPlan) -> Result<Vec<Vec<Vec<i64>>>, OpenDpErr
                 .collect()
         })
         .collect()
+}
+
+/// Per table whose plan spends on it, the noisy estimate of what bounding removed: each count
+/// drawn by OpenDP at its own scale, then floored at 0.
+fn estimate_bounding_loss(
+    tables: &[Table],
+    plan: &DpPlan,
+) -> Result<Vec<BoundingLoss>, OpenDpError> {
+    let mut out = Vec::new();
+    for (table, tp) in tables.iter().zip(&plan.tables) {
+        let (Some(report), [persons, records]) = (&table.bounding, tp.bounding_loss.as_slice())
+        else {
+            continue;
+        };
+        let noisy = |mp: &MeasurePlan, exact: u64| -> Result<i64, OpenDpError> {
+            let exact = i64::try_from(exact).unwrap_or(i64::MAX);
+            let drawn = mechanism::release(plan.mechanism, mp.scale, &vec![exact])?;
+            Ok(drawn.first().copied().unwrap_or(0).max(0))
+        };
+        out.push(BoundingLoss {
+            table: table.name.clone(),
+            persons_cut: noisy(persons, report.persons_cut)?,
+            persons_cut_moe95: persons.moe95_of_a_measurement,
+            records_removed: noisy(records, report.records_removed_capped)?,
+            records_removed_moe95: records.moe95_of_a_measurement,
+            removed_cap_per_person: tp.removed_cap_per_person,
+        });
+    }
+    Ok(out)
 }
 
 /// Per table, the population it counts (source and period), from the pipeline alone.
@@ -544,7 +643,8 @@ pub const MOE95_TEXT: &str = "95 % margin of error of the published value around
     count: the count after contribution bounding (each person in at most max_cells_per_person \
     cells of a table, one code of each dimension declared one per person, at most \
     max_records_per_cell records per cell; see the manifest), not the count of every record of the \
-    export, which is higher where persons exceed the bounds. For a cell that nothing else informs, \
+    export, which is higher where persons exceed the bounds (the manifest's bounding_loss estimates \
+    by how much, with noise). For a cell that nothing else informs, \
     OpenDP's accuracy (alpha = 0.05) of the mechanism at the scale used; for a cell reconciled \
     with its margins, the exact standard deviation of its least-squares estimate (with the \
     variance of integer rounding) times the normal 95 % quantile corrected (Cornish-Fisher) for \

@@ -162,9 +162,31 @@ impl Export {
     }
 }
 
-/// Every bounded table measure of `a` differs from `b`'s by at most its declared sensitivity.
+/// Every bounded table measure of `a` differs from `b`'s by at most its declared sensitivity, and
+/// so does each count of what bounding removed.
 fn within_sensitivity(a: &Prepared, b: &Prepared, what: &str) {
     for ((ta, tb), tp) in a.tables.iter().zip(&b.tables).zip(&a.plan.tables) {
+        let (Some(ra), Some(rb)) = (&ta.bounding, &tb.bounding) else {
+            panic!("{what}: a DP table without its bounding report")
+        };
+        assert_eq!(
+            tp.bounding_loss.len(),
+            2,
+            "{what}: the seeds spend on bounding loss"
+        );
+        for (mp, (x, y)) in tp.bounding_loss.iter().zip([
+            (ra.persons_cut, rb.persons_cut),
+            (ra.records_removed_capped, rb.records_removed_capped),
+        ]) {
+            let moved = i64::try_from(x.abs_diff(y)).unwrap_or(i64::MAX);
+            assert!(
+                moved <= mp.sensitivity.l1,
+                "{what}: {}.{} moved by {moved}; declared {:?}",
+                ta.name,
+                mp.measure,
+                mp.sensitivity
+            );
+        }
         for (m, mp) in tp.measures.iter().enumerate() {
             let (l1, l2) = ta.values[m]
                 .iter()
@@ -229,6 +251,15 @@ fn strip_value_dependent(json: &mut serde_json::Value) {
     if let Some(o) = json.as_object_mut() {
         o.remove("created_at");
         o.remove("files");
+    }
+    if let Some(estimates) = json
+        .pointer_mut("/protection/dp/bounding_loss")
+        .and_then(|b| b.as_array_mut())
+    {
+        for e in estimates.iter_mut().filter_map(|e| e.as_object_mut()) {
+            e.remove("persons_cut");
+            e.remove("records_removed");
+        }
     }
     if let Some(w) = json
         .pointer_mut("/protection/warnings")

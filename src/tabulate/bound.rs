@@ -108,6 +108,7 @@ pub fn bound(
         ..BoundingReport::default()
     };
     let before = records(&person_cells)?;
+    let original = person_cells.clone();
     let mut frame = person_cells;
     // 1. One code per person on declared dimensions, one dimension after the other.
     for (d, (name, &one)) in dim_names.iter().zip(one_per_person).enumerate() {
@@ -177,7 +178,39 @@ pub fn bound(
         .with_column(col("__clipped").alias("__times"))
         .drop(cols(["__clipped"]))
         .collect()?;
+
+    // What each person lost, for the release's noisy estimate of it.
+    report.removed_cap = u64::from(bounds.max_cells) * u64::from(bounds.max_records);
+    let kept_records = per_person(&bounded, salts.len())?;
+    for (all, kept) in per_person(&original, salts.len())?
+        .into_iter()
+        .zip(kept_records)
+    {
+        let removed = u64::try_from(all - kept).unwrap_or(0);
+        report.persons_cut += u64::from(removed > 0);
+        report.records_removed_capped += removed.min(report.removed_cap);
+    }
     Ok((bounded, report))
+}
+
+/// Per person index (of `persons` in all), the records of `frame` (`__times` summed): one group
+/// per person.
+fn per_person(frame: &DataFrame, persons: usize) -> PolarsResult<Vec<i64>> {
+    let sums = frame
+        .clone()
+        .lazy()
+        .group_by([col(columns::PERSON)])
+        .agg([col("__times").sum()])
+        .collect()?;
+    let mut out = vec![0i64; persons];
+    let ids = sums.column(columns::PERSON)?.u32()?;
+    let records = sums.column("__times")?.i64()?;
+    for (id, n) in ids.iter().zip(records.iter()) {
+        if let (Some(slot), Some(n)) = (id.and_then(|p| out.get_mut(p as usize)), n) {
+            *slot += n;
+        }
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -229,6 +262,28 @@ mod tests {
         max_cells: 2,
         max_records: 3,
     };
+
+    #[test]
+    fn what_each_person_lost_is_counted_up_to_what_one_person_may_keep() {
+        // Person 0 loses 2 records to clipping; person 1 nothing; person 2 loses a cell of 9 and
+        // 6 clipped records, 21 in all, counted as 6 (2 cells × 3 records).
+        let rows = [
+            (0, 0, 0, 5),
+            (0, 1, 0, 1),
+            (0, 0, 1, 1),
+            (0, 0, 2, 9),
+            (0, 1, 2, 9),
+            (1, 2, 2, 9),
+        ];
+        let salts = person_salts(&[3; 32], &[11, 22, 33]);
+        let dims = ["district".to_owned(), "area".to_owned()];
+        let (out, report) =
+            bound(frame(&rows), &dims, &[false, false], BOUNDS, &salts, 0).expect("bound");
+        assert_eq!(records(&out).expect("sum"), 1 + 3 + 1 + 6);
+        assert_eq!(report.removed_cap, 6);
+        assert_eq!(report.persons_cut, 2);
+        assert_eq!(report.records_removed_capped, 2 + 6);
+    }
 
     /// Person 0 lives in two districts and has five areas; others have many records. What person 0
     /// keeps must not change when another person is added or removed.

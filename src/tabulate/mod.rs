@@ -105,6 +105,14 @@ pub struct BoundingReport {
     pub cells_dropped: u64,
     /// Records beyond `max_records` in a kept cell.
     pub records_clipped: u64,
+    /// Persons who lost at least one record to any of the bounds.
+    pub persons_cut: u64,
+    /// Records the bounds removed, each person's counted up to [`Self::removed_cap`]: a person's
+    /// share of this changes by at most the cap, so it can be released with noise.
+    pub records_removed_capped: u64,
+    /// The most records of one person counted in [`Self::records_removed_capped`]: what one
+    /// person may keep (`max_cells × max_records`).
+    pub removed_cap: u64,
 }
 
 impl Table {

@@ -29,6 +29,9 @@ use protect::Protected;
 /// Reports progress of the stages; [`Progress::quiet`] does nothing.
 pub struct Progress {
     bar: indicatif::ProgressBar,
+    /// With `PRIVSTAT_TIMINGS` set: the current stage and when it began, to print each stage's
+    /// wall time and memory on standard error (for benchmarks; no data is printed).
+    timings: Option<std::sync::Mutex<(&'static str, std::time::Instant)>>,
 }
 
 impl Progress {
@@ -38,7 +41,9 @@ impl Progress {
         let bar =
             indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::stderr());
         bar.enable_steady_tick(std::time::Duration::from_millis(120));
-        Self { bar }
+        let timings = std::env::var_os("PRIVSTAT_TIMINGS")
+            .map(|_| std::sync::Mutex::new(("starting", std::time::Instant::now())));
+        Self { bar, timings }
     }
 
     /// No output.
@@ -46,16 +51,45 @@ impl Progress {
     pub fn quiet() -> Self {
         Self {
             bar: indicatif::ProgressBar::hidden(),
+            timings: None,
         }
     }
 
     fn stage(&self, message: &'static str) {
         self.bar.set_message(message);
+        self.time(message);
+    }
+
+    /// Prints how long the stage that ends took and the process's memory now and at its peak.
+    fn time(&self, next: &'static str) {
+        let Some(timings) = &self.timings else {
+            return;
+        };
+        let Ok(mut current) = timings.lock() else {
+            return;
+        };
+        let (stage, began) = *current;
+        let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+        let mib = |key: &str| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix(key))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+                .map_or(0, |kib| kib / 1024)
+        };
+        eprintln!(
+            "timing: {stage}: {:.2} s; rss {} MiB, peak {} MiB",
+            began.elapsed().as_secs_f64(),
+            mib("VmRSS:"),
+            mib("VmHWM:")
+        );
+        *current = (next, std::time::Instant::now());
     }
 }
 
 impl Drop for Progress {
     fn drop(&mut self) {
+        self.time("done");
         self.bar.finish_and_clear();
     }
 }

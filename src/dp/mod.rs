@@ -309,12 +309,17 @@ fn noise_dominated_text(table: &Table, moe95: &[Vec<i64>]) -> Option<String> {
             (noisy > 0).then(|| format!("{noisy} of {} {} leaf cells", leaves.len(), m.name()))
         })
         .collect();
+    let margins = grand_total(table).is_some();
     (!parts.is_empty()).then(|| {
         format!(
-            "table {}: noise dominates {} (moe95 above the published value); their margins are \
-             far more precise",
+            "table {}: noise dominates {} (moe95 above the published value); {}",
             table.name,
-            parts.join(" and ")
+            parts.join(" and "),
+            if margins {
+                "their margins are far more precise"
+            } else {
+                "the table publishes no margins, which would be far more precise"
+            }
         )
     })
 }

@@ -848,6 +848,22 @@ mod tests {
         reduced.iter().filter(|i| i.method == Method::Lp).count()
     }
 
+    /// Per unpublished number, its exact interval and the one the default (witnessed) path gives.
+    fn exact_and_witnessed(
+        s: &System,
+        published: &[Option<i64>],
+        needs: &[i64],
+    ) -> Vec<(Interval, Interval)> {
+        let exact = intervals(s, published, Solver::Microlp, None, None).expect("consistent");
+        let fast = intervals(s, published, Solver::Microlp, None, Some(needs)).expect("consistent");
+        assert_eq!(exact.len(), fast.len());
+        exact
+            .into_iter()
+            .zip(fast)
+            .inspect(|(e, f)| assert_eq!(e.var, f.var))
+            .collect()
+    }
+
     #[test]
     fn witnesses_decide_as_the_exact_bounds_do_and_claim_no_more() {
         let mut witnessed = 0;
@@ -856,12 +872,7 @@ mod tests {
             // Hide most numbers: linked components of hundreds, open and narrow intervals.
             let published = hide(&truth, 0.6, seed);
             let needs: Vec<i64> = (0..s.vars()).map(|v| 1 + (v % 4) as i64).collect();
-            let exact = intervals(&s, &published, Solver::Microlp, None, None).expect("consistent");
-            let fast =
-                intervals(&s, &published, Solver::Microlp, None, Some(&needs)).expect("consistent");
-            assert_eq!(exact.len(), fast.len());
-            for (e, f) in exact.iter().zip(&fast) {
-                assert_eq!(e.var, f.var);
+            for (e, f) in exact_and_witnessed(&s, &published, &needs) {
                 let need = needs[e.var as usize];
                 if f.method == Method::Witnesses {
                     witnessed += 1;
@@ -905,12 +916,7 @@ mod tests {
                 }
             }
             let needs = vec![3i64; s.vars()];
-            let exact = intervals(&s, &published, Solver::Microlp, None, None).expect("consistent");
-            let fast =
-                intervals(&s, &published, Solver::Microlp, None, Some(&needs)).expect("consistent");
-            assert_eq!(exact.len(), fast.len());
-            for (e, f) in exact.iter().zip(&fast) {
-                assert_eq!(e.var, f.var);
+            for (e, f) in exact_and_witnessed(&s, &published, &needs) {
                 let (we, wf) = (
                     super::super::int_width(e.lower, e.upper),
                     super::super::int_width(f.lower, f.upper),

@@ -2,7 +2,8 @@
 
 use std::path::{Path, PathBuf};
 
-use super::support::{TestResult, privstat, root, stderr};
+use super::support::{TestResult, exit, privstat, root, stderr};
+use privstat::error::{EXIT_DATA, EXIT_USAGE};
 
 fn publish(out: &Path) -> Result<PathBuf, Box<dyn std::error::Error>> {
     let run = privstat([
@@ -100,7 +101,7 @@ fn a_revealed_value_a_changed_file_and_a_stray_identifier_all_fail() -> TestResu
     )?;
 
     let out = privstat(["audit".as_ref(), release.as_os_str()]);
-    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(out.status.code(), exit(EXIT_DATA), "{}", stderr(&out));
     let shown = String::from_utf8_lossy(&out.stdout);
     assert!(shown.contains("FAILED"));
     assert!(
@@ -124,7 +125,7 @@ fn a_revealed_value_a_changed_file_and_a_stray_identifier_all_fail() -> TestResu
 fn a_directory_without_a_manifest_is_a_usage_error() -> TestResult {
     let dir = tempfile::tempdir()?;
     let out = privstat(["audit".as_ref(), dir.path().as_os_str()]);
-    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(out.status.code(), exit(EXIT_USAGE));
     assert!(stderr(&out).contains("manifest.json"));
     Ok(())
 }

@@ -4,7 +4,8 @@
 
 use std::collections::BTreeSet;
 
-use crate::support::{TestResult, privstat, root, stderr, texts_under};
+use crate::support::{TestResult, exit, privstat, root, stderr, texts_under};
+use privstat::error::{EXIT_DATA, EXIT_OK, EXIT_USAGE};
 
 /// What a corpus file must do.
 enum Outcome {
@@ -282,10 +283,10 @@ fn every_corpus_file_has_its_exact_outcome_and_leaks_nothing() -> TestResult {
                 let line = format!(
                     "{read} rows read = {used} used + {quarantined} quarantined + {out_of_period} out of period"
                 );
-                code == Some(0) && stdout.contains(&line)
+                code == exit(EXIT_OK) && stdout.contains(&line)
             }
-            Refused(message) => code == Some(1) && err.contains(message),
-            BadPipeline(message) => code == Some(2) && err.contains(message),
+            Refused(message) => code == exit(EXIT_DATA) && err.contains(message),
+            BadPipeline(message) => code == exit(EXIT_USAGE) && err.contains(message),
         };
         if !ok {
             failures.push(format!("{file}: exit {code:?}\n{stdout}{err}"));
@@ -337,7 +338,7 @@ fn a_device_or_a_pipe_as_source_is_refused_at_once() -> TestResult {
     ] {
         let started = std::time::Instant::now();
         let o = privstat(["check", SOCO, "--source", &format!("members={source}")]);
-        assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+        assert_eq!(o.status.code(), exit(EXIT_DATA), "{}", stderr(&o));
         assert!(
             stderr(&o).contains(&format!("is not a regular file ({kind})")),
             "{}",

@@ -1,6 +1,7 @@
 //! Command-line behaviour: exit codes and messages.
 
-use super::support::{TestResult, privstat, root, stderr};
+use super::support::{TestResult, exit, privstat, root, stderr};
+use privstat::error::{EXIT_DATA, EXIT_USAGE};
 
 #[test]
 fn a_misspelt_key_is_a_pipeline_error_with_exit_code_2() -> TestResult {
@@ -10,7 +11,7 @@ fn a_misspelt_key_is_a_pipeline_error_with_exit_code_2() -> TestResult {
     let bad = dir.path().join("bad.toml");
     std::fs::write(&bad, text)?;
     let out = privstat(["check".as_ref(), bad.as_os_str()]);
-    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(out.status.code(), exit(EXIT_USAGE));
     let err = stderr(&out);
     assert!(err.contains("threshhold"), "{err}");
     assert!(err.contains("unknown field"), "{err}");
@@ -27,7 +28,7 @@ fn unknown_dimension_is_reported_with_a_suggestion() -> TestResult {
     let bad = dir.path().join("bad.toml");
     std::fs::write(&bad, text)?;
     let out = privstat(["check".as_ref(), bad.as_os_str()]);
-    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(out.status.code(), exit(EXIT_USAGE));
     let err = stderr(&out);
     assert!(
         err.contains("[tables.contacts_by_agency_area.by] unknown dimension `agncy`"),
@@ -46,7 +47,7 @@ fn a_missing_column_names_the_file_and_the_columns_it_has() -> TestResult {
     std::fs::write(&bad, text)?;
     let out = privstat(["check".as_ref(), bad.as_os_str()]);
     std::fs::remove_file(&bad)?;
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), exit(EXIT_DATA));
     let err = stderr(&out);
     assert!(err.contains("keelung_2025h1.csv"), "{err}");
     assert!(err.contains("no column `服務方法`"), "{err}");
@@ -73,7 +74,7 @@ fn keygen_writes_a_private_key_and_never_overwrites() -> TestResult {
         assert_eq!(std::fs::metadata(&key)?.permissions().mode() & 0o777, 0o600);
     }
     let second = privstat(["keygen".as_ref(), "--out".as_ref(), key.as_os_str()]);
-    assert_eq!(second.status.code(), Some(1));
+    assert_eq!(second.status.code(), exit(EXIT_DATA));
     assert_eq!(std::fs::read_to_string(&key)?, text);
     Ok(())
 }

@@ -7,7 +7,8 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use super::support::{TestResult, privstat, root, stderr};
+use super::support::{TestResult, exit, privstat, root, stderr};
+use privstat::error::EXIT_DATA;
 
 const RELEASE: &str = "keelung-services-dp-2025h1";
 
@@ -194,7 +195,7 @@ fn a_second_run_of_a_release_in_progress_is_refused_and_a_bad_out_spends_nothing
         ])
     };
     let busy = run(&out);
-    assert_eq!(busy.status.code(), Some(1), "{}", stderr(&busy));
+    assert_eq!(busy.status.code(), exit(EXIT_DATA), "{}", stderr(&busy));
     assert!(stderr(&busy).contains("another privstat run is publishing this release"));
     assert!(!ledger.exists(), "a refused run spent nothing");
     drop(lock);
@@ -207,7 +208,7 @@ fn a_second_run_of_a_release_in_progress_is_refused_and_a_bad_out_spends_nothing
     )]
     std::fs::write(&file, b"x")?;
     let bad = run(&file.join("out"));
-    assert_eq!(bad.status.code(), Some(1), "{}", stderr(&bad));
+    assert_eq!(bad.status.code(), exit(EXIT_DATA), "{}", stderr(&bad));
     assert!(!ledger.exists(), "a bad --out spent nothing");
 
     // --force over something that is not a release is refused, before spending.
@@ -227,7 +228,7 @@ fn a_second_run_of_a_release_in_progress_is_refused_and_a_bad_out_spends_nothing
         "--force".into(),
     ]);
     let not_release = privstat(&args);
-    assert_eq!(not_release.status.code(), Some(1));
+    assert_eq!(not_release.status.code(), exit(EXIT_DATA));
     assert!(stderr(&not_release).contains("is not a release directory"));
     assert!(!ledger.exists(), "nothing was spent");
     assert_eq!(std::fs::read(out.join(RELEASE))?, b"not a release");

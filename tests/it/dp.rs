@@ -4,7 +4,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use super::support::{TestResult, privstat, root, stderr};
+use super::support::{TestResult, exit, privstat, root, stderr};
+use privstat::error::EXIT_DATA;
 
 /// The Kaohsiung DP pipeline with a lifetime cap of `cap` (ε = 1 per release), paths made absolute
 /// so it can live in a temporary directory.
@@ -74,7 +75,7 @@ fn the_ledger_spends_across_runs_and_refuses_the_run_past_the_cap() -> TestResul
     let release = out.join("kaohsiung-districts-dp-2025h1");
     let before = std::fs::read(release.join("manifest.json"))?;
     let refused = run(&pipeline, &out, &ledger);
-    assert_eq!(refused.status.code(), Some(1));
+    assert_eq!(refused.status.code(), exit(EXIT_DATA));
     let message = stderr(&refused);
     assert!(message.contains("lifetime cap"), "{message}");
     assert!(message.contains("no noise was drawn"), "{message}");

@@ -3,7 +3,8 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use super::support::{TestResult, privstat, read_csv, root, stderr, texts_under};
+use super::support::{TestResult, exit, privstat, read_csv, root, stderr, texts_under};
+use privstat::error::EXIT_DATA;
 
 const DISTRICTS: [(&str, &str); 9] = [
     ("鹽埕區", "64000010"),
@@ -318,7 +319,7 @@ fn a_second_run_refuses_to_overwrite_without_force() -> TestResult {
     let manifest = dir.path().join("keelung-services-2025h1/manifest.json");
     let before = std::fs::read(&manifest)?;
     let second = privstat(args(false));
-    assert_eq!(second.status.code(), Some(1));
+    assert_eq!(second.status.code(), exit(EXIT_DATA));
     assert!(
         stderr(&second).contains("a release of that name exists"),
         "{}",

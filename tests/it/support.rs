@@ -24,6 +24,11 @@ where
         .expect("the privstat binary runs")
 }
 
+/// The process status of an exit code of `privstat::error` (`EXIT_OK`, `EXIT_DATA`, `EXIT_USAGE`).
+pub fn exit(code: u8) -> Option<i32> {
+    Some(i32::from(code))
+}
+
 /// Standard error as text.
 pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()

@@ -157,8 +157,8 @@ pub fn run(plan: &Plan, force: bool, progress: &Progress) -> Result<publish::Pub
         None => None,
     };
     let analysis = analyse(plan, progress)?;
-    let (protected, entry) = match analysis.protection {
-        Protection::Suppressed(p) => (*p, None),
+    let (protected, report, entry) = match analysis.protection {
+        Protection::Suppressed(p) => (*p, None, None),
         Protection::Dp(prepared) => {
             let ledger = ledger.as_ref().ok_or(dp::DpError::NoLedger)?;
             // The spend is on disk before any noise exists.
@@ -176,7 +176,7 @@ pub fn run(plan: &Plan, force: bool, progress: &Progress) -> Result<publish::Pub
                 .map_err(dp::DpError::from)?;
             progress.stage("drawing noise");
             match prepared.release(plan, Some(id.clone())) {
-                Ok(protected) => (protected, Some((ledger, id))),
+                Ok((protected, report)) => (protected, Some(report), Some((ledger, id))),
                 Err(e) => {
                     abandon(ledger, &id, &e.to_string());
                     return Err(e.into());
@@ -188,6 +188,7 @@ pub fn run(plan: &Plan, force: bool, progress: &Progress) -> Result<publish::Pub
     let published = publish::write(&publish::ReleaseInput {
         plan,
         protected: &protected,
+        dp: report.as_ref(),
         sources: &analysis.sources,
         quarantine: &analysis.quarantine,
         pseudonyms: &analysis.pseudonyms,

@@ -422,11 +422,16 @@ impl Prepared {
             .map(|t| (t.name.as_str(), t.bounding.as_ref()))
     }
 
-    /// Draws the noise and post-processes it. Call only after the spend is committed.
+    /// Draws the noise and post-processes it: the published tables, and what the manifest says
+    /// about the release. Call only after the spend is committed.
     ///
     /// # Errors
     /// [`DpError`] when OpenDP fails.
-    pub fn release(self, plan: &Plan, ledger_entry: Option<String>) -> Result<Protected, DpError> {
+    pub fn release(
+        self,
+        plan: &Plan,
+        ledger_entry: Option<String>,
+    ) -> Result<(Protected, DpReport), DpError> {
         let Self {
             tables,
             plan: dp_plan,
@@ -482,23 +487,24 @@ impl Prepared {
                     .to_owned(),
             );
         }
-        Ok(Protected {
+        let protected = Protected {
             tables: out,
             protection: plan.protection.clone(),
             system: None,
             verdicts: Vec::new(),
             summary,
             warnings,
-            dp: Some(DpReport {
-                plan: dp_plan,
-                bounding_loss,
-                ledger_entry,
-                moe95: MOE95_TEXT,
-                post_processing: POST_PROCESSING_TEXT,
-                noise_source: "OpenDP 0.16 discrete samplers (make_laplace / make_gaussian on i64 \
-                               vectors), OpenSSL randomness",
-            }),
-        })
+        };
+        let report = DpReport {
+            plan: dp_plan,
+            bounding_loss,
+            ledger_entry,
+            moe95: MOE95_TEXT,
+            post_processing: POST_PROCESSING_TEXT,
+            noise_source: "OpenDP 0.16 discrete samplers (make_laplace / make_gaussian on i64 \
+                           vectors), OpenSSL randomness",
+        };
+        Ok((protected, report))
     }
 }
 

@@ -212,11 +212,12 @@ fn publish_without_noise(
     analysis: &Context,
 ) -> BTreeMap<String, String> {
     NOISE_OFF.with(|off| off.set(true));
-    let protected = prepared.release(plan, None).expect("releases");
+    let (protected, report) = prepared.release(plan, None).expect("releases");
     NOISE_OFF.with(|off| off.set(false));
     let published = crate::publish::write(&crate::publish::ReleaseInput {
         plan,
         protected: &protected,
+        dp: Some(&report),
         sources: &analysis.sources,
         quarantine: &analysis.quarantine,
         pseudonyms: &analysis.pseudonyms,

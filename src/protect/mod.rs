@@ -140,8 +140,6 @@ pub struct Protected {
     pub summary: Summary,
     /// What the protection does not guarantee, for the manifest.
     pub warnings: Vec<String>,
-    /// Set for DP releases.
-    pub dp: Option<crate::dp::DpReport>,
 }
 
 /// Why a release could not be protected.
@@ -271,7 +269,6 @@ pub fn apply(tables: Vec<Table>, plan: &Plan) -> Result<Protected, ProtectError>
         verdicts,
         summary,
         warnings,
-        dp: None,
     })
 }
 

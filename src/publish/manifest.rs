@@ -229,7 +229,7 @@ impl Manifest {
             p.file_name()
                 .map_or_else(String::new, |f| f.to_string_lossy().into_owned())
         };
-        let dp = input.protected.dp.as_ref();
+        let dp = input.dp;
         let inputs = input
             .sources
             .iter()

@@ -90,6 +90,8 @@ pub struct Published {
 pub struct ReleaseInput<'a> {
     pub plan: &'a Plan,
     pub protected: &'a Protected,
+    /// What the manifest says about a DP release (none for suppression).
+    pub dp: Option<&'a crate::dp::DpReport>,
     pub sources: &'a [SourceReport],
     pub quarantine: &'a Quarantine,
     pub pseudonyms: &'a PseudonymMethod,

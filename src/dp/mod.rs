@@ -357,7 +357,7 @@ impl Prepared {
         let mut rows = Vec::new();
         for (table, tp) in self.tables.iter().zip(&self.plan.tables) {
             let leaves: Vec<bool> = (0..table.len()).map(|c| table.is_leaf(c)).collect();
-            let total = table.len() - 1;
+            let total = grand_total(table);
             let scales: Vec<f64> = tp.measures.iter().map(|mp| mp.scale).collect();
             let mut raw = vec![[0.0f64; 3]; scales.len()];
             let mut fit = vec![[0.0f64; 3]; scales.len()];
@@ -380,7 +380,9 @@ impl Prepared {
                             (noisy[c] - truth[c]).abs() as f64,
                             (out[m].values[c] - truth[c]).abs() as f64,
                         );
-                        for (slot, on) in [true, leaves[c], c == total].into_iter().enumerate() {
+                        for (slot, on) in
+                            [true, leaves[c], Some(c) == total].into_iter().enumerate()
+                        {
                             if on {
                                 raw[slot] += e_raw;
                                 fit[slot] += e_fit;
@@ -555,17 +557,7 @@ fn estimate_bounding_loss(
 
 /// Per table, the population it counts (source and period), from the pipeline alone.
 fn populations(tables: &[Table], plan: &Plan) -> Vec<String> {
-    tables
-        .iter()
-        .map(|t| {
-            let source = plan
-                .tables
-                .iter()
-                .find(|s| s.name == t.name)
-                .map_or("", |s| plan.sources[s.source].name.as_str());
-            crate::protect::population_key(source, t.period.map(|p| (p.start, p.end)))
-        })
-        .collect()
+    tables.iter().map(|t| t.population(plan)).collect()
 }
 
 /// The cell of `table` at the total of every axis, when every axis has one.

@@ -686,10 +686,7 @@ fn coverage_of(seed: &Seed) {
     }
     for (&(t, m), &sq) in &leaves_sum_sq {
         let table = &prepared.tables[t];
-        let Some(total) = table_patterns[t]
-            .iter()
-            .position(|p| p.split('×').all(|l| l == "total"))
-        else {
+        let Some(total) = super::grand_total(table) else {
             continue;
         };
         let published = margin_sq.get(&(t, m, total)).copied().unwrap_or(0.0) / n;

@@ -1132,11 +1132,9 @@ fn matches_any(rules: &[CellRule], table: &str, codes: &[(&str, &str)]) -> bool 
 
 /// The attacker's view of a tabulated table.
 fn shape_of(table: &Table, plan: &Plan) -> Shape {
-    let spec = plan.tables.iter().find(|s| s.name == table.name);
-    let source = spec.map_or("", |s| plan.sources[s.source].name.as_str());
     Shape {
         name: table.name.clone(),
-        population: population_key(source, table.period.map(|p| (p.start, p.end))),
+        population: table.population(plan),
         axes: table
             .axes
             .iter()
@@ -1172,17 +1170,5 @@ fn shape_of(table: &Table, plan: &Plan) -> Shape {
             .map(crate::config::plan::Measure::name)
             .collect(),
         additive: table.additive.clone(),
-    }
-}
-
-/// The population a table counts: its source and period.
-#[must_use]
-pub fn population_key(
-    source: &str,
-    period: Option<(chrono::NaiveDate, chrono::NaiveDate)>,
-) -> String {
-    match period {
-        Some((start, end)) => format!("{source}|{start}..{end}"),
-        None => format!("{source}|all"),
     }
 }

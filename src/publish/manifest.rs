@@ -173,10 +173,7 @@ impl TableEntry {
             name: t.name.clone(),
             title: t.title.clone(),
             source: spec.map_or_else(String::new, |s| plan.sources[s.source].name.clone()),
-            population: crate::protect::population_key(
-                spec.map_or("", |s| plan.sources[s.source].name.as_str()),
-                t.period.map(|p| (p.start, p.end)),
-            ),
+            population: t.population(plan),
             dimensions: t
                 .axes
                 .iter()

@@ -116,6 +116,18 @@ pub struct BoundingReport {
 }
 
 impl Table {
+    /// The population the table counts, as a key: its source (from the pipeline) and period.
+    /// Tables of one population share persons, cells and margins.
+    #[must_use]
+    pub fn population(&self, plan: &Plan) -> String {
+        let source = plan
+            .tables
+            .iter()
+            .find(|s| s.name == self.name)
+            .map_or("", |s| plan.sources[s.source].name.as_str());
+        population_key(source, self.period.map(|p| (p.start, p.end)))
+    }
+
     /// Number of cells.
     #[must_use]
     pub fn len(&self) -> usize {
@@ -427,6 +439,18 @@ fn count_table(
     table.values = values;
     table.persons = persons;
     Ok(table)
+}
+
+/// The population a table counts: its source and period.
+#[must_use]
+pub fn population_key(
+    source: &str,
+    period: Option<(chrono::NaiveDate, chrono::NaiveDate)>,
+) -> String {
+    match period {
+        Some((start, end)) => format!("{source}|{start}..{end}"),
+        None => format!("{source}|all"),
+    }
 }
 
 /// Whether no value of `key` has two codes of the dimension `dim` in `frame`.

@@ -658,7 +658,8 @@ pub const MOE95_TEXT: &str = "95 % margin of error of the published value around
 pub const POST_PROCESSING_TEXT: &str = "least squares over every cell and margin of a table \
     measure (Kronecker-structured, exact); then, level by level from the grand totals down to the \
     leaves (TopDown), the cells of each level as close to their estimates (weighted by precision) \
-    as every relation the true table keeps allows, with coarser levels held: non-negativity, \
+    as every relation the true table keeps allows, with coarser levels held within 0.3 of their \
+    standard deviation: non-negativity, \
     margin = sum of cells where the measure adds up, cell <= margin <= sum of cells for persons \
     over a dimension where one person can have several codes, persons <= person-times (quadratic \
     programmes, clarabel); then integers from the totals down (largest remainder), the person \

@@ -208,7 +208,7 @@ pub fn reconcile(
         .map(|p| (p.measure, p.cell, p.value))
         .into_iter()
         .collect();
-    let projected = project::project(&inputs, pair, &pinned);
+    let projected = project::project(&inputs, pair, &pinned, project::HELD_WITHIN_SD);
     let mut values: Vec<Vec<i64>> = projected
         .iter()
         .zip(models)

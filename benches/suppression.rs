@@ -6,8 +6,9 @@
 #![allow(missing_docs, clippy::unwrap_used, reason = "benchmark harness")]
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use privstat::attacker::lp::{self, Solver};
 use privstat::protect::random;
-use privstat::protect::{Cost, Problem, Solver, lp, suppress};
+use privstat::protect::{Cost, Problem, suppress};
 
 fn suppression(c: &mut Criterion) {
     let districts: usize = std::env::var("PRIVSTAT_BENCH_DISTRICTS")

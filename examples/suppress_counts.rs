@@ -26,9 +26,11 @@
 
 use std::io::Write;
 
+use privstat::attacker::lp::{self, Solver};
+use privstat::attacker::rules::int_width;
+use privstat::attacker::system::System;
 use privstat::protect::random;
-use privstat::protect::system::System;
-use privstat::protect::{Cost, Problem, Solver, int_width, lp, suppress};
+use privstat::protect::{Cost, Problem, suppress};
 
 struct Table {
     system: System,

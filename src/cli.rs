@@ -9,9 +9,9 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
+use crate::attacker::CellStatus;
 use crate::config::{self, Overrides};
 use crate::error::Error;
-use crate::protect::CellStatus;
 use crate::{Progress, synth};
 
 /// Writes a line of results to standard output. A closed pipe (`privstat check … | head`) ends the

@@ -4,6 +4,7 @@
 //! [`ingest`] raw exports → [`pseudonymise`] identifiers → [`tabulate`] persons and person-times over
 //! the public key domain → [`protect`] the cells → [`publish`] the release, atomically.
 
+pub mod attacker;
 pub mod audit;
 pub mod cli;
 pub mod config;

@@ -8,9 +8,9 @@
 //! - scans every value of every file for identifier-shaped strings (Taiwan ID/UI, HKID, PRC ID,
 //!   phone numbers), reporting where and what kind, never the text;
 //! - checks the threshold on every published person count;
-//! - rebuilds the relations between all published numbers ([`crate::protect::system`]) from the
+//! - rebuilds the relations between all published numbers ([`crate::attacker::system`]) from the
 //!   code lists and the manifest's additivity, and computes every suppressed number's feasibility
-//!   interval ([`crate::protect::lp`]): none may be exactly recoverable, and every primary count's
+//!   interval ([`crate::attacker::lp`]): none may be exactly recoverable, and every primary count's
 //!   interval must hold at least `protection_level` integers beyond its lowest. In large linked
 //!   groups a number that witnesses (solutions of the published relations) already show
 //!   protected gets that inner interval, marked `witnesses`; every other interval is exact, and
@@ -27,9 +27,11 @@ use std::path::Path;
 
 use serde::Serialize;
 
+use crate::attacker::CellStatus;
+use crate::attacker::lp::{self, Solver};
+use crate::attacker::rules::{self, Rank, int_width};
+use crate::attacker::system::{self, Shape, System};
 use crate::config::raw::{ProtectionMethod, Zeros};
-use crate::protect::system::{self, AxisTree, Shape, System};
-use crate::protect::{CellStatus, Solver, int_width, lp};
 use read::{Manifest, TextFrame};
 
 /// How bad a finding is.
@@ -684,22 +686,23 @@ fn shape_of(
                 .position(|c| c.code == code)
                 .map(|p| u32::try_from(p).expect("small axis"))
         };
-        let total = codes
-            .iter()
-            .position(|c| c.level == "total")
-            .map(|p| u32::try_from(p).expect("small axis"));
-        let parent = codes
+        let ranks: Vec<Rank> = codes
             .iter()
             .map(|c| match c.level.as_str() {
-                "total" => None,
-                _ => c.parent.as_deref().and_then(position).or(total),
+                "total" => Rank::Total,
+                "group" => Rank::Group,
+                _ => Rank::Leaf,
             })
             .collect();
-        axes.push(AxisTree::new(
+        let declared: Vec<Option<u32>> = codes
+            .iter()
+            .map(|c| c.parent.as_deref().and_then(position))
+            .collect();
+        axes.push(rules::axis_tree(
             dim.name.clone(),
             codes.iter().map(|c| c.code.clone()).collect(),
-            parent,
-            codes.iter().map(|c| c.level == "total").collect(),
+            &ranks,
+            &declared,
         ));
     }
     let additive = table
@@ -826,7 +829,7 @@ fn check_threshold(manifest: &Manifest, shapes: &[Shape], grids: &[Grid], report
         };
         for cell in grid[m].iter().flatten() {
             if let (CellStatus::Published, Some(v)) = *cell
-                && ((v > 0 && v < k) || (v == 0 && zeros_sensitive))
+                && rules::is_primary(v, k, zeros_sensitive)
             {
                 below += 1;
                 first.get_or_insert_with(|| shape.name.clone());
@@ -905,13 +908,7 @@ fn check_intervals(
         );
     }
     let level = i64::from(manifest.protection.protection_level);
-    let need = |v: usize| {
-        if primary[v] && system::is_count(&system.var_measure[v]) {
-            level
-        } else {
-            1
-        }
-    };
+    let need = |v: usize| rules::need(primary[v], &system.var_measure[v], level);
     let needs: Vec<i64> = (0..system.vars()).map(need).collect();
     let intervals = match lp::intervals(
         &system,

@@ -32,10 +32,11 @@ pub mod sensitivity;
 
 use serde::Serialize;
 
+use crate::attacker::CellStatus;
 use crate::config::Plan;
 use crate::config::plan::{Dp, DpBudget, DpCap, Measure};
 use crate::config::raw::{LowCounts, Mechanism};
-use crate::protect::{CellStatus, Protected, ProtectedTable, Summary};
+use crate::protect::{Protected, ProtectedTable, Summary};
 use crate::tabulate::Table;
 pub use mechanism::OpenDpError;
 pub use sensitivity::Sensitivity;

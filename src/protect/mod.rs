@@ -22,69 +22,24 @@
 //!   perturbation among the cells still suppressed); not in large tables, where the repair audit
 //!   also takes such proofs before it asks the LP.
 
-pub mod lp;
 pub mod moves;
 pub mod random;
 pub mod secondary;
-pub mod system;
 #[cfg(test)]
 mod tests;
 
 use rayon::prelude::*;
 use serde::Serialize;
 
+use crate::attacker::CellStatus;
+use crate::attacker::lp::{self, Method, Solver};
+use crate::attacker::rules::{self, Rank, int_width};
+use crate::attacker::system::{AxisTree, Shape, System};
 use crate::config::Plan;
 use crate::config::plan::{CellRule, Protection};
 pub use crate::config::raw::Cost;
 use crate::config::raw::Zeros;
 use crate::tabulate::{Level, Table};
-pub use lp::{Interval, Method, Solver};
-use system::{AxisTree, Shape, System};
-
-/// Status of a published cell.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum CellStatus {
-    Published,
-    /// Below the threshold, or listed by the data owner: value withheld.
-    SuppressedPrimary,
-    /// Withheld so that primary cells cannot be derived from the others.
-    SuppressedSecondary,
-    /// DP: published, but the noisy person count is below the threshold (noise dominates it).
-    LowNoisyCount,
-}
-
-impl CellStatus {
-    /// The value of the `status` column.
-    #[must_use]
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Published => "published",
-            Self::SuppressedPrimary => "suppressed_primary",
-            Self::SuppressedSecondary => "suppressed_secondary",
-            Self::LowNoisyCount => "low_noisy_count",
-        }
-    }
-
-    /// Parses the `status` column.
-    #[must_use]
-    pub fn parse(s: &str) -> Option<Self> {
-        [
-            Self::Published,
-            Self::SuppressedPrimary,
-            Self::SuppressedSecondary,
-            Self::LowNoisyCount,
-        ]
-        .into_iter()
-        .find(|c| c.as_str() == s)
-    }
-
-    /// Whether the value is withheld.
-    #[must_use]
-    pub fn is_suppressed(self) -> bool {
-        !matches!(self, Self::Published | Self::LowNoisyCount)
-    }
-}
 
 /// A table with the status of each cell (shared by all its measures).
 #[derive(Debug, Clone)]
@@ -188,7 +143,7 @@ pub fn apply(tables: Vec<Table>, plan: &Plan) -> Result<Protected, ProtectError>
             let atom = system.atom_of[t][cell] as usize;
             let p = table.persons[cell];
             weight[atom] = p;
-            let small = (p > 0 && p < k) || (p == 0 && protection.zeros == Zeros::Sensitive);
+            let small = rules::is_primary(p, k, protection.zeros == Zeros::Sensitive);
             let codes = cell_codes(table, cell);
             if matches_any(&protection.always_suppress, &table.name, &codes) {
                 requested[atom] = true;
@@ -512,22 +467,6 @@ impl Verdict {
     }
 }
 
-/// `floor(upper) − ceil(lower)`, saturating: `i64::MAX` when unbounded (upper +∞ or lower −∞),
-/// and `i64::MIN` for an interval that proves nothing (a bound of NaN, an upper bound of −∞ or a
-/// lower bound of +∞: an LP that failed), so that it can never pass a need.
-#[must_use]
-pub fn int_width(lower: f64, upper: f64) -> i64 {
-    if lower.is_nan() || upper.is_nan() || upper == f64::NEG_INFINITY || lower == f64::INFINITY {
-        return i64::MIN;
-    }
-    if upper == f64::INFINITY || lower == f64::NEG_INFINITY {
-        return i64::MAX;
-    }
-    #[allow(clippy::cast_possible_truncation, reason = "bounded by counts")]
-    let w = (upper + 1e-7).floor() as i64 - (lower - 1e-7).ceil() as i64;
-    w
-}
-
 /// Verdicts on every suppressed number, given what is published.
 ///
 /// # Errors
@@ -584,11 +523,11 @@ struct Prover<'a> {
 impl Prover<'_> {
     fn need_of_var(&self, v: usize) -> i64 {
         let atom = self.system.var_atom[v] as usize;
-        if self.sensitive[atom] && system::is_count(&self.system.var_measure[v]) {
-            self.level
-        } else {
-            1
-        }
+        rules::need(
+            self.sensitive[atom],
+            &self.system.var_measure[v],
+            self.level,
+        )
     }
 
     fn need_of_atom(&self, a: usize) -> i64 {
@@ -1139,28 +1078,20 @@ fn shape_of(table: &Table, plan: &Plan) -> Shape {
             .axes
             .iter()
             .map(|axis| {
-                let total = axis.cells.iter().position(|c| c.level == Level::Total);
-                let to_u32 = |p: usize| u32::try_from(p).expect("small axis");
-                let parent = axis
+                let ranks: Vec<Rank> = axis
                     .cells
                     .iter()
-                    .enumerate()
-                    .map(|(i, c)| match c.level {
-                        Level::Leaf => axis
-                            .group_of
-                            .get(i)
-                            .copied()
-                            .flatten()
-                            .or(total.map(to_u32)),
-                        Level::Group => total.map(to_u32),
-                        Level::Total => None,
+                    .map(|c| match c.level {
+                        Level::Leaf => Rank::Leaf,
+                        Level::Group => Rank::Group,
+                        Level::Total => Rank::Total,
                     })
                     .collect();
-                AxisTree::new(
+                rules::axis_tree(
                     axis.name.clone(),
                     axis.cells.iter().map(|c| c.code.clone()).collect(),
-                    parent,
-                    axis.cells.iter().map(|c| c.level == Level::Total).collect(),
+                    &ranks,
+                    &axis.group_of,
                 )
             })
             .collect(),

@@ -20,8 +20,8 @@
 
 use microlp::{ComparisonOp, OptimizationDirection, Problem, Variable};
 
-use super::lp::{find, union};
-use super::system::{Kind, System};
+use crate::attacker::lp::{find, union};
+use crate::attacker::system::{Kind, System};
 use crate::config::raw::Cost;
 
 /// Numbers of linked tables up to which a move is searched over all of them; above, over windows

@@ -4,7 +4,7 @@
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use super::system::{AxisTree, Shape, System};
+use crate::attacker::system::{AxisTree, Shape, System};
 
 /// One dimension: `leaves` codes, grouped into `groups` consecutive groups (none when 0), and a
 /// total.

@@ -17,7 +17,7 @@
 use crate::config::raw::Cost;
 use std::collections::HashMap;
 
-use super::system::{AxisTree, Kind, System};
+use crate::attacker::system::{AxisTree, Kind, System};
 
 /// The state secondary suppression works on.
 pub struct Search<'a> {
@@ -346,8 +346,8 @@ fn axis_moves(axis: &AxisTree, p: u32) -> Vec<Vec<(u32, i32)>> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::system::tests::{flat, shape};
     use super::*;
+    use crate::attacker::system::tests::{flat, shape};
 
     #[test]
     fn moves_through_a_leaf_pair_it_with_a_sibling_or_climb_to_the_total() {

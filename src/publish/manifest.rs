@@ -7,10 +7,11 @@ use std::path::Path;
 use serde::Serialize;
 
 use super::{PublishError, ReleaseInput};
+use crate::attacker::CellStatus;
 use crate::config::Plan;
 use crate::config::raw::{Label, ProtectionMethod};
 use crate::ingest::{IdCounts, Reason};
-use crate::protect::{CellStatus, ProtectedTable};
+use crate::protect::ProtectedTable;
 use crate::pseudonymise::PseudonymMethod;
 
 /// The manifest of one release.

@@ -1,0 +1,18 @@
+//! The attacker's view of a suppressed release, shared by the protector (which must defeat it) and
+//! the auditor (which checks that it was defeated). It knows no plan and no file: only what a
+//! release shows.
+//!
+//! - [`status`]: what each published cell says of itself (published, or withheld and why);
+//! - [`system`]: the release as atoms (distinct cells), variables (their numbers) and the linear
+//!   relations between them that any reader can state (margins, linked tables);
+//! - [`lp`]: the feasibility interval of every withheld number, as the Fischetti–Salazar attacker
+//!   computes it from everything published;
+//! - [`rules`]: what protector and auditor must agree on — which cells are primary, how many
+//!   integers a withheld number's interval must hold, and how an interval's integers are counted.
+
+pub mod lp;
+pub mod rules;
+pub mod status;
+pub mod system;
+
+pub use status::CellStatus;

@@ -1,0 +1,123 @@
+//! What the protector and the auditor must agree on, written once: the primary rule, the need of
+//! a withheld number, how the integers of an interval are counted, and how an axis's codes form
+//! the tree its margins follow.
+
+use super::system::{AxisTree, is_count};
+
+/// Whether a code of an axis is a leaf, a group of leaves or the axis total.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rank {
+    Leaf,
+    Group,
+    Total,
+}
+
+/// The tree of one axis: a code's parent is the one it declares (a leaf's group), else the total;
+/// the total has none. `declared[i]` is the position of code `i`'s parent, if any (the list may be
+/// shorter than the codes).
+///
+/// # Panics
+/// When an axis has more than `u32::MAX` codes (a code list is far smaller).
+#[must_use]
+pub fn axis_tree(
+    domain: String,
+    codes: Vec<String>,
+    ranks: &[Rank],
+    declared: &[Option<u32>],
+) -> AxisTree {
+    let total = ranks
+        .iter()
+        .position(|&r| r == Rank::Total)
+        .map(|p| u32::try_from(p).expect("small axis"));
+    let parent = ranks
+        .iter()
+        .enumerate()
+        .map(|(i, rank)| match rank {
+            Rank::Leaf | Rank::Group => declared.get(i).copied().flatten().or(total),
+            Rank::Total => None,
+        })
+        .collect();
+    let is_total = ranks.iter().map(|&r| r == Rank::Total).collect();
+    AxisTree::new(domain, codes, parent, is_total)
+}
+
+/// The primary rule: a cell of `persons` distinct persons is sensitive when `0 < persons < k`,
+/// and when it is empty if empty cells are declared sensitive.
+#[must_use]
+pub fn is_primary(persons: i64, k: i64, zeros_sensitive: bool) -> bool {
+    (persons > 0 && persons < k) || (persons == 0 && zeros_sensitive)
+}
+
+/// Integers the interval of a withheld number of `measure` must hold beyond its lowest: the
+/// protection level for a count of a primary cell, else one (not exactly recoverable; sums only
+/// ever need that).
+#[must_use]
+pub fn need(primary: bool, measure: &str, level: i64) -> i64 {
+    if primary && is_count(measure) {
+        level
+    } else {
+        1
+    }
+}
+
+/// `floor(upper) − ceil(lower)`, saturating: `i64::MAX` when unbounded (upper +∞ or lower −∞),
+/// and `i64::MIN` for an interval that proves nothing (a bound of NaN, an upper bound of −∞ or a
+/// lower bound of +∞: an LP that failed), so that it can never pass a need.
+#[must_use]
+pub fn int_width(lower: f64, upper: f64) -> i64 {
+    if lower.is_nan() || upper.is_nan() || upper == f64::NEG_INFINITY || lower == f64::INFINITY {
+        return i64::MIN;
+    }
+    if upper == f64::INFINITY || lower == f64::NEG_INFINITY {
+        return i64::MAX;
+    }
+    #[allow(clippy::cast_possible_truncation, reason = "bounded by counts")]
+    let w = (upper + 1e-7).floor() as i64 - (lower - 1e-7).ceil() as i64;
+    w
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_leaf_hangs_under_its_group_else_the_total() {
+        let tree = axis_tree(
+            "island".into(),
+            ["a", "b", "c", "g", "all"].map(String::from).to_vec(),
+            &[Rank::Leaf, Rank::Leaf, Rank::Leaf, Rank::Group, Rank::Total],
+            &[Some(3), Some(3), None, None, None],
+        );
+        assert_eq!(tree.parent, [Some(3), Some(3), Some(4), Some(4), None]);
+        assert_eq!(tree.children[4], [2, 3]);
+        assert_eq!(tree.is_total, [false, false, false, false, true]);
+    }
+
+    #[test]
+    fn a_small_cell_is_primary_and_an_empty_one_only_when_declared_sensitive() {
+        assert!(is_primary(1, 3, false));
+        assert!(is_primary(2, 3, false));
+        assert!(!is_primary(3, 3, false));
+        assert!(!is_primary(0, 3, false));
+        assert!(is_primary(0, 3, true));
+    }
+
+    #[test]
+    fn counts_of_primary_cells_need_the_level_and_everything_else_one() {
+        assert_eq!(need(true, "persons", 3), 3);
+        assert_eq!(need(true, "person_times", 3), 3);
+        assert_eq!(need(true, "sum_hours", 3), 1);
+        assert_eq!(need(false, "persons", 3), 1);
+    }
+
+    #[test]
+    fn widths_count_integers_and_an_interval_that_proves_nothing_passes_no_need() {
+        assert_eq!(int_width(0.0, 2.0), 2);
+        assert_eq!(int_width(0.5, 2.5), 1);
+        assert_eq!(int_width(1.999_999_99, 2.000_000_01), 0);
+        assert_eq!(int_width(0.0, f64::INFINITY), i64::MAX);
+        assert_eq!(int_width(0.0, f64::NEG_INFINITY), i64::MIN);
+        assert_eq!(int_width(f64::NAN, 3.0), i64::MIN);
+        assert_eq!(int_width(f64::INFINITY, 3.0), i64::MIN);
+    }
+}

@@ -1,0 +1,48 @@
+//! The `status` of a published cell.
+
+use serde::Serialize;
+
+/// Status of a published cell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CellStatus {
+    Published,
+    /// Below the threshold, or listed by the data owner: value withheld.
+    SuppressedPrimary,
+    /// Withheld so that primary cells cannot be derived from the others.
+    SuppressedSecondary,
+    /// DP: published, but the noisy person count is below the threshold (noise dominates it).
+    LowNoisyCount,
+}
+
+impl CellStatus {
+    /// The value of the `status` column.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Published => "published",
+            Self::SuppressedPrimary => "suppressed_primary",
+            Self::SuppressedSecondary => "suppressed_secondary",
+            Self::LowNoisyCount => "low_noisy_count",
+        }
+    }
+
+    /// Parses the `status` column.
+    #[must_use]
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            Self::Published,
+            Self::SuppressedPrimary,
+            Self::SuppressedSecondary,
+            Self::LowNoisyCount,
+        ]
+        .into_iter()
+        .find(|c| c.as_str() == s)
+    }
+
+    /// Whether the value is withheld.
+    #[must_use]
+    pub fn is_suppressed(self) -> bool {
+        !matches!(self, Self::Published | Self::LowNoisyCount)
+    }
+}

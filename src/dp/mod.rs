@@ -23,12 +23,19 @@
 //!
 //! `seeds` (tests) checks the guarantee on the seed pipelines the way the definition reads.
 
+mod bounding;
 pub mod consistency;
 pub mod ledger;
 pub mod mechanism;
 pub mod post;
 pub mod project;
 pub mod sensitivity;
+mod study;
+
+use bounding::estimate_bounding_loss;
+pub use bounding::{bounding, bounding_seed};
+pub use post::{MOE95_TEXT, POST_PROCESSING_TEXT};
+pub use study::ErrorRow;
 
 use serde::Serialize;
 
@@ -333,89 +340,7 @@ fn loss_unit(mechanism: Mechanism) -> &'static str {
     }
 }
 
-/// Error of one table measure over repeated draws ([`Prepared::error_study`]).
-#[derive(Debug, Clone, Serialize)]
-pub struct ErrorRow {
-    pub table: String,
-    pub measure: String,
-    pub scale: f64,
-    /// `E|noise|` of the mechanism at this scale.
-    pub theoretical_mae: f64,
-    /// Mean absolute error of the raw noisy cells, all cells / leaves / the grand total.
-    pub raw: [f64; 3],
-    /// The same after least squares and integer allocation.
-    pub consistent: [f64; 3],
-}
-
 impl Prepared {
-    /// For benchmarks on synthetic data only: draws `draws` releases of every table measure without
-    /// charging any ledger and compares them with the bounded true counts. Never run it on real
-    /// data: its output is not differentially private.
-    ///
-    /// # Errors
-    /// OpenDP's.
-    pub fn error_study(&self, draws: usize) -> Result<Vec<ErrorRow>, DpError> {
-        let mut rows = Vec::new();
-        for (table, tp) in self.tables.iter().zip(&self.plan.tables) {
-            let leaves: Vec<bool> = (0..table.len()).map(|c| table.is_leaf(c)).collect();
-            let total = grand_total(table);
-            let scales: Vec<f64> = tp.measures.iter().map(|mp| mp.scale).collect();
-            let mut raw = vec![[0.0f64; 3]; scales.len()];
-            let mut fit = vec![[0.0f64; 3]; scales.len()];
-            let mut counts = [0.0f64; 3];
-            for _ in 0..draws {
-                let noisy = table
-                    .values
-                    .iter()
-                    .zip(&scales)
-                    .map(|(truth, &scale)| mechanism::release(self.plan.mechanism, scale, truth))
-                    .collect::<Result<Vec<_>, _>>()?;
-                let out = post::post_process(table, &noisy, self.plan.mechanism, &scales, None)?;
-                for (m, truth) in table.values.iter().enumerate() {
-                    let noisy = &noisy[m];
-                    let (raw, fit) = (&mut raw[m], &mut fit[m]);
-                    let counts = &mut counts;
-                    for c in 0..truth.len() {
-                        #[allow(clippy::cast_precision_loss, reason = "small errors")]
-                        let (e_raw, e_fit) = (
-                            (noisy[c] - truth[c]).abs() as f64,
-                            (out[m].values[c] - truth[c]).abs() as f64,
-                        );
-                        for (slot, on) in
-                            [true, leaves[c], Some(c) == total].into_iter().enumerate()
-                        {
-                            if on {
-                                raw[slot] += e_raw;
-                                fit[slot] += e_fit;
-                                if m == 0 {
-                                    counts[slot] += 1.0;
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-            for (m, mp) in tp.measures.iter().enumerate() {
-                let theoretical = match self.plan.mechanism {
-                    Mechanism::Laplace => {
-                        let p = (-1.0 / mp.scale).exp();
-                        2.0 * p / (1.0 - p * p)
-                    }
-                    Mechanism::Gaussian => mp.scale * (2.0 / std::f64::consts::PI).sqrt(),
-                };
-                rows.push(ErrorRow {
-                    table: table.name.clone(),
-                    measure: mp.measure.clone(),
-                    scale: mp.scale,
-                    theoretical_mae: theoretical,
-                    raw: [0, 1, 2].map(|i| raw[m][i] / counts[i].max(1.0)),
-                    consistent: [0, 1, 2].map(|i| fit[m][i] / counts[i].max(1.0)),
-                });
-            }
-        }
-        Ok(rows)
-    }
-
     /// The bounded tables' contribution-bounding reports (for the operator only).
     pub fn bounding(
         &self,
@@ -527,35 +452,6 @@ fn draw(tables: &[Table], plan: &DpPlan) -> Result<Vec<Vec<Vec<i64>>>, OpenDpErr
         .collect()
 }
 
-/// Per table whose plan spends on it, the noisy estimate of what bounding removed: each count
-/// drawn by OpenDP at its own scale, then floored at 0.
-fn estimate_bounding_loss(
-    tables: &[Table],
-    plan: &DpPlan,
-) -> Result<Vec<BoundingLoss>, OpenDpError> {
-    let mut out = Vec::new();
-    for (table, tp) in tables.iter().zip(&plan.tables) {
-        let (Some(report), [persons, records]) = (&table.bounding, tp.bounding_loss.as_slice())
-        else {
-            continue;
-        };
-        let noisy = |mp: &MeasurePlan, exact: u64| -> Result<i64, OpenDpError> {
-            let exact = i64::try_from(exact).unwrap_or(i64::MAX);
-            let drawn = mechanism::release(plan.mechanism, mp.scale, &vec![exact])?;
-            Ok(drawn.first().copied().unwrap_or(0).max(0))
-        };
-        out.push(BoundingLoss {
-            table: table.name.clone(),
-            persons_cut: noisy(persons, report.persons_cut)?,
-            persons_cut_moe95: persons.moe95_of_a_measurement,
-            records_removed: noisy(records, report.records_removed_capped)?,
-            records_removed_moe95: records.moe95_of_a_measurement,
-            removed_cap_per_person: tp.removed_cap_per_person,
-        });
-    }
-    Ok(out)
-}
-
 /// Per table, the population it counts (source and period), from the pipeline alone.
 fn populations(tables: &[Table], plan: &Plan) -> Vec<String> {
     tables.iter().map(|t| t.population(plan)).collect()
@@ -640,65 +536,6 @@ fn post_process_all(
             post::post_process(table, noisy, plan.mechanism, &scales, pin)
         })
         .collect()
-}
-
-/// How `moe95` is computed and what it covers, for the manifest and the dictionary.
-pub const MOE95_TEXT: &str = "95 % margin of error of the published value around the bounded \
-    count: the count after contribution bounding (each person in at most max_cells_per_person \
-    cells of a table, one code of each dimension declared one per person, at most \
-    max_records_per_cell records per cell; see the manifest), not the count of every record of the \
-    export, which is higher where persons exceed the bounds (the manifest's bounding_loss estimates \
-    by how much, with noise). For a cell that nothing else informs, \
-    OpenDP's accuracy (alpha = 0.05) of the mechanism at the scale used; for a cell reconciled \
-    with its margins, the exact standard deviation of its least-squares estimate (with the \
-    variance of integer rounding) times the normal 95 % quantile corrected (Cornish-Fisher) for \
-    the kurtosis of the noise it keeps. Checked by simulation per level pattern: at least 93 % \
-    coverage everywhere; cells near zero, which non-negativity pins, are covered more often";
-
-/// How values are post-processed, for the manifest.
-pub const POST_PROCESSING_TEXT: &str = "least squares over every cell and margin of a table \
-    measure (Kronecker-structured, exact); then, level by level from the grand totals down to the \
-    leaves (TopDown), the cells of each level as close to their estimates (weighted by precision) \
-    as every relation the true table keeps allows, with coarser levels held within 0.3 of their \
-    standard deviation: non-negativity, \
-    margin = sum of cells where the measure adds up, cell <= margin <= sum of cells for persons \
-    over a dimension where one person can have several codes, persons <= person-times (quadratic \
-    programmes, clarabel); then integers from the totals down (largest remainder), the person \
-    relations kept by moving finer cells under held coarser ones. Tables of one population that \
-    publish persons with a grand total share it: estimated once from every such table (each \
-    least-squares estimate weighted by its precision), rounded and held as their coarsest cell. \
-    Reads noisy values only";
-
-/// The keyed seed of contribution bounding: HMAC of the release name under the pseudonymisation
-/// key, so that the choice of a person's kept cells is reproducible by the data owner and
-/// unpredictable to anyone else.
-#[must_use]
-pub fn bounding_seed(key: &crate::pseudonymise::Key, release: &str) -> [u8; 32] {
-    use hmac::Mac;
-    let mut mac = key.mac();
-    mac.update(b"privstat/v1\x1fdp-bounding\x1f");
-    mac.update(release.as_bytes());
-    mac.finalize().into_bytes().into()
-}
-
-/// The bounds of every table of a DP plan.
-#[must_use]
-pub fn bounding(
-    dp: &Dp,
-    key: &crate::pseudonymise::Key,
-    release: &str,
-) -> crate::tabulate::Bounding {
-    crate::tabulate::Bounding {
-        tables: dp
-            .tables
-            .iter()
-            .map(|t| crate::tabulate::Bounds {
-                max_cells: t.max_cells_per_person,
-                max_records: t.max_records_per_cell,
-            })
-            .collect(),
-        seed: bounding_seed(key, release),
-    }
 }
 
 #[cfg(test)]

@@ -16,3 +16,11 @@ pub mod status;
 pub mod system;
 
 pub use status::CellStatus;
+
+/// Whether `PRIVSTAT_TRACE` is set: the protector and the attacker then print their search's
+/// timings and sizes to standard error (counts and durations only, never a value).
+#[must_use]
+pub fn tracing() -> bool {
+    static TRACE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *TRACE.get_or_init(|| std::env::var_os("PRIVSTAT_TRACE").is_some())
+}

@@ -1,8 +1,49 @@
 //! What the protector and the auditor must agree on, written once: the primary rule, the need of
 //! a withheld number, how the integers of an interval are counted, and how an axis's codes form
-//! the tree its margins follow.
+//! the tree its margins follow, and what a published measure counts.
 
-use super::system::{AxisTree, is_count};
+use super::system::AxisTree;
+
+/// What a published measure counts, read from its name in the `measure` column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MeasureKind {
+    /// `persons`: distinct persons (人).
+    Persons,
+    /// `person_times`: records (人次).
+    PersonTimes,
+    /// `distinct_<field>`: distinct values of a field, e.g. sessions.
+    Distinct,
+    /// `sum_<field>`: the sum of an integer field.
+    Sum,
+}
+
+impl MeasureKind {
+    /// The kind of the measure named `name`, if it is one a release can hold.
+    #[must_use]
+    pub fn of(name: &str) -> Option<Self> {
+        match name {
+            "persons" => Some(Self::Persons),
+            "person_times" => Some(Self::PersonTimes),
+            _ if name.starts_with("distinct_") => Some(Self::Distinct),
+            _ if name.starts_with("sum_") => Some(Self::Sum),
+            _ => None,
+        }
+    }
+
+    /// Never above the person-times of its cell: each person, and each distinct value, comes
+    /// with at least one record.
+    #[must_use]
+    pub fn within_person_times(self) -> bool {
+        matches!(self, Self::Persons | Self::Distinct)
+    }
+}
+
+/// Whether a measure is a count, to which the protection level applies; sums only have to stay
+/// not exactly recoverable.
+#[must_use]
+pub fn is_count(measure: &str) -> bool {
+    MeasureKind::of(measure) != Some(MeasureKind::Sum)
+}
 
 /// Whether a code of an axis is a leaf, a group of leaves or the axis total.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -119,5 +160,23 @@ mod tests {
         assert_eq!(int_width(0.0, f64::NEG_INFINITY), i64::MIN);
         assert_eq!(int_width(f64::NAN, 3.0), i64::MIN);
         assert_eq!(int_width(f64::INFINITY, 3.0), i64::MIN);
+    }
+
+    #[test]
+    fn a_measure_name_tells_its_kind_and_only_sums_are_not_counts() {
+        assert_eq!(MeasureKind::of("persons"), Some(MeasureKind::Persons));
+        assert_eq!(
+            MeasureKind::of("person_times"),
+            Some(MeasureKind::PersonTimes)
+        );
+        assert_eq!(
+            MeasureKind::of("distinct_session"),
+            Some(MeasureKind::Distinct)
+        );
+        assert_eq!(MeasureKind::of("sum_hours"), Some(MeasureKind::Sum));
+        assert_eq!(MeasureKind::of("total"), None);
+        assert!(MeasureKind::Distinct.within_person_times());
+        assert!(!MeasureKind::Sum.within_person_times());
+        assert!(is_count("distinct_session") && !is_count("sum_hours"));
     }
 }

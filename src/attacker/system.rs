@@ -15,6 +15,7 @@
 //!
 //! Every variable is also non-negative.
 
+use super::rules::MeasureKind;
 use std::collections::{HashMap, HashSet};
 
 /// One dimension as a tree: leaves, groups and the total, each with its parent.
@@ -141,13 +142,6 @@ impl Shape {
             .zip(&self.axes)
             .fold(0, |acc, (&p, a)| acc * a.len() + p as usize)
     }
-}
-
-/// Whether a measure is a count, to which the protection level applies; sums only have to stay
-/// not exactly recoverable.
-#[must_use]
-pub fn is_count(measure: &str) -> bool {
-    !measure.starts_with("sum_")
 }
 
 /// `Σ coef·x = 0` or `Σ coef·x ≤ 0` over true values.
@@ -277,13 +271,14 @@ impl System {
             }
         }
         for vars in &atom_vars {
-            let times = vars
-                .iter()
-                .find(|&&v| var_measure[v as usize] == "person_times");
+            let times = vars.iter().find(|&&v| {
+                MeasureKind::of(&var_measure[v as usize]) == Some(MeasureKind::PersonTimes)
+            });
             if let Some(&times) = times {
                 for &v in vars {
-                    let name = &var_measure[v as usize];
-                    if name == "persons" || name.starts_with("distinct_") {
+                    if MeasureKind::of(&var_measure[v as usize])
+                        .is_some_and(MeasureKind::within_person_times)
+                    {
                         add(Kind::Le, vec![(v, 1), (times, -1)]);
                     }
                 }

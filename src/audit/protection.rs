@@ -2,6 +2,7 @@
 //! attacker's interval of every withheld number wide enough.
 
 use super::*;
+use crate::attacker::rules::MeasureKind;
 
 pub(super) fn check_threshold(
     manifest: &Manifest,
@@ -14,7 +15,11 @@ pub(super) fn check_threshold(
     let mut below = 0usize;
     let mut first: Option<String> = None;
     for (shape, grid) in shapes.iter().zip(grids) {
-        let Some(m) = shape.measures.iter().position(|x| x == "persons") else {
+        let Some(m) = shape
+            .measures
+            .iter()
+            .position(|x| MeasureKind::of(x) == Some(MeasureKind::Persons))
+        else {
             continue;
         };
         for cell in grid[m].iter().flatten() {
@@ -155,7 +160,7 @@ pub(super) fn check_intervals(
         let status = seen[v].map_or(CellStatus::SuppressedSecondary, |(s, _)| s);
         if primary[v] {
             report.primary_numbers += 1;
-            if system::is_count(&system.var_measure[v]) {
+            if rules::is_count(&system.var_measure[v]) {
                 report.min_primary_width =
                     Some(report.min_primary_width.map_or(width, |w| w.min(width)));
             }

@@ -319,7 +319,7 @@ fn suppress_in_order(
         level,
         certificates: vec![None; n_atoms],
     };
-    let trace = std::env::var_os("PRIVSTAT_TRACE").is_some();
+    let trace = crate::attacker::tracing();
     // First pass: cheapest moves for every sensitive cell, re-routed until they settle; then a
     // certified hypercube for each cell not yet protected (tables too large for the LP).
     let mut needs: Vec<(usize, Vec<(u32, i64)>)> = (0..n_atoms)

@@ -154,7 +154,7 @@ impl Pattern<'_> {
         passes: usize,
         batch: usize,
     ) -> Vec<bool> {
-        let trace = std::env::var_os("PRIVSTAT_TRACE").is_some();
+        let trace = crate::attacker::tracing();
         let started = std::time::Instant::now();
         let base = suppressed.to_vec();
         let n_batches = needs.len().div_ceil(batch.max(1)).max(1);
@@ -294,7 +294,7 @@ impl Pattern<'_> {
                 }
             }
         }
-        if std::env::var_os("PRIVSTAT_TRACE").is_some() {
+        if crate::attacker::tracing() {
             eprintln!(
                 "prune: {} of {} suppressed have no proof, pinning {}",
                 first.iter().filter(|p| p.is_none()).count(),

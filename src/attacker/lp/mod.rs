@@ -296,7 +296,7 @@ pub fn intervals(
             })
         })
         .collect();
-    if std::env::var_os("PRIVSTAT_TRACE").is_some() {
+    if crate::attacker::tracing() {
         let largest = components.iter().map(|c| c.vars.len()).max().unwrap_or(0);
         eprintln!(
             "intervals: {} components (largest {largest}), {} in witnessed components in {witness_time:?}, {} exact in {:?}",

@@ -293,7 +293,8 @@ pub const MOE95_TEXT: &str = "95 % margin of error of the published value around
     with its margins, the exact standard deviation of its least-squares estimate (with the \
     variance of integer rounding) times the normal 95 % quantile corrected (Cornish-Fisher) for \
     the kurtosis of the noise it keeps. Checked by simulation per level pattern: at least 93 % \
-    coverage everywhere; cells near zero, which non-negativity pins, are covered more often";
+    coverage everywhere; cells near zero, which non-negativity pins, and cells tied by a margin \
+    to siblings pinned at zero are covered more often (the margin is conservative there)";
 
 /// How values are post-processed, for the manifest.
 pub const POST_PROCESSING_TEXT: &str = "least squares over every cell and margin of a table \

@@ -241,7 +241,32 @@ pub fn scan_reader(input: &mut impl Read, limits: &Limits) -> Result<Shape, Scan
             }
         }
         any |= valid_end > 0;
-        for &b in &buf[..valid_end] {
+        let bytes = &buf[..valid_end];
+        let mut i = 0;
+        while i < bytes.len() {
+            // A run of ordinary bytes changes no count: it only makes the field unquoted text
+            // (or keeps it quoted), ends a CR, and lengthens the line.
+            let run = bytes[i..]
+                .iter()
+                .position(|&b| SPECIAL[usize::from(b)])
+                .unwrap_or(bytes.len() - i);
+            if run > 0 {
+                i += run;
+                line_bytes += run as u64;
+                if prev_cr {
+                    shape.lone_cr += 1;
+                }
+                prev_cr = false;
+                if state != Quote::Quoted {
+                    state = Quote::Unquoted;
+                }
+                if line_bytes > limits.max_line_bytes {
+                    return Err(line_too_long(line, limits));
+                }
+                continue;
+            }
+            let b = bytes[i];
+            i += 1;
             line_bytes += 1;
             if b == b'\n' {
                 shape.lf += 1;
@@ -285,14 +310,7 @@ pub fn scan_reader(input: &mut impl Read, limits: &Limits) -> Result<Shape, Scan
                 });
             }
             if line_bytes > limits.max_line_bytes {
-                return Err(ScanError::Limit {
-                    line,
-                    problem: format!(
-                        "the line is longer than {} bytes (limits.max_line_bytes); is this a CSV \
-                         file with line ends?",
-                        limits.max_line_bytes
-                    ),
-                });
+                return Err(line_too_long(line, limits));
             }
         }
         if n == 0 {
@@ -315,6 +333,27 @@ pub fn scan_reader(input: &mut impl Read, limits: &Limits) -> Result<Shape, Scan
         0
     };
     Ok(shape)
+}
+
+/// The bytes the scanner's state machine reads; every other byte is skipped in runs.
+const SPECIAL: [bool; 256] = {
+    let mut t = [false; 256];
+    t[b'"' as usize] = true;
+    t[b',' as usize] = true;
+    t[b'\n' as usize] = true;
+    t[b'\r' as usize] = true;
+    t
+};
+
+fn line_too_long(line: u64, limits: &Limits) -> ScanError {
+    ScanError::Limit {
+        line,
+        problem: format!(
+            "the line is longer than {} bytes (limits.max_line_bytes); is this a CSV file with \
+             line ends?",
+            limits.max_line_bytes
+        ),
+    }
 }
 
 /// Where the scanner is within a CSV field.
@@ -432,154 +471,4 @@ fn transcode_big5(path: &Path) -> Result<Prepared, IngestError> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn write(bytes: &[u8]) -> tempfile::NamedTempFile {
-        let mut f = tempfile::NamedTempFile::new().expect("temp file");
-        f.write_all(bytes).expect("write");
-        f
-    }
-
-    #[test]
-    fn big5_trail_byte_backslash_survives_transcoding() -> Result<(), IngestError> {
-        let (bytes, _, unmappable) = encoding_rs::BIG5.encode("姓名,服務\n許美玲,成功案例\n");
-        assert!(!unmappable);
-        assert!(bytes.windows(2).any(|w| w == [0xB3, 0x5C]), "許 is B3 5C");
-        let f = write(&bytes);
-        let p = prepare(f.path(), EncodingChoice::Auto, &Limits::default())?;
-        assert_eq!(p.encoding, DetectedEncoding::Big5);
-        assert_eq!(
-            std::fs::read_to_string(&p.path).map_err(|e| IngestError::io(&p.path, e))?,
-            "姓名,服務\n許美玲,成功案例\n"
-        );
-        assert_eq!((p.undecodable, p.private_use), (0, 0));
-        Ok(())
-    }
-
-    #[test]
-    fn eudc_and_undecodable_bytes_are_counted() -> Result<(), IngestError> {
-        let mut bytes = encoding_rs::BIG5.encode("name\n").0.into_owned();
-        bytes.extend_from_slice(&[0xFA, 0x40, b'\n', 0x81, 0x40, b'\n']);
-        let p = prepare(
-            write(&bytes).path(),
-            EncodingChoice::Big5,
-            &Limits::default(),
-        )?;
-        assert_eq!(p.private_use, 2);
-        assert!(p.undecodable >= 1);
-        Ok(())
-    }
-
-    #[test]
-    fn bom_wins_and_plain_utf8_is_read_in_place() -> Result<(), IngestError> {
-        let f = write("\u{FEFF}性別\n女\n".as_bytes());
-        assert_eq!(
-            prepare(f.path(), EncodingChoice::Big5, &Limits::default())?.encoding,
-            DetectedEncoding::Utf8Bom
-        );
-        let g = write("性別\n女\n".as_bytes());
-        let p = prepare(g.path(), EncodingChoice::Auto, &Limits::default())?;
-        assert_eq!(
-            (p.encoding, p.path.as_path()),
-            (DetectedEncoding::Utf8, g.path())
-        );
-        Ok(())
-    }
-
-    #[test]
-    fn declared_utf8_that_is_not_names_the_line() {
-        let bytes = encoding_rs::BIG5.encode("a\nb\n許\n").0.into_owned();
-        match prepare(
-            write(&bytes).path(),
-            EncodingChoice::Utf8,
-            &Limits::default(),
-        ) {
-            Err(IngestError::NotUtf8 { line, .. }) => assert_eq!(line, 3),
-            other => panic!("expected NotUtf8, got {other:?}"),
-        }
-    }
-
-    fn shape(bytes: &[u8]) -> Shape {
-        scan_reader(&mut &bytes[..], &Limits::default()).expect("no limit is reached")
-    }
-
-    #[test]
-    fn the_shape_scan_follows_rfc_4180_quotes() {
-        let s = shape(b"a,b,c\r\n1,\"x,\"\"y\"\"\nz\",3\r\n4,5,6");
-        assert_eq!(
-            (s.header_fields, s.first_ragged, s.open_quote),
-            (3, None, None)
-        );
-        assert_eq!((s.lf, s.lone_cr, s.lines), (3, 0, 4));
-        // A quote inside an unquoted value is a character, not the start of a field.
-        assert_eq!(shape(b"a,b\n5\"10,x\n").open_quote, None);
-        assert_eq!(shape(b"a,b\n1,\"open\n2,3\n").open_quote, Some(2));
-        assert_eq!(shape(b"a,b\n1,2\n1,2,3\n").first_ragged, Some((3, 3)));
-        let cr = shape(b"a,b\r1,2\r");
-        assert_eq!((cr.lf, cr.lone_cr), (0, 2));
-    }
-
-    #[test]
-    fn a_few_bad_bytes_in_utf8_are_damage_but_big5_text_is_big5() {
-        let mut utf8 = "性別,服務\n".repeat(20).into_bytes();
-        utf8.insert(28, 0xFF); // at the start of line 3, between characters
-        let s = shape(&utf8);
-        assert_eq!(s.utf8_invalid, 1);
-        assert!(s.utf8_multibyte >= UTF8_EVIDENCE);
-        match prepare(
-            write(&utf8).path(),
-            EncodingChoice::Auto,
-            &Limits::default(),
-        ) {
-            Err(IngestError::NotUtf8 { line, bad, .. }) => assert_eq!((line, bad), (3, 1)),
-            other => panic!("expected NotUtf8, got {other:?}"),
-        }
-        let big5 = encoding_rs::BIG5
-            .encode(&"性別,服務\n".repeat(20))
-            .0
-            .into_owned();
-        assert!(shape(&big5).utf8_invalid > shape(&big5).utf8_multibyte);
-        let p = prepare(
-            write(&big5).path(),
-            EncodingChoice::Auto,
-            &Limits::default(),
-        )
-        .expect("Big5 is read");
-        assert_eq!(p.encoding, DetectedEncoding::Big5);
-    }
-
-    #[test]
-    fn transcoded_copies_of_dead_runs_are_swept_and_live_ones_kept() {
-        let temp = std::env::temp_dir();
-        // Process ids are below 2^22 on Linux, so this one is never alive.
-        let dead = temp.join(format!("{TEMP_PREFIX}4294967-test.csv"));
-        let mine = temp.join(format!("{TEMP_PREFIX}{}-test.csv", std::process::id()));
-        for p in [&dead, &mine] {
-            File::create(p).expect("creates");
-        }
-        sweep_stale();
-        let (dead_left, mine_left) = (dead.exists(), mine.exists());
-        let _ = std::fs::remove_file(&mine);
-        let _ = std::fs::remove_file(&dead);
-        assert!(!dead_left, "a dead run's copy is removed");
-        assert!(mine_left, "this run's copy is kept");
-    }
-
-    #[test]
-    fn limits_stop_the_scan_early() {
-        let limits = Limits {
-            max_columns: 3,
-            max_line_bytes: 10,
-            ..Limits::default()
-        };
-        assert!(matches!(
-            scan_reader(&mut &b"a,b,c,d\n"[..], &limits),
-            Err(ScanError::Limit { line: 1, .. })
-        ));
-        assert!(matches!(
-            scan_reader(&mut &b"a,b\n0123456789012\n"[..], &limits),
-            Err(ScanError::Limit { line: 2, .. })
-        ));
-    }
-}
+mod tests;

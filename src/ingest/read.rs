@@ -1,9 +1,10 @@
-//! One source, read in two passes over a lazy scan of only the mapped columns:
-//! 1. the distinct raw values of every mapped column (and the row count);
-//! 2. a join of each column with a small table that maps each distinct value to its parsed form or to
-//!    a quarantine reason, collected as compact integer columns.
+//! One source, read in one streaming pass over a lazy scan of only the mapped columns, each column
+//! collected as a categorical of its own (a 4-byte code per row, one dictionary of its distinct raw
+//! values); then each dictionary is parsed into values or quarantine reasons, and every row takes
+//! its column's parsed value by its code (a gather).
 //!
-//! So parsing, code lookup and date conversion run once per distinct value, and no loop touches rows.
+//! So parsing, code lookup and date conversion run once per distinct value, no string column is
+//! ever held whole, and no loop touches rows.
 
 mod open;
 
@@ -107,69 +108,60 @@ pub fn read_source(
         }))
         .collect();
 
-    let lf = lf.select(renamed);
-    let distinct_exprs: Vec<Expr> = std::iter::once(len().alias("__n"))
-        .chain(
-            mapped
-                .iter()
-                .map(|m| col(m.raw.as_str()).unique().implode(false)),
+    // One streaming pass: every mapped column as a categorical of its own, so each row keeps a
+    // 4-byte code and each column one dictionary of its distinct raw values.
+    let codes = lf
+        .select(
+            std::iter::once(col(columns::ROW))
+                .chain(renamed.into_iter().skip(1).map(|e| {
+                    let cats = Categories::random("privstat".into(), CategoricalPhysical::U32);
+                    e.cast(DataType::from_categories(cats))
+                }))
+                .collect::<Vec<_>>(),
         )
-        .collect();
-    let distinct = lf
-        .clone()
-        .select(distinct_exprs)
         .collect_with_engine(Engine::Streaming)
         .map_err(polars_err)?
         .unwrap_single();
-    let rows_read = distinct
-        .column("__n")
-        .and_then(|c| c.cast(&DataType::UInt64))
-        .ok()
-        .and_then(|c| c.u64().ok().and_then(|ca| ca.get(0)))
-        .unwrap_or(0);
+    let rows_read = codes.height() as u64;
 
-    // Pass 2: join every column with the map of its distinct values.
+    // Each column's dictionary is parsed once; rows take their parsed value by their code.
     let mut person_ids = Vec::new();
-    let mut joined = lf;
     let mut notes = Vec::new();
+    let mut keep: Vec<Column> = vec![codes.column(columns::ROW).map_err(polars_err)?.clone()];
     for m in &mapped {
-        let values: Vec<String> = distinct
+        let cat = codes
             .column(m.raw.as_str())
-            .and_then(|c| c.list())
-            .ok()
-            .and_then(|l| l.get_as_series(0))
-            .map(|s| {
-                s.str()
-                    .map(|ca| ca.iter().flatten().map(str::to_owned).collect())
+            .and_then(Column::cat32)
+            .map_err(polars_err)?;
+        let mapping = cat.get_mapping();
+        let values: Vec<String> = (0..mapping.num_cats_upper_bound())
+            .map(|i| {
+                u32::try_from(i)
+                    .ok()
+                    .and_then(|i| mapping.cat_to_str(i))
                     .unwrap_or_default()
+                    .to_owned()
             })
-            .unwrap_or_default();
+            .collect();
         let map = value_map(m, values, today, &mut person_ids, &mut notes).map_err(polars_err)?;
-        joined = joined.join(
-            map.lazy(),
-            [col(m.raw.as_str())],
-            [col(m.raw.as_str())],
-            JoinArgs::new(JoinType::Left),
-        );
+        // A missing value takes the extra last entry: its reason, and no value.
+        let missing = u32::try_from(map.height()).unwrap_or(u32::MAX);
+        let ids = cat.physical().fill_null_with_values(missing).map_err(polars_err)?;
+        for c in map.columns().iter().skip(1) {
+            let last = if c.name().as_str() == m.why() {
+                AnyValue::UInt32(u32::from(Reason::MissingValue.code()))
+            } else {
+                AnyValue::Null
+            };
+            let c = c
+                .as_materialized_series()
+                .extend_constant(last, 1)
+                .map_err(polars_err)?;
+            keep.push(c.take(&ids).map_err(polars_err)?.into_column());
+        }
     }
-    let mut keep: Vec<Expr> = vec![col(columns::ROW)];
-    for m in &mapped {
-        keep.push(col(m.field()));
-        keep.push(
-            when(col(m.raw.as_str()).is_null())
-                .then(lit(u32::from(Reason::MissingValue.code())))
-                .otherwise(col(m.why()))
-                .alias(m.why()),
-        );
-    }
-    for n in &notes {
-        keep.push(col(n.as_str()));
-    }
-    let df = joined
-        .select(keep)
-        .collect_with_engine(Engine::Streaming)
-        .map_err(polars_err)?
-        .unwrap_single();
+    drop(codes);
+    let df = DataFrame::new_infer_height(keep).map_err(polars_err)?;
 
     let note_counts: HashMap<String, u64> = notes
         .iter()

@@ -244,6 +244,30 @@ pub fn scan_reader(input: &mut impl Read, limits: &Limits) -> Result<Shape, Scan
         let bytes = &buf[..valid_end];
         let mut i = 0;
         while i < bytes.len() {
+            // A whole line at a record's start without quotes or a CR before its end: its fields
+            // are its commas plus one. Anything else, or a line that breaks a limit, goes byte by
+            // byte below, which finds the same and says where a limit breaks.
+            if state == Quote::FieldStart
+                && fields == 1
+                && line_bytes == 0
+                && !prev_cr
+                && let Some(end) = memchr::memchr(b'\n', &bytes[i..])
+            {
+                let text = &bytes[i..i + end];
+                let body = text.strip_suffix(b"\r").unwrap_or(text);
+                let commas = body.iter().filter(|&&b| b == b',').count() as u64;
+                if memchr::memchr2(b'"', b'\r', body).is_none()
+                    && end as u64 <= limits.max_line_bytes
+                    && !(header && commas + 1 > limits.max_columns)
+                {
+                    shape.lf += 1;
+                    end_record(&mut shape, commas + 1, record_line, &mut header);
+                    line += 1;
+                    record_line = line;
+                    i += end + 1;
+                    continue;
+                }
+            }
             // A run of ordinary bytes changes no count: it only makes the field unquoted text
             // (or keeps it quoted), ends a CR, and lengthens the line.
             let run = bytes[i..]
@@ -377,9 +401,8 @@ fn count_newlines(bytes: &[u8]) -> u64 {
 
 /// U+E000–U+F8FF encode as `EE xx xx` or `EF 80..A3 xx`.
 fn count_private_use_utf8(valid: &[u8]) -> u64 {
-    valid
-        .windows(2)
-        .filter(|w| w[0] == 0xEE || (w[0] == 0xEF && w[1] < 0xA4))
+    memchr::memchr2_iter(0xEE, 0xEF, valid)
+        .filter(|&at| valid[at] == 0xEE || valid.get(at + 1).is_some_and(|&b| b < 0xA4))
         .count() as u64
 }
 

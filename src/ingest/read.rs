@@ -67,15 +67,20 @@ pub fn read_source(
 ) -> Result<(IngestedSource, Vec<QuarantinedRow>), IngestError> {
     let file = source.path.as_path();
     regular_file(file)?;
-    let sha256 = super::sha256_file(file)?;
-    let (prepared, detected) = match source.format {
-        SourceFormat::Csv => {
-            let p = encoding::prepare(file, source.encoding, limits)?;
-            let d = Some(p.encoding);
-            (Some(p), d)
-        }
-        SourceFormat::Parquet => (None, None),
-    };
+    // The file's hash on one core while the other checks its shape and encoding.
+    let (sha256, prepared) = std::thread::scope(|scope| {
+        let hash = scope.spawn(|| super::sha256_file(file));
+        let prepared = match source.format {
+            SourceFormat::Csv => encoding::prepare(file, source.encoding, limits).map(Some),
+            SourceFormat::Parquet => Ok(None),
+        };
+        let sha256 = hash
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (sha256, prepared)
+    });
+    let (sha256, prepared) = (sha256?, prepared?);
+    let detected = prepared.as_ref().map(|p| p.encoding);
     let read_path = prepared.as_ref().map_or(file, |p| p.path.as_path());
     let mut lf = scan(source.format, read_path).map_err(|e| unreadable(file, source.format, &e))?;
     let schema = lf
@@ -146,7 +151,10 @@ pub fn read_source(
         let map = value_map(m, values, today, &mut person_ids, &mut notes).map_err(polars_err)?;
         // A missing value takes the extra last entry: its reason, and no value.
         let missing = u32::try_from(map.height()).unwrap_or(u32::MAX);
-        let ids = cat.physical().fill_null_with_values(missing).map_err(polars_err)?;
+        let ids = cat
+            .physical()
+            .fill_null_with_values(missing)
+            .map_err(polars_err)?;
         for c in map.columns().iter().skip(1) {
             let last = if c.name().as_str() == m.why() {
                 AnyValue::UInt32(u32::from(Reason::MissingValue.code()))

@@ -12,8 +12,6 @@ pub mod key;
 pub mod prc_id;
 pub mod tw_id;
 
-use std::collections::HashMap;
-
 use hmac::Mac;
 use polars::prelude::*;
 use rayon::prelude::*;
@@ -190,43 +188,33 @@ pub fn apply(
     let accepted = |reason: Option<Reason>| {
         reason.is_none() || (keep_invalid && reason != Some(Reason::MissingPersonId))
     };
-    let mut canonical: Vec<&str> = checked
-        .iter()
-        .flatten()
-        .filter(|(_, reason, _)| accepted(*reason))
-        .map(|(id, _, _)| id.as_str())
-        .collect();
-    canonical.par_sort_unstable();
-    canonical.dedup();
-
+    // One HMAC per distinct accepted identifier as written (raw values that normalise alike get
+    // the same tag); persons are numbered by the rank of their pseudonym.
     let prefix = keyed_context(key, &settings.context);
-    let tags: Vec<u128> = canonical.par_iter().map(|id| tag(&prefix, id)).collect();
-    let mut pseudonyms = tags.clone();
-    pseudonyms.par_sort_unstable();
-    pseudonyms.dedup();
-    let person_of: HashMap<&str, u32> = canonical
+    let tags: Vec<Vec<Option<u128>>> = checked
         .iter()
-        .zip(&tags)
-        .map(|(id, tag)| {
-            let rank = pseudonyms
-                .binary_search(tag)
-                .expect("every tag is in the sorted list");
-            (*id, u32::try_from(rank).expect("fewer than 2^32 persons"))
+        .map(|checks| {
+            checks
+                .par_iter()
+                .map(|(id, reason, _)| accepted(*reason).then(|| tag(&prefix, id)))
+                .collect()
         })
         .collect();
+    let mut pseudonyms: Vec<u128> = tags.iter().flatten().flatten().copied().collect();
+    pseudonyms.par_sort_unstable();
+    pseudonyms.dedup();
+    let person_of = |tag: &u128| {
+        let rank = pseudonyms
+            .binary_search(tag)
+            .expect("every tag is in the sorted list");
+        u32::try_from(rank).expect("fewer than 2^32 persons")
+    };
 
     let mut keyed = Vec::with_capacity(sources.len());
-    for (source, checks) in sources.into_iter().zip(&checked) {
+    for ((source, checks), tags) in sources.into_iter().zip(&checked).zip(&tags) {
         let mut report = source.report;
         report.ids = count_ids(checks, keep_invalid);
-        let persons: Vec<Option<u32>> = checks
-            .iter()
-            .map(|(id, reason, _)| {
-                accepted(*reason)
-                    .then(|| person_of.get(id.as_str()).copied())
-                    .flatten()
-            })
-            .collect();
+        let persons: Vec<Option<u32>> = tags.par_iter().map(|t| t.map(|t| person_of(&t))).collect();
         let whys: Vec<Option<u32>> = checks
             .iter()
             .map(|(_, reason, _)| {
@@ -322,22 +310,13 @@ fn key_frame(
     report: &SourceReport,
     quarantine: &mut Quarantine,
 ) -> PolarsResult<DataFrame> {
-    let ids: Vec<u32> = (0..u32::try_from(persons.len()).unwrap_or(u32::MAX)).collect();
-    let map = DataFrame::new_infer_height(vec![
-        Series::new(columns::ID_REF.into(), ids).into(),
-        Series::new(columns::PERSON.into(), persons).into(),
-        Series::new("__why".into(), whys).into(),
-    ])?;
-    let joined = frame
-        .lazy()
-        .join(
-            map.lazy(),
-            [col(columns::ID_REF)],
-            [col(columns::ID_REF)],
-            JoinArgs::new(JoinType::Left),
-        )
-        .drop(by_name([columns::ID_REF], true, false))
-        .collect()?;
+    // The identifier column holds the index of each row's distinct raw value: a gather.
+    let index = frame.column(columns::ID_REF)?.u32()?.clone();
+    let person = Series::new(columns::PERSON.into(), persons).take(&index)?;
+    let why = Series::new("__why".into(), whys).take(&index)?;
+    let mut joined = frame.drop(columns::ID_REF)?;
+    joined.with_column(person.into_column())?;
+    joined.with_column(why.into_column())?;
     let bad = joined
         .clone()
         .lazy()

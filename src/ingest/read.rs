@@ -92,10 +92,11 @@ pub fn read_source(
     let mut mapped = mapped_columns(source, domains, &available)?;
     let polars_err = |e: PolarsError| unreadable(file, source.format, &e);
 
-    // Pass 1: row count and distinct raw values of each mapped column. A native date or timestamp
-    // column (Parquet from pandas, R or a database) is read as its calendar day, written ISO.
-    let renamed: Vec<Expr> = std::iter::once(col(columns::ROW))
-        .chain(mapped.iter_mut().map(|m| {
+    // Each mapped column as text under its working name. A native date or timestamp column
+    // (Parquet from pandas, R or a database) is read as its calendar day, written ISO.
+    let renamed: Vec<Expr> = mapped
+        .iter_mut()
+        .map(|m| {
             let c = col(m.header.as_str());
             let native = match (&m.kind, schema.get(m.header.as_str())) {
                 (Kind::Date(_), Some(DataType::Date)) => Some(c.clone()),
@@ -110,7 +111,7 @@ pub fn read_source(
                 None => c.cast(DataType::String),
             };
             expr.alias(m.raw.as_str())
-        }))
+        })
         .collect();
 
     // One streaming pass: every mapped column as a categorical of its own, so each row keeps a
@@ -118,7 +119,7 @@ pub fn read_source(
     let codes = lf
         .select(
             std::iter::once(col(columns::ROW))
-                .chain(renamed.into_iter().skip(1).map(|e| {
+                .chain(renamed.into_iter().map(|e| {
                     let cats = Categories::random("privstat".into(), CategoricalPhysical::U32);
                     e.cast(DataType::from_categories(cats))
                 }))

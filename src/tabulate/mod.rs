@@ -304,17 +304,7 @@ fn count_table(
         .map(|&d| plan.domains[d].codes.len())
         .collect();
     let person_cells = match packed_key(&scoped, &dim_names, &sizes) {
-        Some(key) => {
-            let sums: Vec<&str> = spec
-                .measures
-                .iter()
-                .filter_map(|m| match m {
-                    Measure::Sum(f) => Some(f.as_str()),
-                    _ => None,
-                })
-                .collect();
-            by_packed_key(&scoped, key, &dim_names, &sizes, person_aggs, &sums)?
-        }
+        Some(key) => by_packed_key(&scoped, key, &dim_names, &sizes, person_aggs)?,
         None => scoped
             .clone()
             .lazy()
@@ -501,39 +491,43 @@ fn by_packed_key(
     dims: &[String],
     sizes: &[usize],
     aggs: Vec<Expr>,
-    sums: &[&str],
 ) -> PolarsResult<DataFrame> {
-    let names: Vec<Expr> = std::iter::once(col("__times"))
-        .chain(sums.iter().map(|&f| col(f)))
-        .collect();
     let k = || col("__key");
-    let mut unpacked: Vec<Expr> = Vec::with_capacity(dims.len() + 1 + names.len());
+    // Codes from the last dimension up: each sits above the product of the sizes after it.
     let mut below = 1u64 << 32;
-    let mut columns_back = Vec::with_capacity(dims.len());
-    for (d, &n) in dims.iter().zip(sizes).rev() {
-        let n = n as u64;
-        columns_back.push(
-            ((k() / lit(below)) % lit(n))
+    let mut unpacked: Vec<Expr> = dims
+        .iter()
+        .zip(sizes)
+        .rev()
+        .map(|(d, &n)| {
+            let n = n as u64;
+            let code = ((k() / lit(below)) % lit(n))
                 .cast(DataType::UInt32)
-                .alias(d.as_str()),
-        );
-        below *= n;
-    }
-    columns_back.reverse();
-    unpacked.extend(columns_back);
+                .alias(d.as_str());
+            below *= n;
+            code
+        })
+        .collect();
+    unpacked.reverse();
     unpacked.push(
         (k() % lit(1u64 << 32))
             .cast(DataType::UInt32)
             .alias(columns::PERSON),
     );
-    unpacked.extend(names);
-    frame
+    let mut grouped = frame
         .clone()
         .lazy()
         .group_by([key.alias("__key")])
-        .agg(aggs)
-        .select(unpacked)
-        .collect()
+        .agg(aggs);
+    // Then the aggregates, under the names they were given.
+    let schema = grouped.collect_schema()?;
+    unpacked.extend(
+        schema
+            .iter_names()
+            .filter(|n| n.as_str() != "__key")
+            .map(|n| col(n.clone())),
+    );
+    grouped.select(unpacked).collect()
 }
 
 /// The population a table counts: its source and period.

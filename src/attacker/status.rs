@@ -45,4 +45,30 @@ impl CellStatus {
     pub fn is_suppressed(self) -> bool {
         !matches!(self, Self::Published | Self::LowNoisyCount)
     }
+
+    /// The SDMX `OBS_STATUS` and `CONF_STATUS` codes of the status, in a release made with noise
+    /// (`dp`) or without: a noisy value is an estimate (`E`), one dominated by noise of low
+    /// reliability (`U`); a withheld value is missing (`O`), confidential (`C`) when primary and
+    /// secondary confidentiality set by the sender (`D`) otherwise.
+    #[must_use]
+    pub fn sdmx(self, dp: bool) -> Sdmx {
+        let (obs_status, conf_status) = match self {
+            Self::Published if dp => ("E", "F"),
+            Self::Published => ("A", "F"),
+            Self::LowNoisyCount => ("U", "F"),
+            Self::SuppressedPrimary => ("O", "C"),
+            Self::SuppressedSecondary => ("O", "D"),
+        };
+        Sdmx {
+            obs_status,
+            conf_status,
+        }
+    }
+}
+
+/// A status in SDMX's code lists (`CL_OBS_STATUS`, `CL_CONF_STATUS`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Sdmx {
+    pub obs_status: &'static str,
+    pub conf_status: &'static str,
 }

@@ -78,6 +78,25 @@ pub struct Release {
     pub description: Option<Label>,
     /// Default reporting period of every table.
     pub period: Option<Period>,
+    /// What open-data portals ask for; all optional.
+    pub portal: Portal,
+}
+
+/// `[release]`'s keys for open-data portals.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct Portal {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub publisher: Option<Label>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub license: Option<crate::config::raw::License>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub frequency: Option<crate::config::raw::Frequency>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub spatial: Option<Label>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub contact: Option<crate::config::raw::Contact>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub keywords: Vec<String>,
 }
 
 /// An inclusive range of days.
@@ -394,6 +413,23 @@ pub struct Publish {
     pub csv_bom: bool,
 }
 
+/// Whether any label a release publishes (titles, code and measure labels) is not ASCII, so that
+/// its CSV files need a byte-order mark for Excel to read them as UTF-8.
+fn publishes_non_ascii(release: &Release, domains: &[Domain], tables: &[TableSpec]) -> bool {
+    let label = |l: &Label| !l.zh.is_ascii() || !l.en.is_ascii();
+    release.title.as_ref().is_some_and(label)
+        || tables.iter().any(|t| {
+            t.title.as_ref().is_some_and(label)
+                || t.measures.iter().any(|m| label(&m.label()))
+                || t.dims.iter().any(|&d| {
+                    let d = &domains[d];
+                    label(&d.label)
+                        || d.codes.iter().any(|c| label(&c.label))
+                        || d.groups.iter().any(|g| label(&g.label))
+                })
+        })
+}
+
 /// Command-line overrides applied before checking.
 #[derive(Debug, Default, Clone)]
 pub struct Overrides {
@@ -482,7 +518,10 @@ impl Plan {
             ),
             dir,
             formats: check.formats(raw.publish.formats.as_deref()),
-            csv_bom: raw.publish.csv_bom,
+            csv_bom: raw
+                .publish
+                .csv_bom
+                .unwrap_or_else(|| publishes_non_ascii(&release, &domains, &tables)),
         };
 
         if problems.is_empty() {

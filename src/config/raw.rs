@@ -47,6 +47,72 @@ pub struct RawRelease {
     pub title: Option<Label>,
     pub description: Option<Label>,
     pub period: Option<RawPeriod>,
+    /// Who publishes the release (an agency), for open-data portals.
+    pub publisher: Option<Label>,
+    /// The licence the release is published under.
+    pub license: Option<License>,
+    /// How often a release of this kind is published.
+    pub frequency: Option<Frequency>,
+    /// The area the release covers, e.g. a city or county.
+    pub spatial: Option<Label>,
+    /// Whom users write to about the release.
+    pub contact: Option<Contact>,
+    /// Search keywords for a portal's catalogue.
+    #[serde(default)]
+    pub keywords: Vec<String>,
+}
+
+/// A licence, named as portals name it (e.g. `OGDL-Taiwan-1.0`, `CC-BY-4.0`).
+#[derive(Debug, Clone, Deserialize, serde::Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct License {
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+}
+
+/// A contact point: an office, not a person's private address.
+#[derive(Debug, Clone, Deserialize, serde::Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Contact {
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+}
+
+/// Update frequency, with the EU publications office's frequency codes that DCAT portals use.
+#[derive(Debug, Clone, Copy, Deserialize, serde::Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Frequency {
+    Monthly,
+    Quarterly,
+    Semiannual,
+    Annual,
+    Irregular,
+    Once,
+}
+
+impl Frequency {
+    /// The frequency's URI in the EU vocabulary that DCAT-AP uses for `dct:accrualPeriodicity`.
+    #[must_use]
+    pub fn uri(self) -> &'static str {
+        match self {
+            Self::Monthly => "http://publications.europa.eu/resource/authority/frequency/MONTHLY",
+            Self::Quarterly => {
+                "http://publications.europa.eu/resource/authority/frequency/QUARTERLY"
+            }
+            Self::Semiannual => {
+                "http://publications.europa.eu/resource/authority/frequency/ANNUAL_2"
+            }
+            Self::Annual => "http://publications.europa.eu/resource/authority/frequency/ANNUAL",
+            Self::Irregular => "http://publications.europa.eu/resource/authority/frequency/IRREG",
+            Self::Once => "http://publications.europa.eu/resource/authority/frequency/NEVER",
+        }
+    }
 }
 
 /// A label in both publication languages.
@@ -452,8 +518,9 @@ pub struct RawPublish {
     /// `<dir>/.operator/<release>`. Never inside a release.
     pub operator_dir: Option<PathBuf>,
     pub formats: Option<Vec<OutputFormat>>,
-    #[serde(default)]
-    pub csv_bom: bool,
+    /// Whether CSV files start with a UTF-8 byte-order mark (Excel needs it to read Chinese);
+    /// default: yes when any published label is not ASCII.
+    pub csv_bom: Option<bool>,
 }
 
 /// Output file formats.

@@ -5,13 +5,18 @@ use std::path::Path;
 use polars::prelude::*;
 
 use super::PublishError;
+use crate::attacker::CellStatus;
 use crate::config::Plan;
 use crate::config::raw::OutputFormat;
 use crate::ingest::{Quarantine, SourceReport};
 use crate::protect::{Protected, ProtectedTable};
 
 /// One row per cell and measure: `<dim>`, `<dim>_label`, `<dim>_label_en` per dimension, then
-/// `measure`, `value` (null when suppressed), `status`, and the share columns when configured.
+/// `measure`, `value` (null when suppressed), `status`, the share columns when configured, and the
+/// reporting period (`period_start`, `period_end`; empty when the pipeline declares none).
+///
+/// Rows come in [`publication_order`]: totals first, so a loader that guesses column types from the
+/// first rows sees `_T` and reads codes as text (leading zeros kept).
 pub fn table_frame(pt: &ProtectedTable) -> PolarsResult<DataFrame> {
     let t = &pt.table;
     let n_rows = t.len() * t.measures.len();
@@ -30,7 +35,7 @@ pub fn table_frame(pt: &ProtectedTable) -> PolarsResult<DataFrame> {
         .iter()
         .map(crate::config::plan::Measure::name)
         .collect();
-    for cell in 0..t.len() {
+    for cell in publication_order(t) {
         let positions = t.positions(cell);
         for (m, name) in names.iter().enumerate() {
             for (a, (axis, &p)) in t.axes.iter().zip(&positions).enumerate() {
@@ -81,11 +86,81 @@ pub fn table_frame(pt: &ProtectedTable) -> PolarsResult<DataFrame> {
         columns.push(Series::new("share_numerator_status".into(), num_status).into());
         columns.push(Series::new("share_denominator_status".into(), den_status).into());
     }
+    let epoch = chrono::NaiveDate::default(); // 1970-01-01, Arrow's day zero
+    let days = |day: chrono::NaiveDate| i32::try_from((day - epoch).num_days()).ok();
+    let bounds = t.period.map(|p| [p.start, p.end]);
+    for (i, name) in PERIOD_COLUMNS.into_iter().enumerate() {
+        let day = bounds.and_then(|b| days(b[i]));
+        let column = Series::new(name.into(), vec![day; n_rows]);
+        columns.push(column.cast(&DataType::Date)?.into());
+    }
     DataFrame::new_infer_height(columns)
 }
 
+/// The reporting period's columns of every table, first and last day inclusive.
+pub const PERIOD_COLUMNS: [&str; 2] = ["period_start", "period_end"];
+
+/// Cell indices in the order rows are published: on each axis its total first, then the other
+/// codes in code-list order (leaves, then groups), the first axis varying slowest.
+#[must_use]
+pub fn publication_order(t: &crate::tabulate::Table) -> Vec<usize> {
+    let orders: Vec<Vec<usize>> = t
+        .axes
+        .iter()
+        .map(|axis| {
+            let is_total = |p: &usize| axis.cells[*p].level == crate::tabulate::Level::Total;
+            let all = 0..axis.cells.len();
+            all.clone()
+                .filter(is_total)
+                .chain(all.filter(|p| !is_total(p)))
+                .collect()
+        })
+        .collect();
+    let mut out = Vec::with_capacity(t.len());
+    let mut positions = vec![0usize; orders.len()];
+    let mut at = vec![0usize; orders.len()];
+    if orders.iter().any(Vec::is_empty) {
+        return out;
+    }
+    loop {
+        for (slot, (order, &i)) in positions.iter_mut().zip(orders.iter().zip(&at)) {
+            *slot = order[i];
+        }
+        out.push(t.index(&positions));
+        // Advance the last axis fastest, carrying into earlier ones.
+        let mut axis = orders.len();
+        loop {
+            if axis == 0 {
+                return out;
+            }
+            axis -= 1;
+            at[axis] += 1;
+            if at[axis] < orders[axis].len() {
+                break;
+            }
+            at[axis] = 0;
+        }
+    }
+}
+
+/// The data dictionary's columns.
+pub const DICTIONARY_COLUMNS: [&str; 6] = [
+    "table",
+    "column",
+    "type",
+    "label_zh",
+    "label_en",
+    "description",
+];
+
 /// Every column of every published table, in both languages.
 pub fn dictionary_frame(protected: &Protected, plan: &Plan) -> PolarsResult<DataFrame> {
+    text_frame(DICTIONARY_COLUMNS, &dictionary_rows(protected, plan))
+}
+
+/// The data dictionary's rows, one per column of each table, in [`DICTIONARY_COLUMNS`] order.
+#[must_use]
+pub fn dictionary_rows(protected: &Protected, plan: &Plan) -> Vec<[String; 6]> {
     let mut rows: Vec<[String; 6]> = Vec::new();
     let text = |s: &str| s.to_owned();
     for pt in &protected.tables {
@@ -177,13 +252,35 @@ pub fn dictionary_frame(protected: &Protected, plan: &Plan) -> PolarsResult<Data
                 text(crate::dp::MOE95_TEXT),
             ]);
         }
+        let statuses = if dp {
+            [CellStatus::Published, CellStatus::LowNoisyCount].as_slice()
+        } else {
+            [
+                CellStatus::Published,
+                CellStatus::SuppressedPrimary,
+                CellStatus::SuppressedSecondary,
+            ]
+            .as_slice()
+        };
+        let sdmx: Vec<String> = statuses
+            .iter()
+            .map(|s| {
+                let c = s.sdmx(dp);
+                format!(
+                    "{} = OBS_STATUS {}, CONF_STATUS {}",
+                    s.as_str(),
+                    c.obs_status,
+                    c.conf_status
+                )
+            })
+            .collect();
         rows.push([
             file.clone(),
             text("status"),
             text("string"),
             text("狀態"),
             text("Status"),
-            text(status_desc),
+            format!("{status_desc}. In SDMX: {}", sdmx.join("; ")),
         ]);
         if t.share_of.is_some() {
             for (name, zh, en, desc) in [
@@ -216,19 +313,44 @@ pub fn dictionary_frame(protected: &Protected, plan: &Plan) -> PolarsResult<Data
                 ]);
             }
         }
+        for (name, zh, en, desc) in [
+            (
+                PERIOD_COLUMNS[0],
+                "統計期間起日",
+                "First day of the reporting period",
+                "first day (inclusive) of the period the table counts, ISO 8601; empty when the \
+                 pipeline declares no period",
+            ),
+            (
+                PERIOD_COLUMNS[1],
+                "統計期間迄日",
+                "Last day of the reporting period",
+                "last day (inclusive) of the period the table counts, ISO 8601; empty when the \
+                 pipeline declares no period",
+            ),
+        ] {
+            rows.push([
+                file.clone(),
+                text(name),
+                text("date"),
+                text(zh),
+                text(en),
+                text(desc),
+            ]);
+        }
     }
-    text_frame(
-        [
-            "table",
-            "column",
-            "type",
-            "label_zh",
-            "label_en",
-            "description",
-        ],
-        &rows,
-    )
+    rows
 }
+
+/// The code lists' columns.
+pub const CODELIST_COLUMNS: [&str; 6] = [
+    "dimension",
+    "code",
+    "label_zh",
+    "label_en",
+    "level",
+    "parent",
+];
 
 /// Every code of every dimension used, with its level and parent.
 pub fn codelists_frame(protected: &Protected, plan: &Plan) -> PolarsResult<DataFrame> {
@@ -278,17 +400,7 @@ pub fn codelists_frame(protected: &Protected, plan: &Plan) -> PolarsResult<DataF
             String::new(),
         ]);
     }
-    text_frame(
-        [
-            "dimension",
-            "code",
-            "label_zh",
-            "label_en",
-            "level",
-            "parent",
-        ],
-        &rows,
-    )
+    text_frame(CODELIST_COLUMNS, &rows)
 }
 
 /// A frame of text columns from rows of a fixed width.
@@ -362,6 +474,18 @@ pub fn write_csv<W: std::io::Write>(df: &mut DataFrame, out: W, bom: bool) -> Po
     CsvWriter::new(out).include_bom(bom).finish(df)
 }
 
+/// Writes a frame as Parquet whose Arrow schema uses the long-standing types (`large_string`, not
+/// `string_view`), which pyarrow's filters, pandas, DuckDB and R's arrow read and filter.
+fn write_parquet<W: std::io::Write>(df: &mut DataFrame, out: W) -> PolarsResult<()> {
+    let schema = df.schema().to_arrow(CompatLevel::oldest());
+    let key = polars_parquet::write::schema_to_metadata_key(&schema);
+    let metadata = KeyValueMetadata::from_static(vec![(key.key, key.value.unwrap_or_default())]);
+    ParquetWriter::new(out)
+        .with_key_value_metadata(Some(metadata))
+        .finish(df)
+        .map(|_| ())
+}
+
 /// Writes a frame to a new file in one format, synced to disk.
 pub fn write_frame(
     df: &mut DataFrame,
@@ -372,7 +496,7 @@ pub fn write_frame(
     let mut file = std::fs::File::create(path).map_err(|e| PublishError::io(path, e))?;
     let result = match format {
         OutputFormat::Csv => write_csv(df, &mut file, bom),
-        OutputFormat::Parquet => ParquetWriter::new(&mut file).finish(df).map(|_| ()),
+        OutputFormat::Parquet => write_parquet(df, &mut file),
     };
     result.map_err(|e| PublishError::Frame {
         file: path.display().to_string(),

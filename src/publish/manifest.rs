@@ -28,6 +28,79 @@ pub struct Manifest {
     pub protection: ProtectionEntry,
     pub tables: Vec<TableEntry>,
     pub files: Vec<FileEntry>,
+    /// What an open-data portal's catalogue asks for.
+    pub metadata: PortalMetadata,
+}
+
+/// A release's catalogue entry for open-data portals (DCAT terms in comments): all from the
+/// pipeline file and the code lists, nothing from the data.
+#[derive(Debug, Clone, Serialize)]
+pub struct PortalMetadata {
+    /// `[release]`'s publisher, licence, frequency, spatial coverage, contact and keywords.
+    #[serde(flatten)]
+    pub portal: crate::config::plan::Portal,
+    /// `dct:accrualPeriodicity`: the EU frequency vocabulary's URI.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub frequency_uri: Option<&'static str>,
+    /// `dct:temporal`: first and last day covered (ISO 8601), from the declared periods.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub temporal: Option<[String; 2]>,
+    /// `dct:language`, as BCP 47 tags.
+    pub languages: [&'static str; 2],
+    /// Each value of the `status` column with its SDMX `OBS_STATUS` and `CONF_STATUS`.
+    pub status_codes: Vec<StatusCode>,
+}
+
+/// One value of the `status` column.
+#[derive(Debug, Clone, Serialize)]
+pub struct StatusCode {
+    pub status: &'static str,
+    #[serde(flatten)]
+    pub sdmx: crate::attacker::status::Sdmx,
+}
+
+impl PortalMetadata {
+    fn new(plan: &Plan, dp: bool) -> Self {
+        let periods: Vec<_> = plan.tables.iter().map(|t| t.period).collect();
+        let temporal = plan
+            .release
+            .period
+            .or_else(|| {
+                let declared: Option<Vec<_>> = periods.into_iter().collect();
+                let declared = declared?;
+                Some(crate::config::plan::Period {
+                    start: declared.iter().map(|p| p.start).min()?,
+                    end: declared.iter().map(|p| p.end).max()?,
+                })
+            })
+            .map(|p| [p.start.to_string(), p.end.to_string()]);
+        let statuses = if dp {
+            vec![CellStatus::Published, CellStatus::LowNoisyCount]
+        } else {
+            vec![
+                CellStatus::Published,
+                CellStatus::SuppressedPrimary,
+                CellStatus::SuppressedSecondary,
+            ]
+        };
+        Self {
+            portal: plan.release.portal.clone(),
+            frequency_uri: plan
+                .release
+                .portal
+                .frequency
+                .map(crate::config::raw::Frequency::uri),
+            temporal,
+            languages: ["zh-Hant-TW", "en"],
+            status_codes: statuses
+                .into_iter()
+                .map(|s| StatusCode {
+                    status: s.as_str(),
+                    sdmx: s.sdmx(dp),
+                })
+                .collect(),
+        }
+    }
 }
 
 /// The pipeline file.
@@ -99,6 +172,16 @@ pub struct FileEntry {
     pub name: String,
     pub sha256: String,
     pub bytes: u64,
+    /// `csv`, `parquet` or `json`.
+    pub format: &'static str,
+    /// IANA media type.
+    pub media_type: &'static str,
+    /// Character encoding of a text file (none for Parquet).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub encoding: Option<&'static str>,
+    /// Whether a CSV file starts with a UTF-8 byte-order mark.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub byte_order_mark: Option<bool>,
 }
 
 impl FileEntry {
@@ -114,10 +197,31 @@ impl FileEntry {
         let bytes = std::fs::metadata(path)
             .map_err(|e| PublishError::io(path, e))?
             .len();
+        let extension = path.extension().and_then(|e| e.to_str()).unwrap_or("");
+        let (format, media_type, encoding) = match extension {
+            "csv" => ("csv", "text/csv", Some("utf-8")),
+            "parquet" => ("parquet", "application/vnd.apache.parquet", None),
+            "json" => ("json", "application/json", Some("utf-8")),
+            "html" => ("html", "text/html", Some("utf-8")),
+            _ => ("other", "application/octet-stream", None),
+        };
+        let byte_order_mark = (format == "csv")
+            .then(|| {
+                let mut head = [0u8; 3];
+                let mut file = std::fs::File::open(path).map_err(|e| PublishError::io(path, e))?;
+                let read = std::io::Read::read(&mut file, &mut head)
+                    .map_err(|e| PublishError::io(path, e))?;
+                Ok(read == 3 && head == *b"\xEF\xBB\xBF")
+            })
+            .transpose()?;
         Ok(Self {
             name,
             sha256,
             bytes,
+            format,
+            media_type,
+            encoding,
+            byte_order_mark,
         })
     }
 }
@@ -311,6 +415,7 @@ impl Manifest {
             },
             tables,
             files,
+            metadata: PortalMetadata::new(plan, dp.is_some()),
         }
     }
 }

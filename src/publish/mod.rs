@@ -1,7 +1,8 @@
 //! Stage 5, publish: protected tables → a release directory, all or nothing.
 //!
 //! `DIR/<release>/` holds, per table, `<table>.parquet` and/or `<table>.csv` in tidy long form (one
-//! row per cell and measure), `data-dictionary.csv`, `codelists.csv` and `manifest.json`. Everything
+//! row per cell and measure), `data-dictionary.csv`, `codelists.csv`, `datapackage.json` (a typed
+//! schema of the CSV files) and `manifest.json`. Everything
 //! is written into a temporary directory beside the target and renamed into place. Before the
 //! rename, the staged release is audited from its files alone ([`crate::audit`]), and a release
 //! that fails it is not published.
@@ -12,6 +13,7 @@
 //! exact counts, which a DP manifest withholds).
 
 mod atomic;
+pub mod datapackage;
 mod frames;
 pub mod manifest;
 
@@ -127,6 +129,7 @@ pub fn write(input: &ReleaseInput<'_>) -> Result<Published, PublishError> {
         table_entries.push(manifest::TableEntry::new(pt, plan, files));
     }
 
+    let dictionary_rows = frames::dictionary_rows(input.protected, plan);
     let mut dictionary = frames::dictionary_frame(input.protected, plan)
         .map_err(|e| frame_error("data-dictionary.csv", &e))?;
     let dict_path = staging.path().join("data-dictionary.csv");
@@ -145,9 +148,15 @@ pub fn write(input: &ReleaseInput<'_>) -> Result<Published, PublishError> {
         OutputFormat::Csv,
         plan.publish.csv_bom,
     )?;
+    let package = datapackage::descriptor(plan, input.protected, &dictionary_rows);
+    let package_path = staging.path().join(datapackage::FILE);
+    let json =
+        serde_json::to_vec_pretty(&package).map_err(|e| frame_error(datapackage::FILE, &e))?;
+    atomic::write_synced(&package_path, &json)?;
     let other_files = vec![
         manifest::FileEntry::of(&dict_path, "data-dictionary.csv".into())?,
         manifest::FileEntry::of(&codes_path, "codelists.csv".into())?,
+        manifest::FileEntry::of(&package_path, datapackage::FILE.into())?,
     ];
 
     let manifest = manifest::Manifest::new(input, table_entries, other_files);

@@ -10,6 +10,7 @@ mod cli;
 mod crash;
 mod dp;
 mod imports;
+mod loaders;
 mod pinned;
 mod pipelines;
 mod release;

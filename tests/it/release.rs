@@ -376,3 +376,90 @@ fn a_big5_export_gives_the_same_tables_as_its_utf8_twin() -> TestResult {
     assert_eq!(manifest["inputs"][0]["encoding"], "big5");
     Ok(())
 }
+
+/// What loaders and portals rely on, checked without them: each table's first rows are its grand
+/// totals, every row carries the declared period, `datapackage.json` describes exactly the
+/// columns each CSV has, the manifest gives every file's format and encoding, and CSVs of Chinese
+/// labels start with a byte-order mark by default.
+#[test]
+fn releases_are_typed_dated_and_described_for_loaders_and_portals() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    // keelung-services does not set csv_bom: the default decides.
+    let run = privstat([
+        "run".as_ref(),
+        "pipelines/keelung-services.toml".as_ref(),
+        "--out".as_ref(),
+        dir.path().as_os_str(),
+    ]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    let release = dir.path().join("keelung-services-2025h1");
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(release.join("manifest.json"))?)?;
+    let package: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(release.join("datapackage.json"))?)?;
+    let resources = package["resources"].as_array().ok_or("no resources")?;
+    for table in manifest["tables"].as_array().ok_or("no tables")? {
+        let name = table["name"].as_str().ok_or("table name")?;
+        let csv = release.join(format!("{name}.csv"));
+        assert!(
+            std::fs::read(&csv)?.starts_with(b"\xEF\xBB\xBF"),
+            "{name}: no BOM"
+        );
+        let (header, rows) = read_csv(&csv)?;
+        let dims: Vec<&str> = table["dimensions"]
+            .as_array()
+            .ok_or("dimensions")?
+            .iter()
+            .filter_map(|d| d["name"].as_str())
+            .collect();
+        for d in &dims {
+            assert_eq!(rows[0][header[*d]], "_T", "{name}: first row's {d}");
+        }
+        for row in &rows {
+            assert_eq!(row[header["period_start"]], "2025-01-01", "{name}");
+            assert_eq!(row[header["period_end"]], "2025-06-30", "{name}");
+        }
+        let resource = resources
+            .iter()
+            .find(|r| r["path"] == format!("{name}.csv"))
+            .ok_or("no resource for the table")?;
+        let mut described: Vec<(&str, &str)> = resource["schema"]["fields"]
+            .as_array()
+            .ok_or("fields")?
+            .iter()
+            .filter_map(|f| Some((f["name"].as_str()?, f["type"].as_str()?)))
+            .collect();
+        let mut columns: Vec<(&String, &usize)> = header.iter().collect();
+        columns.sort_by_key(|(_, i)| **i);
+        let names: Vec<&str> = columns.iter().map(|(c, _)| c.as_str()).collect();
+        assert_eq!(
+            described.iter().map(|f| f.0).collect::<Vec<_>>(),
+            names,
+            "{name}: datapackage fields"
+        );
+        described.retain(|f| f.0 == "value" || f.0 == "period_start");
+        assert_eq!(described, [("value", "integer"), ("period_start", "date")]);
+        for file in table["files"].as_array().ok_or("files")? {
+            let (format, media) = (file["format"].as_str(), file["media_type"].as_str());
+            match file["name"].as_str() {
+                Some(n) if n.ends_with(".csv") => {
+                    assert_eq!((format, media), (Some("csv"), Some("text/csv")));
+                    assert_eq!(file["encoding"], "utf-8");
+                    assert_eq!(file["byte_order_mark"], true);
+                }
+                _ => assert_eq!(format, Some("parquet")),
+            }
+        }
+    }
+    assert_eq!(manifest["metadata"]["temporal"][0], "2025-01-01");
+    let statuses = manifest["metadata"]["status_codes"]
+        .as_array()
+        .ok_or("status codes")?;
+    assert!(
+        statuses
+            .iter()
+            .any(|s| s["status"] == "suppressed_secondary" && s["conf_status"] == "D"),
+        "{statuses:?}"
+    );
+    Ok(())
+}

@@ -14,6 +14,14 @@ impl Checker<'_> {
                 .period
                 .as_ref()
                 .and_then(|p| self.period("release.period", p)),
+            portal: Portal {
+                publisher: raw.publisher.clone(),
+                license: raw.license.clone(),
+                frequency: raw.frequency,
+                spatial: raw.spatial.clone(),
+                contact: raw.contact.clone(),
+                keywords: raw.keywords.clone(),
+            },
         }
     }
 

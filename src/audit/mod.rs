@@ -414,6 +414,14 @@ fn scan_identifiers(dir: &Path, manifest: &Manifest, report: &mut Report) {
                     found.extend(scan::shapes_in(value).into_iter().map(|s| (i + 2, s)));
                 }
             }
+        } else if name.ends_with(".xlsx") {
+            // A workbook is compressed: its cells are scanned, sheet after sheet.
+            let Ok(lines) = workbook_lines(&path) else {
+                continue;
+            };
+            for (i, line) in lines.iter().enumerate() {
+                found.extend(scan::shapes_in(line).into_iter().map(|s| (i + 1, s)));
+            }
         } else {
             let Ok(bytes) = std::fs::read(&path) else {
                 continue;
@@ -432,6 +440,21 @@ fn scan_identifiers(dir: &Path, manifest: &Manifest, report: &mut Report) {
             );
         }
     }
+}
+
+/// Every row of every sheet of a workbook as one line of its cells' text.
+fn workbook_lines(path: &Path) -> Result<Vec<String>, calamine::Error> {
+    use calamine::Reader as _;
+    let mut workbook = calamine::open_workbook_auto(path)?;
+    let mut lines = Vec::new();
+    for name in workbook.sheet_names() {
+        let range = workbook.worksheet_range(&name)?;
+        for row in range.rows() {
+            let cells: Vec<String> = row.iter().map(ToString::to_string).collect();
+            lines.push(cells.join(","));
+        }
+    }
+    Ok(lines)
 }
 
 /// A table's cells as published: `[measure][cell]` → status and value.

@@ -133,6 +133,8 @@ pub struct Source {
     pub path: PathBuf,
     pub format: SourceFormat,
     pub encoding: EncodingChoice,
+    /// Excel sources: which sheet, and the row of its header.
+    pub sheet: Option<crate::ingest::Sheet>,
     /// Header of the person identifier column.
     pub person_column: String,
     /// Identifier schemes accepted in the person column.

@@ -161,6 +161,10 @@ pub struct RawSource {
     pub format: Option<SourceFormat>,
     #[serde(default)]
     pub encoding: EncodingChoice,
+    /// Excel sources: the sheet to read (default the first).
+    pub sheet: Option<String>,
+    /// Excel sources: the spreadsheet row (1-based) of the column names (default 1).
+    pub header_row: Option<u32>,
     pub person: RawPerson,
     pub date: Option<RawDate>,
     #[serde(default)]
@@ -177,6 +181,20 @@ pub struct RawSource {
 pub enum SourceFormat {
     Csv,
     Parquet,
+    /// An Excel or OpenDocument workbook (`.xlsx`, `.xlsm`, `.xlsb`, `.xls`, `.ods`).
+    Excel,
+}
+
+impl SourceFormat {
+    /// The format's name in messages.
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Csv => "CSV",
+            Self::Parquet => "Parquet",
+            Self::Excel => "Excel",
+        }
+    }
 }
 
 /// Declared text encoding of a CSV source.
@@ -529,6 +547,8 @@ pub struct RawPublish {
 pub enum OutputFormat {
     Parquet,
     Csv,
+    /// One workbook of the release: a sheet per table, the dictionary and the code lists.
+    Xlsx,
 }
 
 /// What secondary suppression minimises.

@@ -6,6 +6,7 @@
 //! So parsing, code lookup and date conversion run once per distinct value, no string column is
 //! ever held whole, and no loop touches rows.
 
+pub(crate) mod excel;
 mod open;
 
 use std::collections::HashMap;
@@ -72,7 +73,7 @@ pub fn read_source(
         let hash = scope.spawn(|| super::sha256_file(file));
         let prepared = match source.format {
             SourceFormat::Csv => encoding::prepare(file, source.encoding, limits).map(Some),
-            SourceFormat::Parquet => Ok(None),
+            SourceFormat::Parquet | SourceFormat::Excel => Ok(None),
         };
         let sha256 = hash
             .join()
@@ -82,7 +83,18 @@ pub fn read_source(
     let (sha256, prepared) = (sha256?, prepared?);
     let detected = prepared.as_ref().map(|p| p.encoding);
     let read_path = prepared.as_ref().map_or(file, |p| p.path.as_path());
-    let mut lf = scan(source.format, read_path).map_err(|e| unreadable(file, source.format, &e))?;
+    let mut native_dates = Vec::new();
+    let mut lf = match &source.sheet {
+        // Direct identifiers are not even read out of the sheet.
+        Some(sheet) if source.format == SourceFormat::Excel => {
+            let read = excel::read(file, sheet, &|h| {
+                !source.direct_identifiers.iter().any(|d| d == h)
+            })?;
+            native_dates = read.native_dates;
+            read.frame.lazy()
+        }
+        _ => scan(source.format, read_path).map_err(|e| unreadable(file, source.format, &e))?,
+    };
     let schema = lf
         .collect_schema()
         .map_err(|e| unreadable(file, source.format, &e))?;
@@ -98,6 +110,9 @@ pub fn read_source(
         .iter_mut()
         .map(|m| {
             let c = col(m.header.as_str());
+            if matches!(m.kind, Kind::Date(_)) && native_dates.contains(&m.header) {
+                m.kind = Kind::Date(crate::config::raw::DateFormat::Auto);
+            }
             let native = match (&m.kind, schema.get(m.header.as_str())) {
                 (Kind::Date(_), Some(DataType::Date)) => Some(c.clone()),
                 (Kind::Date(_), Some(DataType::Datetime(_, _))) => Some(c.clone().dt().date()),

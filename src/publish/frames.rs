@@ -497,6 +497,9 @@ pub fn write_frame(
     let result = match format {
         OutputFormat::Csv => write_csv(df, &mut file, bom),
         OutputFormat::Parquet => write_parquet(df, &mut file),
+        OutputFormat::Xlsx => Err(PolarsError::InvalidOperation(
+            "a workbook holds every table: see publish::workbook".into(),
+        )),
     };
     result.map_err(|e| PublishError::Frame {
         file: path.display().to_string(),

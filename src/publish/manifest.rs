@@ -203,6 +203,11 @@ impl FileEntry {
             "parquet" => ("parquet", "application/vnd.apache.parquet", None),
             "json" => ("json", "application/json", Some("utf-8")),
             "html" => ("html", "text/html", Some("utf-8")),
+            "xlsx" => (
+                "xlsx",
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                None,
+            ),
             _ => ("other", "application/octet-stream", None),
         };
         let byte_order_mark = (format == "csv")

@@ -16,6 +16,7 @@ mod atomic;
 pub mod datapackage;
 mod frames;
 pub mod manifest;
+mod workbook;
 
 use std::path::{Path, PathBuf};
 
@@ -114,6 +115,7 @@ pub fn write(input: &ReleaseInput<'_>) -> Result<Published, PublishError> {
     let staging = atomic::Staging::new(&plan.publish.dir, &plan.release.name)?;
 
     let mut table_entries = Vec::new();
+    let mut table_frames = Vec::new();
     for pt in &input.protected.tables {
         let mut df = frames::table_frame(pt).map_err(|e| frame_error(&pt.table.name, &e))?;
         let mut files = Vec::new();
@@ -121,12 +123,14 @@ pub fn write(input: &ReleaseInput<'_>) -> Result<Published, PublishError> {
             let name = match format {
                 OutputFormat::Parquet => format!("{}.parquet", pt.table.name),
                 OutputFormat::Csv => format!("{}.csv", pt.table.name),
+                OutputFormat::Xlsx => continue,
             };
             let path = staging.path().join(&name);
             frames::write_frame(&mut df, &path, *format, plan.publish.csv_bom)?;
             files.push(manifest::FileEntry::of(&path, name)?);
         }
         table_entries.push(manifest::TableEntry::new(pt, plan, files));
+        table_frames.push(df);
     }
 
     let dictionary_rows = frames::dictionary_rows(input.protected, plan);
@@ -153,11 +157,26 @@ pub fn write(input: &ReleaseInput<'_>) -> Result<Published, PublishError> {
     let json =
         serde_json::to_vec_pretty(&package).map_err(|e| frame_error(datapackage::FILE, &e))?;
     atomic::write_synced(&package_path, &json)?;
-    let other_files = vec![
+    let mut other_files = vec![
         manifest::FileEntry::of(&dict_path, "data-dictionary.csv".into())?,
         manifest::FileEntry::of(&codes_path, "codelists.csv".into())?,
         manifest::FileEntry::of(&package_path, datapackage::FILE.into())?,
     ];
+    if plan.publish.formats.contains(&OutputFormat::Xlsx) {
+        let name = format!("{}.xlsx", plan.release.name);
+        let path = staging.path().join(&name);
+        let mut sheets: Vec<(&str, &polars::prelude::DataFrame)> = input
+            .protected
+            .tables
+            .iter()
+            .map(|pt| pt.table.name.as_str())
+            .zip(&table_frames)
+            .collect();
+        sheets.push(("data-dictionary", &dictionary));
+        sheets.push(("codelists", &codelists));
+        workbook::write(&path, &sheets)?;
+        other_files.push(manifest::FileEntry::of(&path, name)?);
+    }
 
     let manifest = manifest::Manifest::new(input, table_entries, other_files);
     let json =

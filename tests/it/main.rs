@@ -9,6 +9,7 @@ mod bad_inputs;
 mod cli;
 mod crash;
 mod dp;
+mod excel;
 mod imports;
 mod loaders;
 mod pinned;

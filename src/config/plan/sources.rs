@@ -110,6 +110,9 @@ impl Checker<'_> {
             {
                 Some(e) if e == "csv" || e == "txt" => Some(SourceFormat::Csv),
                 Some(e) if e == "parquet" => Some(SourceFormat::Parquet),
+                Some(e) if matches!(e.as_str(), "xlsx" | "xlsm" | "xlsb" | "xls" | "ods") => {
+                    Some(SourceFormat::Excel)
+                }
                 _ => None,
             }
         });
@@ -117,17 +120,45 @@ impl Checker<'_> {
             self.push(
                 &format!("{key}.format"),
                 "cannot be told from the file name".into(),
-                Some("add format = \"csv\" or format = \"parquet\"".into()),
+                Some("add format = \"csv\", \"parquet\" or \"excel\"".into()),
             );
             SourceFormat::Csv
         });
-        if format == SourceFormat::Parquet && raw.encoding != EncodingChoice::Auto {
+        if format != SourceFormat::Csv && raw.encoding != EncodingChoice::Auto {
             self.push(
                 &format!("{key}.encoding"),
                 "applies to CSV sources only".into(),
                 None,
             );
         }
+        let sheet = if format == SourceFormat::Excel {
+            let header_row = raw.header_row.unwrap_or(1);
+            if header_row == 0 {
+                self.push(
+                    &format!("{key}.header_row"),
+                    "rows are numbered from 1, as in the spreadsheet".into(),
+                    None,
+                );
+            }
+            Some(crate::ingest::Sheet {
+                name: raw.sheet.clone(),
+                header_row: header_row.max(1),
+            })
+        } else {
+            for (set, field) in [
+                (raw.sheet.is_some(), "sheet"),
+                (raw.header_row.is_some(), "header_row"),
+            ] {
+                if set {
+                    self.push(
+                        &format!("{key}.{field}"),
+                        "applies to Excel sources only".into(),
+                        None,
+                    );
+                }
+            }
+            None
+        };
 
         let mut coded = Vec::new();
         let mut text = Vec::new();
@@ -238,6 +269,7 @@ impl Checker<'_> {
             path,
             format,
             encoding: raw.encoding,
+            sheet,
             person_column: raw.person.column.clone(),
             missing_ids: match &raw.person.missing {
                 Some(tokens) => tokens.iter().map(String::as_str).collect::<Vec<_>>(),

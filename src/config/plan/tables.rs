@@ -364,6 +364,14 @@ impl Checker<'_> {
             .collect();
         if formats.is_empty() {
             self.push("publish.formats", "is empty".into(), None);
+        } else if !formats.contains(&OutputFormat::Csv) && !formats.contains(&OutputFormat::Parquet)
+        {
+            self.push(
+                "publish.formats",
+                "\"xlsx\" is a copy for reading: the release also needs \"csv\" or \"parquet\""
+                    .into(),
+                Some("formats = [\"csv\", \"xlsx\"]".into()),
+            );
         }
         formats.into_iter().collect()
     }

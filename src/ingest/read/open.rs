@@ -21,6 +21,9 @@ pub(super) fn scan(format: SourceFormat, path: &Path) -> PolarsResult<LazyFrame>
                 offset: 2,
             }))
             .finish(),
+        SourceFormat::Excel => Err(PolarsError::InvalidOperation(
+            "a workbook is read by read::excel, not scanned".into(),
+        )),
         SourceFormat::Parquet => LazyFrame::scan_parquet(
             pl_path,
             ScanArgsParquet {
@@ -58,10 +61,7 @@ pub(super) fn unreadable(file: &Path, format: SourceFormat, e: &PolarsError) -> 
     };
     IngestError::Unreadable {
         file: file.to_path_buf(),
-        format: match format {
-            SourceFormat::Csv => "CSV",
-            SourceFormat::Parquet => "Parquet",
-        },
+        format: format.name(),
         message: message.to_owned(),
     }
 }

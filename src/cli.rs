@@ -89,6 +89,14 @@ pub enum Command {
         #[arg(long)]
         exact: bool,
     },
+    /// Rebuild a release's report.html from its files (the same bytes `run` published).
+    Report {
+        /// The release directory (holding manifest.json).
+        release_dir: PathBuf,
+        /// Where to write the page; standard output when not given. Never inside a release.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
     /// Write a new random pseudonymisation key (32 bytes, hex) readable only by its owner.
     Keygen {
         /// Where to write the key; an existing file is never overwritten.
@@ -296,6 +304,38 @@ pub fn execute(cli: Cli) -> Result<(), Error> {
                         s.published,
                         s.last_release.as_deref().unwrap_or("-")
                     );
+                }
+            }
+            Ok(())
+        }
+        Command::Report { release_dir, out } => {
+            if !release_dir.join("manifest.json").is_file() {
+                return Err(Error::Usage(format!(
+                    "{}: not a release directory (no manifest.json)",
+                    release_dir.display()
+                )));
+            }
+            let page = crate::report::render(&release_dir)?;
+            match out {
+                Some(out) => {
+                    // A file written into a release would fail its audit (unlisted).
+                    let parent = out.parent().filter(|p| !p.as_os_str().is_empty());
+                    let inside = parent
+                        .and_then(|p| p.canonicalize().ok())
+                        .zip(release_dir.canonicalize().ok())
+                        .is_some_and(|(p, r)| p.starts_with(r));
+                    if inside {
+                        return Err(Error::Usage(format!(
+                            "{}: is inside the release, whose files the manifest lists; write the                              page elsewhere",
+                            out.display()
+                        )));
+                    }
+                    crate::publish::write_atomic(&out, page.as_bytes())?;
+                    say!("wrote {} ({} bytes)", out.display(), page.len());
+                }
+                None => {
+                    use std::io::Write as _;
+                    let _ = std::io::stdout().lock().write_all(page.as_bytes());
                 }
             }
             Ok(())

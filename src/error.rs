@@ -36,6 +36,8 @@ pub enum Error {
     Publish(#[from] PublishError),
     #[error(transparent)]
     Dp(#[from] crate::dp::DpError),
+    #[error(transparent)]
+    Report(#[from] crate::report::ReportError),
     #[error("{0}")]
     Synth(String),
     #[error("{0}")]

@@ -14,6 +14,7 @@ pub mod ingest;
 pub mod protect;
 pub mod pseudonymise;
 pub mod publish;
+pub mod report;
 pub mod scrub;
 pub mod synth;
 pub mod tabulate;

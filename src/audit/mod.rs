@@ -20,7 +20,7 @@
 //! derive from it.
 
 mod protection;
-mod read;
+pub mod read;
 pub mod scan;
 mod tables;
 

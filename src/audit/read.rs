@@ -56,6 +56,26 @@ pub struct File {
     pub bytes: u64,
 }
 
+/// The data dictionary's columns, as `publish` writes them and the audit and report read them.
+pub const DICTIONARY_COLUMNS: [&str; 6] = [
+    "table",
+    "column",
+    "type",
+    "label_zh",
+    "label_en",
+    "description",
+];
+
+/// The code lists' columns, as `publish` writes them.
+pub const CODELIST_COLUMNS: [&str; 6] = [
+    "dimension",
+    "code",
+    "label_zh",
+    "label_en",
+    "level",
+    "parent",
+];
+
 /// A published file as rows of optional text, with its column names.
 pub struct TextFrame {
     pub columns: Vec<String>,

@@ -134,7 +134,7 @@ pub struct Source {
     pub format: SourceFormat,
     pub encoding: EncodingChoice,
     /// Excel sources: which sheet, and the row of its header.
-    pub sheet: Option<crate::ingest::Sheet>,
+    pub sheet: Option<Sheet>,
     /// Header of the person identifier column.
     pub person_column: String,
     /// Identifier schemes accepted in the person column.
@@ -147,6 +147,15 @@ pub struct Source {
     pub integer: Vec<NamedColumn>,
     /// Headers declared as direct identifiers: never read.
     pub direct_identifiers: Vec<String>,
+}
+
+/// Where an Excel source's table is in its workbook.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sheet {
+    /// The sheet's name; the first sheet when none.
+    pub name: Option<String>,
+    /// Spreadsheet row (1-based) of the header; data follows it.
+    pub header_row: u32,
 }
 
 /// The service date column of a source.

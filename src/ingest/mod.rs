@@ -25,7 +25,6 @@ use sha2::{Digest, Sha256};
 
 pub use error::IngestError;
 pub use quarantine::{Quarantine, QuarantinedRow, Reason};
-pub use read::excel::Sheet;
 
 use crate::config::Plan;
 use encoding::DetectedEncoding;

@@ -6,6 +6,7 @@ use polars::prelude::*;
 
 use super::PublishError;
 use crate::attacker::CellStatus;
+pub use crate::audit::read::{CODELIST_COLUMNS, DICTIONARY_COLUMNS};
 use crate::config::Plan;
 use crate::config::raw::OutputFormat;
 use crate::ingest::{Quarantine, SourceReport};
@@ -142,16 +143,6 @@ pub fn publication_order(t: &crate::tabulate::Table) -> Vec<usize> {
         }
     }
 }
-
-/// The data dictionary's columns.
-pub const DICTIONARY_COLUMNS: [&str; 6] = [
-    "table",
-    "column",
-    "type",
-    "label_zh",
-    "label_en",
-    "description",
-];
 
 /// Every column of every published table, in both languages.
 pub fn dictionary_frame(protected: &Protected, plan: &Plan) -> PolarsResult<DataFrame> {
@@ -341,16 +332,6 @@ pub fn dictionary_rows(protected: &Protected, plan: &Plan) -> Vec<[String; 6]> {
     }
     rows
 }
-
-/// The code lists' columns.
-pub const CODELIST_COLUMNS: [&str; 6] = [
-    "dimension",
-    "code",
-    "label_zh",
-    "label_en",
-    "level",
-    "parent",
-];
 
 /// Every code of every dimension used, with its level and parent.
 pub fn codelists_frame(protected: &Protected, plan: &Plan) -> PolarsResult<DataFrame> {

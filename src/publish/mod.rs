@@ -178,10 +178,24 @@ pub fn write(input: &ReleaseInput<'_>) -> Result<Published, PublishError> {
         other_files.push(manifest::FileEntry::of(&path, name)?);
     }
 
-    let manifest = manifest::Manifest::new(input, table_entries, other_files);
+    // The report is made from the release's own files, the manifest among them, so that
+    // `privstat report` rebuilds it; then the manifest lists it too.
+    let manifest_path = staging.path().join("manifest.json");
+    let mut manifest = manifest::Manifest::new(input, table_entries, other_files);
     let json =
         serde_json::to_vec_pretty(&manifest).map_err(|e| frame_error("manifest.json", &e))?;
-    atomic::write_synced(&staging.path().join("manifest.json"), &json)?;
+    atomic::write_synced(&manifest_path, &json)?;
+    let report =
+        crate::report::render(staging.path()).map_err(|e| frame_error(crate::report::FILE, &e))?;
+    let report_path = staging.path().join(crate::report::FILE);
+    atomic::write_synced(&report_path, report.as_bytes())?;
+    manifest.files.push(manifest::FileEntry::of(
+        &report_path,
+        crate::report::FILE.into(),
+    )?);
+    let json =
+        serde_json::to_vec_pretty(&manifest).map_err(|e| frame_error("manifest.json", &e))?;
+    atomic::write_synced(&manifest_path, &json)?;
 
     let operator = &plan.publish.operator_dir;
     create_private_dir(operator)?;

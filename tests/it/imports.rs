@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 /// The stages, earliest first.
-const ORDER: [&str; 14] = [
+const ORDER: [&str; 15] = [
     "text",
     "scrub",
     "config",
@@ -22,6 +22,7 @@ const ORDER: [&str; 14] = [
     "protect",
     "dp",
     "audit",
+    "report",
     "publish",
     "error",
     "synth",

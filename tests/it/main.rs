@@ -15,4 +15,5 @@ mod loaders;
 mod pinned;
 mod pipelines;
 mod release;
+mod report;
 mod support;

@@ -140,7 +140,7 @@ impl Checker<'_> {
                     None,
                 );
             }
-            Some(crate::ingest::Sheet {
+            Some(Sheet {
                 name: raw.sheet.clone(),
                 header_row: header_row.max(1),
             })

@@ -9,17 +9,9 @@ use std::path::Path;
 use calamine::{Data, Range, Reader, open_workbook_auto};
 use polars::prelude::*;
 
+use crate::config::plan::Sheet;
 use crate::ingest::columns;
 use crate::ingest::error::IngestError;
-
-/// Where the table is in the workbook.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Sheet {
-    /// The sheet's name; the first sheet when none.
-    pub name: Option<String>,
-    /// Spreadsheet row (1-based) of the header; data follows it.
-    pub header_row: u32,
-}
 
 /// A sheet's columns as text, and the headers of the columns holding Excel dates.
 pub struct SheetFrame {

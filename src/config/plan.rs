@@ -232,6 +232,9 @@ pub struct TableSpec {
     pub share_of: Option<usize>,
 }
 
+/// The name of the service day among a `distinct` measure's fields.
+pub const DATE_FIELD: &str = "date";
+
 /// What a table counts in each cell.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Measure {
@@ -239,8 +242,12 @@ pub enum Measure {
     Persons,
     /// Records, one per contact or attendance (人次).
     PersonTimes,
-    /// Distinct values of a text field, e.g. sessions (場次).
-    Distinct(String),
+    /// Distinct values of a text field, or of several fields together (`date` is the service
+    /// day), e.g. sessions (場次) as distinct (activity code, day).
+    Distinct {
+        fields: Vec<String>,
+        label: Option<Label>,
+    },
     /// Sum of an integer field.
     Sum(String),
 }
@@ -252,7 +259,7 @@ impl Measure {
         match self {
             Self::Persons => "persons".to_owned(),
             Self::PersonTimes => "person_times".to_owned(),
-            Self::Distinct(field) => format!("distinct_{field}"),
+            Self::Distinct { fields, .. } => format!("distinct_{}", fields.join("_")),
             Self::Sum(field) => format!("sum_{field}"),
         }
     }
@@ -269,9 +276,12 @@ impl Measure {
                 zh: "人次".into(),
                 en: "Person-times (records)".into(),
             },
-            Self::Distinct(field) => Label {
-                zh: format!("{field} 不重複數（如場次）"),
-                en: format!("Distinct values of {field} (e.g. sessions)"),
+            Self::Distinct {
+                label: Some(label), ..
+            } => label.clone(),
+            Self::Distinct { fields, .. } => Label {
+                zh: format!("{} 不重複數（如場次）", fields.join("+")),
+                en: format!("Distinct values of {} (e.g. sessions)", fields.join(" + ")),
             },
             Self::Sum(field) => Label {
                 zh: format!("{field} 合計"),

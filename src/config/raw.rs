@@ -376,8 +376,34 @@ fn yes() -> bool {
 #[serde(untagged)]
 pub enum RawMeasure {
     Simple(SimpleMeasure),
-    Distinct { distinct: String },
-    Sum { sum: String },
+    Distinct {
+        distinct: DistinctFields,
+        /// How the count is named in the release (default: the fields' names).
+        label: Option<Label>,
+    },
+    Sum {
+        sum: String,
+    },
+}
+
+/// The field, or fields together, whose distinct values a measure counts: `"session"`, or
+/// `["activity", "date"]` for sessions identified by an activity code and its day.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum DistinctFields {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl DistinctFields {
+    /// The fields in order.
+    #[must_use]
+    pub fn fields(&self) -> Vec<String> {
+        match self {
+            Self::One(f) => vec![f.clone()],
+            Self::Many(fs) => fs.clone(),
+        }
+    }
 }
 
 /// The two counts every table can make.

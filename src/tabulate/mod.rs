@@ -12,7 +12,7 @@ pub mod bound;
 use polars::prelude::*;
 
 use crate::config::Plan;
-use crate::config::plan::{Domain, Measure, Period, TOTAL_CODE, TableSpec};
+use crate::config::plan::{DATE_FIELD, Domain, Measure, Period, TOTAL_CODE, TableSpec};
 use crate::config::raw::{Label, PerPerson};
 use crate::ingest::columns;
 use crate::pseudonymise::Keyed;
@@ -340,24 +340,43 @@ fn count_table(
     let n_cells: usize = axes.iter().map(|a| a.cells.len()).product();
     let mut values = vec![vec![0i64; n_cells]; spec.measures.len()];
     let mut persons = vec![0i64; n_cells];
-    let distinct_frames: Vec<Option<DataFrame>> = spec
+    // Each distinct measure's (leaf cell, value) pairs, its value being one field or several.
+    let distinct_keys: Vec<Vec<String>> = spec
         .measures
         .iter()
         .map(|m| match m {
-            Measure::Distinct(f) => scoped
+            Measure::Distinct { fields, .. } => fields
+                .iter()
+                .map(|f| {
+                    if f == DATE_FIELD {
+                        columns::DATE.to_owned()
+                    } else {
+                        f.clone()
+                    }
+                })
+                .collect(),
+            _ => Vec::new(),
+        })
+        .collect();
+    let distinct_frames: Vec<Option<DataFrame>> = distinct_keys
+        .iter()
+        .map(|keys| {
+            if keys.is_empty() {
+                return Ok(None);
+            }
+            scoped
                 .clone()
                 .lazy()
                 .select(
                     dim_names
                         .iter()
+                        .chain(keys)
                         .map(|n| col(n.as_str()))
-                        .chain(std::iter::once(col(f.as_str())))
                         .collect::<Vec<_>>(),
                 )
                 .unique(None, UniqueKeepStrategy::Any)
                 .collect()
-                .map(Some),
-            _ => Ok(None),
+                .map(Some)
         })
         .collect::<PolarsResult<_>>()?;
 
@@ -365,9 +384,9 @@ fn count_table(
     for (m, measure) in spec.measures.iter().enumerate() {
         additive.push(match (measure, &distinct_frames[m]) {
             (Measure::Persons, _) => axes.iter().map(|a| a.persons_additive).collect(),
-            (Measure::Distinct(f), Some(frame)) => dim_names
+            (Measure::Distinct { .. }, Some(frame)) => dim_names
                 .iter()
-                .map(|name| at_most_one_code(frame, f, name))
+                .map(|name| at_most_one_code_of(frame, &distinct_keys[m], name))
                 .collect::<PolarsResult<_>>()?,
             _ => vec![true; axes.len()],
         });
@@ -418,24 +437,29 @@ fn count_table(
                     Measure::Persons => p,
                     Measure::PersonTimes => times_col.get(i).unwrap_or(0),
                     Measure::Sum(f) => agg.column(f.as_str())?.i64()?.get(i).unwrap_or(0),
-                    Measure::Distinct(_) => continue,
+                    Measure::Distinct { .. } => continue,
                 };
             }
         }
-        for (m, measure) in spec.measures.iter().enumerate() {
-            let (Measure::Distinct(f), Some(frame)) = (measure, &distinct_frames[m]) else {
+        for (m, keys) in distinct_keys.iter().enumerate() {
+            let Some(frame) = &distinct_frames[m] else {
                 continue;
             };
+            // Distinct (cell, value) pairs at these levels, then how many per cell.
             let (lf, pos_names) = map_levels(frame.clone().lazy(), &table.axes, &levels)?;
+            let lf = lf
+                .select(
+                    pos_names
+                        .iter()
+                        .chain(keys)
+                        .map(|n| col(n.as_str()))
+                        .collect::<Vec<_>>(),
+                )
+                .unique(None, UniqueKeepStrategy::Any);
             let agg = aggregate(
                 lf,
                 &pos_names,
-                vec![
-                    col(f.as_str())
-                        .n_unique()
-                        .cast(DataType::Int64)
-                        .alias("__distinct"),
-                ],
+                vec![len().cast(DataType::Int64).alias("__distinct")],
             )?;
             let cells = cell_indices(&table, &agg, &pos_names, &levels)?;
             let col_ = agg.column("__distinct")?.i64()?.clone();
@@ -544,11 +568,21 @@ pub fn population_key(
 
 /// Whether no value of `key` has two codes of the dimension `dim` in `frame`.
 fn at_most_one_code(frame: &DataFrame, key: &str, dim: &str) -> PolarsResult<bool> {
+    at_most_one_code_of(frame, &[key.to_owned()], dim)
+}
+
+/// Whether no value of the `keys` together (none of them null) appears under two codes of `dim`.
+fn at_most_one_code_of(frame: &DataFrame, keys: &[String], dim: &str) -> PolarsResult<bool> {
+    let not_null = keys
+        .iter()
+        .map(|k| col(k.as_str()).is_not_null())
+        .reduce(Expr::and)
+        .unwrap_or_else(|| lit(true));
     let most = frame
         .clone()
         .lazy()
-        .filter(col(key).is_not_null())
-        .group_by([col(key)])
+        .filter(not_null)
+        .group_by(keys.iter().map(|k| col(k.as_str())).collect::<Vec<_>>())
         .agg([col(dim).n_unique().alias("__k")])
         .select([col("__k").max().cast(DataType::Int64)])
         .collect()?;

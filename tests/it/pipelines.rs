@@ -1,6 +1,6 @@
 //! Every pipeline file in `pipelines/` runs, and its manifest reconciles.
 
-use super::support::{TestResult, privstat, root, stderr};
+use super::support::{TestResult, privstat, read_csv, root, stderr};
 
 #[test]
 fn every_pipeline_runs_and_reconciles() -> TestResult {
@@ -96,5 +96,117 @@ fn every_pipeline_runs_and_reconciles() -> TestResult {
         "expected the four seed pipelines and their DP variants, ran {ran}"
     );
     assert!(dp_ran >= 4, "expected four DP variants, ran {dp_ran}");
+    Ok(())
+}
+
+/// Sessions counted as distinct (activity code, day): a class held on two days is two sessions,
+/// at every level, and a distinct count over one field still counts codes.
+#[test]
+fn distinct_over_several_fields_counts_each_combination_once() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let ids = [
+        "A123456789",
+        "B120000007",
+        "C100000001",
+        "D100000005",
+        "E100000009",
+        "F100000004",
+        "G100000008",
+    ];
+    let rows = [
+        ("A", "114/01/10", 0),
+        ("A", "114/01/10", 1),
+        ("A", "114/01/10", 2),
+        ("A", "114/02/10", 0),
+        ("A", "114/02/10", 3),
+        ("B", "114/01/10", 4),
+        ("B", "114/01/10", 5),
+        ("B", "114/01/10", 6),
+        ("B", "114/01/11", 4),
+    ];
+    let mut csv = String::from("課程,課程代碼,日期,證號\n");
+    for (activity, day, id) in rows {
+        csv.push_str(&format!("{activity},{activity},{day},{}\n", ids[id]));
+    }
+    std::fs::write(dir.path().join("classes.csv"), csv)?;
+    std::fs::write(
+        dir.path().join("classes.toml"),
+        r#"
+[release]
+name = "classes"
+period = { start = "2025-01-01", end = "2025-06-30" }
+
+[pseudonymise]
+invalid_ids = "keep"
+
+[sources.classes]
+path = "classes.csv"
+person = { column = "證號" }
+date = { column = "日期", format = "roc" }
+
+[sources.classes.columns]
+activity = "課程"
+code = { column = "課程代碼", type = "text" }
+
+[domains.activity]
+label = { zh = "課程", en = "Class" }
+codes = [
+  { code = "A", zh = "甲班", en = "Class A" },
+  { code = "B", zh = "乙班", en = "Class B" },
+]
+
+[tables.sessions]
+source = "classes"
+by = ["activity"]
+measures = [
+  { distinct = ["code", "date"], label = { zh = "場次", en = "Sessions" } },
+  { distinct = "code" },
+  "persons",
+]
+
+[publish]
+dir = "out"
+formats = ["csv"]
+"#,
+    )?;
+    let run = privstat(["run".as_ref(), dir.path().join("classes.toml").as_os_str()]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    let (header, rows) = read_csv(&dir.path().join("out/classes/sessions.csv"))?;
+    let value = |activity: &str, measure: &str| {
+        rows.iter()
+            .find(|r| r[header["activity"]] == activity && r[header["measure"]] == measure)
+            .map(|r| r[header["value"]].clone())
+    };
+    for (activity, sessions, codes, persons) in [
+        ("A", "2", "1", "4"),
+        ("B", "2", "1", "3"),
+        ("_T", "4", "2", "7"),
+    ] {
+        assert_eq!(
+            value(activity, "distinct_code_date").as_deref(),
+            Some(sessions),
+            "{activity}"
+        );
+        assert_eq!(
+            value(activity, "distinct_code").as_deref(),
+            Some(codes),
+            "{activity}"
+        );
+        assert_eq!(
+            value(activity, "persons").as_deref(),
+            Some(persons),
+            "{activity}"
+        );
+    }
+    let (dh, dictionary) = read_csv(&dir.path().join("out/classes/data-dictionary.csv"))?;
+    let measure = dictionary
+        .iter()
+        .find(|r| r[dh["column"]] == "measure")
+        .ok_or("no measure entry")?;
+    assert!(
+        measure[dh["description"]].contains("distinct_code_date = Sessions / 場次"),
+        "{}",
+        measure[dh["description"]]
+    );
     Ok(())
 }

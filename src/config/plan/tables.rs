@@ -139,15 +139,48 @@ impl Checker<'_> {
             let measure = match m {
                 RawMeasure::Simple(SimpleMeasure::Persons) => Measure::Persons,
                 RawMeasure::Simple(SimpleMeasure::PersonTimes) => Measure::PersonTimes,
-                RawMeasure::Distinct { distinct } => {
-                    if !src.text.iter().any(|t| &t.field == distinct) {
+                RawMeasure::Distinct { distinct, label } => {
+                    let fields = distinct.fields();
+                    if fields.is_empty() {
                         self.push(
                             &format!("{key}.measures"),
-                            format!("`{distinct}` is not a text field of source `{}`", src.name),
-                            did_you_mean(distinct, src.text.iter().map(|t| &t.field)),
+                            "`distinct` names no field".into(),
+                            Some(
+                                "distinct = \"session\" or distinct = [\"activity\", \"date\"]"
+                                    .into(),
+                            ),
                         );
                     }
-                    Measure::Distinct(distinct.clone())
+                    for (i, field) in fields.iter().enumerate() {
+                        let known = src.text.iter().any(|t| &t.field == field)
+                            || (field == DATE_FIELD && src.date.is_some());
+                        if !known {
+                            self.push(
+                                &format!("{key}.measures"),
+                                format!(
+                                    "`{field}` is not a text field of source `{}`{}",
+                                    src.name,
+                                    if src.date.is_some() {
+                                        " (nor `date`, its service day)"
+                                    } else {
+                                        ""
+                                    }
+                                ),
+                                did_you_mean(field, src.text.iter().map(|t| &t.field)),
+                            );
+                        }
+                        if fields[..i].contains(field) {
+                            self.push(
+                                &format!("{key}.measures"),
+                                format!("`distinct` names `{field}` twice"),
+                                None,
+                            );
+                        }
+                    }
+                    Measure::Distinct {
+                        fields,
+                        label: label.clone(),
+                    }
                 }
                 RawMeasure::Sum { sum } => {
                     if !src.integer.iter().any(|t| &t.field == sum) {

@@ -230,6 +230,7 @@ pub struct TableSpec {
     pub period: Option<Period>,
     /// Position in `dims` of the dimension whose total is the denominator of a published share.
     pub share_of: Option<usize>,
+    pub layout: crate::config::raw::Layout,
 }
 
 /// The name of the service day among a `distinct` measure's fields.

@@ -359,6 +359,9 @@ pub struct RawTable {
     pub margins: bool,
     pub period: Option<RawPeriod>,
     pub share_of: Option<String>,
+    /// `"report"`: also publish `<table>-report.csv`, the county's summary layout (彙整表).
+    #[serde(default)]
+    pub layout: Layout,
     /// DP: share of the release's budget, relative to the other tables (default 1).
     pub weight: Option<f64>,
     /// DP: most leaf cells of this table one person may count in.
@@ -384,6 +387,19 @@ pub enum RawMeasure {
     Sum {
         sum: String,
     },
+}
+
+/// How a table is laid out besides its long form.
+#[derive(Debug, Clone, Copy, Default, Deserialize, serde::Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Layout {
+    /// The long form only.
+    #[default]
+    Long,
+    /// Also the half-year summary table (彙整表): one row per code of the first dimension (its
+    /// groups as subtotals) and of the others but the last, person-times spread over the last
+    /// dimension's codes with their total, every other measure at that total.
+    Report,
 }
 
 /// The field, or fields together, whose distinct values a measure counts: `"session"`, or

@@ -144,11 +144,6 @@ pub fn publication_order(t: &crate::tabulate::Table) -> Vec<usize> {
     }
 }
 
-/// Every column of every published table, in both languages.
-pub fn dictionary_frame(protected: &Protected, plan: &Plan) -> PolarsResult<DataFrame> {
-    text_frame(DICTIONARY_COLUMNS, &dictionary_rows(protected, plan))
-}
-
 /// The data dictionary's rows, one per column of each table, in [`DICTIONARY_COLUMNS`] order.
 #[must_use]
 pub fn dictionary_rows(protected: &Protected, plan: &Plan) -> Vec<[String; 6]> {
@@ -382,6 +377,14 @@ pub fn codelists_frame(protected: &Protected, plan: &Plan) -> PolarsResult<DataF
         ]);
     }
     text_frame(CODELIST_COLUMNS, &rows)
+}
+
+/// A frame of text columns named `names` from rows of their width.
+pub fn rows_frame<const N: usize>(
+    names: &[&str; N],
+    rows: &[[String; N]],
+) -> PolarsResult<DataFrame> {
+    text_frame(*names, rows)
 }
 
 /// A frame of text columns from rows of a fixed width.

@@ -15,6 +15,7 @@
 mod atomic;
 pub mod datapackage;
 mod frames;
+mod layout;
 pub mod manifest;
 mod workbook;
 
@@ -132,9 +133,27 @@ pub fn write(input: &ReleaseInput<'_>) -> Result<Published, PublishError> {
         table_entries.push(manifest::TableEntry::new(pt, plan, files));
         table_frames.push(df);
     }
+    // Tables with `layout = "report"` also in the county's summary layout.
+    let mut layouts: Vec<(String, polars::prelude::DataFrame)> = Vec::new();
+    let mut layout_files = Vec::new();
+    let mut layout_dictionary = Vec::new();
+    for pt in &input.protected.tables {
+        let spec = plan.tables.iter().find(|s| s.name == pt.table.name);
+        if spec.is_none_or(|s| s.layout != crate::config::raw::Layout::Report) {
+            continue;
+        }
+        let name = layout::file_name(&pt.table.name);
+        let mut df = layout::frame(pt, plan).map_err(|e| frame_error(&name, &e))?;
+        let path = staging.path().join(&name);
+        frames::write_frame(&mut df, &path, OutputFormat::Csv, plan.publish.csv_bom)?;
+        layout_files.push(manifest::FileEntry::of(&path, name.clone())?);
+        layout_dictionary.extend(layout::dictionary_rows(pt, &df));
+        layouts.push((name.trim_end_matches(".csv").to_owned(), df));
+    }
 
-    let dictionary_rows = frames::dictionary_rows(input.protected, plan);
-    let mut dictionary = frames::dictionary_frame(input.protected, plan)
+    let mut dictionary_rows = frames::dictionary_rows(input.protected, plan);
+    dictionary_rows.extend(layout_dictionary);
+    let mut dictionary = frames::rows_frame(&frames::DICTIONARY_COLUMNS, &dictionary_rows)
         .map_err(|e| frame_error("data-dictionary.csv", &e))?;
     let dict_path = staging.path().join("data-dictionary.csv");
     frames::write_frame(
@@ -162,6 +181,7 @@ pub fn write(input: &ReleaseInput<'_>) -> Result<Published, PublishError> {
         manifest::FileEntry::of(&codes_path, "codelists.csv".into())?,
         manifest::FileEntry::of(&package_path, datapackage::FILE.into())?,
     ];
+    other_files.extend(layout_files);
     if plan.publish.formats.contains(&OutputFormat::Xlsx) {
         let name = format!("{}.xlsx", plan.release.name);
         let path = staging.path().join(&name);
@@ -172,6 +192,7 @@ pub fn write(input: &ReleaseInput<'_>) -> Result<Published, PublishError> {
             .map(|pt| pt.table.name.as_str())
             .zip(&table_frames)
             .collect();
+        sheets.extend(layouts.iter().map(|(n, df)| (n.as_str(), df)));
         sheets.push(("data-dictionary", &dictionary));
         sheets.push(("codelists", &codelists));
         workbook::write(&path, &sheets)?;

@@ -58,6 +58,23 @@ pub struct TableView {
     pub crosstabs: Vec<Crosstab>,
     pub chart: Option<Chart>,
     pub note: Option<String>,
+    /// The table in the county's summary layout (`<table>-report.csv`), when published.
+    pub summary: Option<Summary>,
+}
+
+/// A layout file as it is: its header and rows of text.
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    pub file: String,
+    pub header: Vec<String>,
+    pub rows: Vec<SummaryRow>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SummaryRow {
+    pub cells: Vec<String>,
+    /// A subtotal or total row.
+    pub total: bool,
 }
 
 /// One measure of a table, its first dimension down and its second across.
@@ -128,16 +145,37 @@ pub(super) fn page(dir: &Path) -> Result<Page, ReportError> {
             .collect();
     let dp = manifest["protection"]["dp"].is_object();
 
+    let listed: Vec<String> = manifest["files"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|f| text(&f["name"]))
+        .collect();
     let mut tables = Vec::new();
     for table in manifest["tables"].as_array().into_iter().flatten() {
-        tables.push(table_view(
-            dir,
-            table,
-            &dictionary_rows,
-            &groups,
-            &measures,
-            dp,
-        )?);
+        let mut view = table_view(dir, table, &dictionary_rows, &groups, &measures, dp)?;
+        let file = format!("{}-report.csv", view.name);
+        if listed.contains(&file) {
+            let path = dir.join(&file);
+            let frame = TextFrame::read(&path).map_err(|e| read_err(&path, e))?;
+            view.summary = Some(Summary {
+                rows: frame
+                    .rows
+                    .iter()
+                    .map(|r| {
+                        let cells: Vec<String> =
+                            r.iter().map(|v| v.clone().unwrap_or_default()).collect();
+                        SummaryRow {
+                            total: cells.iter().any(|c| c == "總計"),
+                            cells,
+                        }
+                    })
+                    .collect(),
+                header: frame.columns,
+                file,
+            });
+        }
+        tables.push(view);
     }
     let label = |v: &Value| {
         v.as_object()
@@ -508,6 +546,7 @@ fn table_view(
         crosstabs,
         chart,
         note,
+        summary: None,
     })
 }
 

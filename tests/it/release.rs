@@ -463,3 +463,74 @@ fn releases_are_typed_dated_and_described_for_loaders_and_portals() -> TestResul
     );
     Ok(())
 }
+
+/// The county's summary layout (彙整表) of Lienchiang's half-year table: person-times by gender
+/// add up to their total on every row, each key work area's subtotal is the sum of its measures,
+/// and the grand total row is the long table's grand total.
+#[test]
+fn the_half_year_summary_layout_adds_up_and_agrees_with_the_long_table() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let run = privstat([
+        "run".as_ref(),
+        "pipelines/lienchiang-half-year.toml".as_ref(),
+        "--out".as_ref(),
+        dir.path().as_os_str(),
+    ]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    let release = dir.path().join("lienchiang-2021h1");
+    let (h, rows) = read_csv(&release.join("half_year_summary-report.csv"))?;
+    for column in [
+        "重點工作",
+        "措施",
+        "主辦單位",
+        "場次",
+        "人次_女",
+        "人次_男",
+        "人次_合計",
+        "人數",
+    ] {
+        assert!(h.contains_key(column), "no column {column}: {h:?}");
+    }
+    let n = |r: &Vec<String>, c: &str| -> i64 { r[h[c]].parse().unwrap_or(-1) };
+    let mut subtotal: Option<(String, i64, i64)> = None; // group, person-times, sessions
+    let (mut times, mut sessions) = (0i64, 0i64);
+    let mut groups = 0;
+    for r in &rows {
+        assert_eq!(
+            n(r, "人次_女") + n(r, "人次_男"),
+            n(r, "人次_合計"),
+            "{r:?}"
+        );
+        if r[h["措施"]].is_empty() || r[h["措施"]] == "總計" {
+            if let Some((g, t, s)) = subtotal.take() {
+                assert_eq!((times, sessions), (t, s), "subtotal of {g}");
+                groups += 1;
+            }
+            subtotal = Some((r[h["重點工作"]].clone(), n(r, "人次_合計"), n(r, "場次")));
+            (times, sessions) = (0, 0);
+        } else {
+            times += n(r, "人次_合計");
+            sessions += n(r, "場次");
+        }
+    }
+    assert!(groups >= 8, "{groups} key work areas checked");
+    let last = rows.last().ok_or("no rows")?;
+    assert_eq!(last[h["重點工作"]], "總計");
+    let (lh, long) = read_csv(&release.join("half_year_summary.csv"))?;
+    let grand = |measure: &str| {
+        long.iter()
+            .find(|r| {
+                ["care_measure", "agency", "gender"]
+                    .iter()
+                    .all(|d| r[lh[*d]] == "_T")
+                    && r[lh["measure"]] == measure
+            })
+            .map(|r| r[lh["value"]].parse::<i64>().unwrap_or(-1))
+    };
+    assert_eq!(Some(n(last, "人次_合計")), grand("person_times"));
+    assert_eq!(Some(n(last, "人數")), grand("persons"));
+    assert_eq!(Some(n(last, "場次")), grand("distinct_session_date"));
+    let audit = privstat(["audit".as_ref(), release.as_os_str()]);
+    assert!(audit.status.success(), "{}", stderr(&audit));
+    Ok(())
+}

@@ -240,6 +240,15 @@ impl Checker<'_> {
             }
             found
         });
+        if raw.layout == crate::config::raw::Layout::Report && (dims.len() < 2 || !raw.margins) {
+            self.push(
+                &format!("{key}.layout"),
+                "\"report\" spreads person-times over the last dimension and needs its totals: \
+                 give the table at least two dimensions and keep margins"
+                    .into(),
+                None,
+            );
+        }
         Some(TableSpec {
             name: name.to_owned(),
             title: raw.title.clone(),
@@ -249,6 +258,7 @@ impl Checker<'_> {
             margins: raw.margins,
             period,
             share_of,
+            layout: raw.layout,
         })
     }
 

@@ -141,6 +141,9 @@ pub struct Source {
     pub id_types: Vec<IdType>,
     /// Values of the person column that mean no identifier, normalised as identifiers are.
     pub missing_ids: Vec<String>,
+    /// Whether rows without an identifier are counted as walk-ins (no person) instead of
+    /// quarantined.
+    pub walk_ins: bool,
     pub date: Option<DateColumn>,
     pub coded: Vec<CodedColumn>,
     pub text: Vec<NamedColumn>,

@@ -219,6 +219,10 @@ pub struct RawPerson {
     /// Values that mean "no identifier" (a sign-in sheet's `無`, `-`, `N/A`); replaces the default
     /// list. A blank cell is always missing.
     pub missing: Option<Vec<String>>,
+    /// `true`: a row without an identifier (a walk-in who signed no sheet) counts in person-times
+    /// and distinct counts but never in persons, instead of being quarantined. Suppression only.
+    #[serde(default)]
+    pub walk_ins: bool,
 }
 
 /// Identifier schemes that can be validated.

@@ -106,6 +106,8 @@ pub struct IdCounts {
     pub excel_damaged: u64,
     /// Invalid identifiers kept because `invalid_ids = "keep"`.
     pub kept_invalid: u64,
+    /// Rows without an identifier counted as walk-ins (`person.walk_ins = true`).
+    pub walk_in_rows: u64,
 }
 
 /// Reads every source of the plan.

@@ -165,7 +165,14 @@ pub fn read_source(
             })
             .collect();
         let map = value_map(m, values, today, &mut person_ids, &mut notes).map_err(polars_err)?;
-        // A missing value takes the extra last entry: its reason, and no value.
+        // A missing value takes the extra last entry: its reason, and no value. A missing
+        // identifier of a source that counts walk-ins is a blank identifier instead, which
+        // pseudonymisation keeps as a row without a person.
+        let walk_in = matches!(m.kind, Kind::Person) && source.walk_ins;
+        if walk_in {
+            person_ids.push(String::new());
+        }
+        let blank = u32::try_from(person_ids.len().saturating_sub(1)).unwrap_or(u32::MAX);
         let missing = u32::try_from(map.height()).unwrap_or(u32::MAX);
         let ids = cat
             .physical()
@@ -173,7 +180,13 @@ pub fn read_source(
             .map_err(polars_err)?;
         for c in map.columns().iter().skip(1) {
             let last = if c.name().as_str() == m.why() {
-                AnyValue::UInt32(u32::from(Reason::MissingValue.code()))
+                if walk_in {
+                    AnyValue::Null
+                } else {
+                    AnyValue::UInt32(u32::from(Reason::MissingValue.code()))
+                }
+            } else if walk_in && c.name().as_str() == m.field() {
+                AnyValue::UInt32(blank)
             } else {
                 AnyValue::Null
             };

@@ -211,15 +211,24 @@ pub fn apply(
     };
 
     let mut keyed = Vec::with_capacity(sources.len());
-    for ((source, checks), tags) in sources.into_iter().zip(&checked).zip(&tags) {
+    for (((source, checks), tags), plan_source) in sources
+        .into_iter()
+        .zip(&checked)
+        .zip(&tags)
+        .zip(plan_sources)
+    {
         let mut report = source.report;
         report.ids = count_ids(checks, keep_invalid);
         let persons: Vec<Option<u32>> = tags.par_iter().map(|t| t.map(|t| person_of(&t))).collect();
+        // A walk-in's row stays, with no person.
+        let walk_in = |reason: Option<Reason>| {
+            plan_source.walk_ins && reason == Some(Reason::MissingPersonId)
+        };
         let whys: Vec<Option<u32>> = checks
             .iter()
             .map(|(_, reason, _)| {
                 reason
-                    .filter(|_| !accepted(*reason))
+                    .filter(|_| !accepted(*reason) && !walk_in(*reason))
                     .map(|r| u32::from(r.code()))
             })
             .collect();
@@ -231,10 +240,12 @@ pub fn apply(
                 }
             })?;
         // Persons in usable rows only: one whose every row was quarantined is in no table.
-        report.ids.distinct_persons = frame
-            .column(columns::PERSON)
-            .and_then(|c| c.n_unique())
-            .map_or(0, |n| n as u64);
+        let person = frame.column(columns::PERSON).ok();
+        let walk_ins = person.map_or(0, Column::null_count);
+        report.ids.distinct_persons = person
+            .and_then(|c| c.n_unique().ok())
+            .map_or(0, |n| (n - usize::from(walk_ins > 0)) as u64);
+        report.ids.walk_in_rows = walk_ins as u64;
         keyed.push(KeyedSource { frame, report });
         // The distinct raw identifiers of this source are dropped here.
         drop(source.person_ids);

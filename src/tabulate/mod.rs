@@ -410,6 +410,7 @@ fn count_table(
         let (lf, pos_names) = map_levels(person_cells.clone().lazy(), &table.axes, &levels)?;
         let mut aggs = vec![
             col(columns::PERSON)
+                .drop_nulls()
                 .n_unique()
                 .cast(DataType::Int64)
                 .alias("__persons"),

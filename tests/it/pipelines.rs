@@ -210,3 +210,101 @@ formats = ["csv"]
     );
     Ok(())
 }
+
+/// Walk-ins (rows without an identifier, `person.walk_ins = true`) count in person-times and
+/// sessions, never in persons; every other row is counted as without them; DP refuses them.
+#[test]
+fn walk_ins_add_person_times_but_no_person_and_dp_refuses_them() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let release = |pipeline: &str| -> Result<std::path::PathBuf, Box<dyn std::error::Error>> {
+        let out = dir.path().join(pipeline);
+        let run = privstat([
+            "run".as_ref(),
+            format!("pipelines/{pipeline}.toml").as_ref(),
+            "--out".as_ref(),
+            out.as_os_str(),
+        ]);
+        assert!(run.status.success(), "{pipeline}: {}", stderr(&run));
+        Ok(std::fs::read_dir(&out)?
+            .filter_map(Result::ok)
+            .find(|e| e.path().is_dir() && !e.file_name().to_string_lossy().starts_with('.'))
+            .ok_or("no release")?
+            .path())
+    };
+    let without = release("lienchiang-half-year")?;
+    let with = release("lienchiang-half-year-walk-ins")?;
+    let manifest =
+        |dir: &std::path::Path| -> Result<serde_json::Value, Box<dyn std::error::Error>> {
+            Ok(serde_json::from_str(&std::fs::read_to_string(
+                dir.join("manifest.json"),
+            )?)?)
+        };
+    let (m0, m1) = (manifest(&without)?, manifest(&with)?);
+    let (i0, i1) = (&m0["inputs"][0], &m1["inputs"][0]);
+    let walk_ins = i1["identifiers"]["walk_in_rows"]
+        .as_u64()
+        .ok_or("walk_in_rows")?;
+    assert!(walk_ins > 0, "the fixture has rows without an identifier");
+    assert_eq!(i0["identifiers"]["walk_in_rows"], 0);
+    assert_eq!(
+        i1["rows_used"].as_u64(),
+        i0["rows_used"].as_u64().map(|u| u + walk_ins)
+    );
+    assert_eq!(
+        i1["rows_quarantined"].as_u64(),
+        i0["rows_quarantined"].as_u64().map(|q| q - walk_ins)
+    );
+    assert_eq!(
+        i1["identifiers"]["distinct_persons"],
+        i0["identifiers"]["distinct_persons"]
+    );
+    assert_eq!(
+        i1["quarantined_values"]["身分證號"].get("missing_person_id"),
+        None,
+        "{}",
+        i1["quarantined_values"]
+    );
+    let grand = |dir: &std::path::Path, measure: &str| -> Result<i64, Box<dyn std::error::Error>> {
+        let (h, rows) = read_csv(&dir.join("half_year_summary.csv"))?;
+        let row = rows
+            .iter()
+            .find(|r| {
+                ["care_measure", "agency", "gender"]
+                    .iter()
+                    .all(|d| r[h[*d]] == "_T")
+                    && r[h["measure"]] == measure
+            })
+            .ok_or("no grand total")?;
+        Ok(row[h["value"]].parse()?)
+    };
+    let walk_ins = i64::try_from(walk_ins)?;
+    assert_eq!(
+        grand(&with, "person_times")?,
+        grand(&without, "person_times")? + walk_ins
+    );
+    assert_eq!(grand(&with, "persons")?, grand(&without, "persons")?);
+    assert!(grand(&with, "distinct_session_date")? >= grand(&without, "distinct_session_date")?);
+
+    // The DP pipeline of the same export, with walk-ins, is refused before anything is read.
+    let text = std::fs::read_to_string(root().join("pipelines/lienchiang-half-year-dp.toml"))?;
+    let text = text
+        .replace(
+            "id_types = [\"tw_national\", \"tw_ui\"] }",
+            "id_types = [\"tw_national\", \"tw_ui\"], walk_ins = true }",
+        )
+        .replace(
+            "\"../fixtures",
+            &format!("\"{}", root().join("fixtures").display()),
+        );
+    assert!(text.contains("walk_ins = true"));
+    let pipeline = dir.path().join("walk-ins-dp.toml");
+    std::fs::write(&pipeline, text)?;
+    let check = privstat(["check".as_ref(), pipeline.as_os_str()]);
+    let err = stderr(&check);
+    assert_eq!(check.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("walk_ins") && err.contains("no identity"),
+        "{err}"
+    );
+    Ok(())
+}

@@ -213,6 +213,17 @@ impl Checker<'_> {
             DEFAULT_MAX_RECORDS,
             self,
         );
+        for (name, source) in &raw.sources {
+            if source.person.walk_ins {
+                self.push(
+                    &format!("sources.{name}.person.walk_ins"),
+                    "cannot be used with method = \"dp\": a walk-in has no identity, so no bound \
+                     on one person's records holds for them, and the guarantee would not either"
+                        .into(),
+                    Some("publish walk-ins with method = \"suppression\"".into()),
+                );
+            }
+        }
         let mut dp_tables = Vec::with_capacity(tables.len());
         for spec in tables {
             let Some(t) = raw.tables.get(&spec.name) else {

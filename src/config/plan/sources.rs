@@ -271,6 +271,7 @@ impl Checker<'_> {
             encoding: raw.encoding,
             sheet,
             person_column: raw.person.column.clone(),
+            walk_ins: raw.person.walk_ins,
             missing_ids: match &raw.person.missing {
                 Some(tokens) => tokens.iter().map(String::as_str).collect::<Vec<_>>(),
                 None => DEFAULT_MISSING_IDS.to_vec(),

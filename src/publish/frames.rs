@@ -58,10 +58,8 @@ pub fn table_frame(pt: &ProtectedTable) -> PolarsResult<DataFrame> {
                 let den = t.index(&den_pos);
                 let ds = pt.status[den];
                 share.push(match (s.is_suppressed(), ds.is_suppressed()) {
-                    (false, false) if t.values[m][den] > 0 =>
-                    {
-                        #[allow(clippy::cast_precision_loss, reason = "counts far below 2^52")]
-                        Some(t.values[m][cell] as f64 / t.values[m][den] as f64)
+                    (false, false) if t.values[m][den] > 0 => {
+                        Some(rounded_share(t.values[m][cell], t.values[m][den]))
                     }
                     _ => None,
                 });
@@ -96,6 +94,17 @@ pub fn table_frame(pt: &ProtectedTable) -> PolarsResult<DataFrame> {
         columns.push(column.cast(&DataType::Date)?.into());
     }
     DataFrame::new_infer_height(columns)
+}
+
+/// Decimal places of a published share: a ratio of published counts needs no more, and the 16
+/// digits of a float would only suggest a precision the counts do not have.
+pub const SHARE_DECIMALS: i32 = 4;
+
+/// `numerator / denominator` rounded to [`SHARE_DECIMALS`] places.
+#[allow(clippy::cast_precision_loss, reason = "counts far below 2^52")]
+fn rounded_share(numerator: i64, denominator: i64) -> f64 {
+    let scale = 10f64.powi(SHARE_DECIMALS);
+    (numerator as f64 / denominator as f64 * scale).round() / scale
 }
 
 /// The reporting period's columns of every table, first and last day inclusive.
@@ -274,7 +283,7 @@ pub fn dictionary_rows(protected: &Protected, plan: &Plan) -> Vec<[String; 6]> {
                     "share",
                     "比率",
                     "Share",
-                    "value / value at the total of the share dimension; empty when either is suppressed",
+                    "value / value at the total of the share dimension, to 4 decimal places; empty when either is suppressed",
                 ),
                 (
                     "share_numerator_status",

@@ -54,6 +54,9 @@ pub enum Command {
         /// `[limits] max_quarantined_share` (default 0.2).
         #[arg(long, value_name = "SHARE")]
         allow_quarantined_share: Option<f64>,
+        /// Print the summary as JSON on standard output (progress stays on standard error).
+        #[arg(long)]
+        json: bool,
     },
     /// List the privacy budget spent and left per dataset in a ledger.
     Budget {
@@ -75,6 +78,9 @@ pub enum Command {
         /// `[limits] max_quarantined_share` (default 0.2).
         #[arg(long, value_name = "SHARE")]
         allow_quarantined_share: Option<f64>,
+        /// Print the findings as JSON on standard output (progress stays on standard error).
+        #[arg(long)]
+        json: bool,
     },
     /// Audit a published release from its files alone; exit non-zero on any failure.
     Audit {
@@ -146,6 +152,7 @@ pub fn execute(cli: Cli) -> Result<(), Error> {
             force,
             ledger,
             allow_quarantined_share,
+            json,
         } => {
             let plan = config::load(
                 &pipeline,
@@ -159,6 +166,27 @@ pub fn execute(cli: Cli) -> Result<(), Error> {
             warn_about_key(&plan);
             let published = crate::run(&plan, force, &Progress::stderr())?;
             let m = &published.manifest;
+            if json {
+                let summary = serde_json::json!({
+                    "release_dir": published.release_dir,
+                    "sources": published.sources,
+                    "tables": m.tables,
+                    "protection": m.protection,
+                    "files": m.files,
+                    "audit": {
+                        "passed": published.audit.passed,
+                        "suppressed_numbers": published.audit.suppressed_numbers,
+                        "exactly_recoverable": published.audit.exactly_recoverable,
+                        "min_primary_width": published.audit.min_primary_width,
+                        "report": published.audit_report,
+                    },
+                    "quarantine_report": published.quarantine_report,
+                });
+                let text = serde_json::to_string_pretty(&summary)
+                    .map_err(|e| Error::Internal(e.to_string()))?;
+                say!("{text}");
+                return Ok(());
+            }
             say!("published {}", published.release_dir.display());
             for input in &published.sources {
                 say!(
@@ -257,6 +285,7 @@ pub fn execute(cli: Cli) -> Result<(), Error> {
             pipeline,
             sources,
             allow_quarantined_share,
+            json,
         } => {
             let plan = config::load(
                 &pipeline,
@@ -269,7 +298,13 @@ pub fn execute(cli: Cli) -> Result<(), Error> {
             )?;
             warn_about_key(&plan);
             let analysis = crate::analyse(&plan, &Progress::stderr())?;
-            print_check(&plan, &analysis);
+            if json {
+                let text = serde_json::to_string_pretty(&check_json(&plan, &analysis))
+                    .map_err(|e| Error::Internal(e.to_string()))?;
+                say!("{text}");
+            } else {
+                print_check(&plan, &analysis);
+            }
             Ok(())
         }
         Command::Budget { ledger, json } => {
@@ -381,6 +416,79 @@ fn warn_about_key(plan: &config::Plan) {
             path.display()
         );
     }
+}
+
+/// What `check` finds, as JSON: the same facts as its text, nothing written, no noise drawn.
+fn check_json(plan: &config::Plan, analysis: &crate::Analysis) -> serde_json::Value {
+    let quarantine: Vec<serde_json::Value> = analysis
+        .quarantine
+        .summary()
+        .into_iter()
+        .map(|(source, column, reason, values, first_row)| {
+            serde_json::json!({
+                "source": source,
+                "column": column,
+                "reason": reason,
+                "description": reason.describe(),
+                "values": values,
+                "first_row": first_row,
+            })
+        })
+        .collect();
+    let protection = match &analysis.protection {
+        crate::Protection::Suppressed(protected) => {
+            let tables: Vec<serde_json::Value> = protected
+                .tables
+                .iter()
+                .map(|pt| {
+                    let count = |s: CellStatus| pt.status.iter().filter(|&&x| x == s).count();
+                    serde_json::json!({
+                        "name": pt.table.name,
+                        "cells": pt.table.len(),
+                        "measures": pt.table.measures.len(),
+                        "rows_in_scope": pt.table.rows_in_scope,
+                        "suppressed_primary": count(CellStatus::SuppressedPrimary),
+                        "suppressed_secondary": count(CellStatus::SuppressedSecondary),
+                    })
+                })
+                .collect();
+            serde_json::json!({
+                "method": "suppression",
+                "tables": tables,
+                "summary": protected.summary,
+                "warnings": protected.warnings,
+            })
+        }
+        crate::Protection::Dp(prepared) => {
+            let bounding: Vec<serde_json::Value> = prepared
+                .bounding()
+                .map(|(table, b)| serde_json::json!({ "table": table, "bounding": b }))
+                .collect();
+            let ledger = plan.protection.dp.as_ref().and_then(|dp| {
+                let path = dp.ledger.as_ref()?;
+                crate::dp::ledger::Ledger::at(path)
+                    .standing(&dp.dataset, dp.cap)
+                    .ok()
+                    .map(|s| serde_json::json!({ "ledger": path, "standing": s }))
+            });
+            serde_json::json!({
+                "method": "dp",
+                "plan": prepared.plan,
+                "bounding": bounding,
+                "ledger": ledger,
+                "noise_drawn": false,
+                "budget_spent": false,
+            })
+        }
+    };
+    serde_json::json!({
+        "pipeline": plan.file,
+        "release": plan.release.name,
+        "sources": analysis.sources,
+        "quarantine": quarantine,
+        "protection": protection,
+        "written": false,
+    })
 }
 
 fn print_check(plan: &config::Plan, analysis: &crate::Analysis) {

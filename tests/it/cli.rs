@@ -78,3 +78,52 @@ fn keygen_writes_a_private_key_and_never_overwrites() -> TestResult {
     assert_eq!(std::fs::read_to_string(&key)?, text);
     Ok(())
 }
+
+/// `check --json` and `run --json` print one JSON document on standard output, with the same
+/// counts as the text and the release, and nothing else there.
+#[test]
+fn check_and_run_speak_json_on_request() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    for pipeline in [
+        "pipelines/keelung-services.toml",
+        "pipelines/keelung-services-dp.toml",
+    ] {
+        let check = privstat(["check", pipeline, "--json"]);
+        assert!(check.status.success(), "{pipeline}: {}", stderr(&check));
+        let found: serde_json::Value = serde_json::from_slice(&check.stdout)?;
+        let source = &found["sources"][0];
+        let read = source["rows_read"].as_u64().ok_or("rows_read")?;
+        let parts = ["rows_used", "rows_quarantined", "rows_out_of_period"]
+            .iter()
+            .map(|k| source[*k].as_u64().unwrap_or(u64::MAX))
+            .sum::<u64>();
+        assert_eq!(read, parts, "{pipeline}: {found}");
+        assert_eq!(found["written"], false);
+        let quarantined: u64 = found["quarantine"]
+            .as_array()
+            .ok_or("quarantine")?
+            .iter()
+            .filter_map(|q| q["values"].as_u64())
+            .sum();
+        assert!(quarantined > 0, "{pipeline}: the fixture has messy rows");
+        let method = found["protection"]["method"].as_str().ok_or("method")?;
+        assert_eq!(method == "dp", pipeline.ends_with("-dp.toml"), "{found}");
+    }
+    let run = privstat([
+        "run".as_ref(),
+        "pipelines/keelung-services.toml".as_ref(),
+        "--out".as_ref(),
+        dir.path().as_os_str(),
+        "--json".as_ref(),
+    ]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    let found: serde_json::Value = serde_json::from_slice(&run.stdout)?;
+    assert_eq!(found["audit"]["passed"], true, "{found}");
+    let release = found["release_dir"].as_str().ok_or("release_dir")?;
+    let manifest: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(
+        std::path::Path::new(release).join("manifest.json"),
+    )?)?;
+    assert_eq!(found["tables"], manifest["tables"]);
+    assert_eq!(found["files"], manifest["files"]);
+    Ok(())
+}

@@ -37,11 +37,17 @@ pub struct Progress {
 }
 
 impl Progress {
-    /// A spinner on standard error, drawn only when standard error is a terminal.
+    /// A spinner on standard error naming the stage, its step and the time spent, drawn only
+    /// when standard error is a terminal.
     #[must_use]
     pub fn stderr() -> Self {
         let bar =
             indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::stderr());
+        if let Ok(style) =
+            indicatif::ProgressStyle::with_template("{spinner} [{prefix}] {msg} ({elapsed})")
+        {
+            bar.set_style(style);
+        }
         bar.enable_steady_tick(std::time::Duration::from_millis(120));
         let timings = std::env::var_os("PRIVSTAT_TIMINGS")
             .map(|_| std::sync::Mutex::new(("starting", std::time::Instant::now())));
@@ -58,8 +64,15 @@ impl Progress {
     }
 
     fn stage(&self, message: &'static str) {
+        let step = STAGES.iter().position(|s| *s == message).map_or(0, |i| i + 1);
+        self.bar.set_prefix(format!("{step}/{}", STAGES.len()));
         self.bar.set_message(message);
         self.time(message);
+    }
+
+    /// Says more about the current stage (its input's size, say) without starting another.
+    fn detail(&self, message: String) {
+        self.bar.set_message(message);
     }
 
     /// Prints how long the stage that ends took and the process's memory now and at its peak.
@@ -96,6 +109,16 @@ impl Drop for Progress {
     }
 }
 
+/// The stages a run goes through, in order, as the progress display names them.
+const STAGES: [&str; 6] = [
+    "reading sources",
+    "pseudonymising",
+    "tabulating",
+    "protecting",
+    "drawing noise",
+    "publishing",
+];
+
 /// What the stages up to protection produced: everything but the written files.
 pub struct Analysis {
     pub sources: Vec<SourceReport>,
@@ -119,6 +142,19 @@ pub enum Protection {
 pub fn analyse(plan: &Plan, progress: &Progress) -> Result<Analysis, Error> {
     let key = pseudonymise::Key::load(&plan.pseudonymise.key)?;
     progress.stage("reading sources");
+    let bytes: u64 = plan
+        .sources
+        .iter()
+        .filter_map(|s| std::fs::metadata(&s.path).ok())
+        .map(|m| m.len())
+        .sum();
+    #[allow(clippy::cast_precision_loss, reason = "a size to show")]
+    progress.detail(format!(
+        "reading sources ({} file{}, {:.1} MB)",
+        plan.sources.len(),
+        if plan.sources.len() == 1 { "" } else { "s" },
+        bytes as f64 / 1e6
+    ));
     let ingested = ingest::read(plan, today())?;
     progress.stage("pseudonymising");
     let keyed = pseudonymise::apply(ingested, &plan.sources, &plan.pseudonymise, &key)?;

@@ -103,6 +103,14 @@ pub enum Command {
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
     },
+    /// Print a shell completion script (e.g. `privstat completions bash > /etc/bash_completion.d/privstat`).
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff; e.g. `privstat man > privstat.1 && man ./privstat.1`).
+    Man,
     /// Write a new random pseudonymisation key (32 bytes, hex) readable only by its owner.
     Keygen {
         /// Where to write the key; an existing file is never overwritten.
@@ -373,6 +381,24 @@ pub fn execute(cli: Cli) -> Result<(), Error> {
                     let _ = std::io::stdout().lock().write_all(page.as_bytes());
                 }
             }
+            Ok(())
+        }
+        Command::Completions { shell } => {
+            let mut command = <Cli as clap::CommandFactory>::command();
+            let mut out = Vec::new();
+            clap_complete::generate(shell, &mut command, "privstat", &mut out);
+            use std::io::Write as _;
+            let _ = std::io::stdout().lock().write_all(&out);
+            Ok(())
+        }
+        Command::Man => {
+            let command = <Cli as clap::CommandFactory>::command();
+            let mut out = Vec::new();
+            clap_mangen::Man::new(command)
+                .render(&mut out)
+                .map_err(|e| Error::Internal(e.to_string()))?;
+            use std::io::Write as _;
+            let _ = std::io::stdout().lock().write_all(&out);
             Ok(())
         }
         Command::Keygen { out } => {

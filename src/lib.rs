@@ -64,7 +64,10 @@ impl Progress {
     }
 
     fn stage(&self, message: &'static str) {
-        let step = STAGES.iter().position(|s| *s == message).map_or(0, |i| i + 1);
+        let step = STAGES
+            .iter()
+            .position(|s| *s == message)
+            .map_or(0, |i| i + 1);
         self.bar.set_prefix(format!("{step}/{}", STAGES.len()));
         self.bar.set_message(message);
         self.time(message);

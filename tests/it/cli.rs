@@ -127,3 +127,31 @@ fn check_and_run_speak_json_on_request() -> TestResult {
     assert_eq!(found["files"], manifest["files"]);
     Ok(())
 }
+
+/// Shell completions and the man page come from the command definitions, so they name every
+/// subcommand there is.
+#[test]
+fn completions_and_the_man_page_name_every_subcommand() -> TestResult {
+    let subcommands = [
+        "run", "check", "budget", "audit", "report", "keygen", "synth",
+    ];
+    for shell in ["bash", "zsh", "fish"] {
+        let out = privstat(["completions", shell]);
+        assert!(out.status.success(), "{shell}: {}", stderr(&out));
+        let text = String::from_utf8(out.stdout)?;
+        for s in subcommands {
+            assert!(text.contains(s), "{shell} completion lacks {s}");
+        }
+    }
+    let man = privstat(["man"]);
+    assert!(man.status.success(), "{}", stderr(&man));
+    let text = String::from_utf8(man.stdout)?;
+    assert!(text.contains(".TH privstat 1"), "{text}");
+    for s in subcommands {
+        assert!(
+            text.contains(&format!("privstat\\-{s}")),
+            "man page lacks {s}"
+        );
+    }
+    Ok(())
+}

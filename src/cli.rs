@@ -239,7 +239,7 @@ pub fn execute(cli: Cli) -> Result<(), Error> {
                 say_protection(&m.protection.summary);
             }
             for w in &m.protection.warnings {
-                say!("  warning: {w}");
+                eprintln!("warning: {w}");
             }
             if m.protection.dp.is_some() {
                 say!(
@@ -586,7 +586,7 @@ fn print_check(plan: &config::Plan, analysis: &crate::Analysis) {
             }
             say_protection(&protected.summary);
             for w in &protected.warnings {
-                say!("warning: {w}");
+                eprintln!("warning: {w}");
             }
         }
         crate::Protection::Dp(prepared) => {

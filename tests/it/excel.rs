@@ -7,7 +7,7 @@ use std::path::Path;
 use calamine::{Data, Reader};
 use rust_xlsxwriter::{ExcelDateTime, Format, Workbook};
 
-use super::support::{TestResult, privstat, read_csv, root, stderr};
+use super::support::{TestResult, privstat, publish, read_csv, root, stderr};
 
 /// The Keelung fixture as a centre's Excel export: a title row above the header, identifiers as
 /// text, and half of the service dates stored as Excel dates rather than ROC text.
@@ -176,14 +176,7 @@ fn a_missing_sheet_is_named_with_the_sheets_there_are() -> TestResult {
 #[test]
 fn a_release_workbook_holds_cell_for_cell_what_its_csv_files_hold() -> TestResult {
     let dir = tempfile::tempdir()?;
-    let run = privstat([
-        "run".as_ref(),
-        "pipelines/keelung-services.toml".as_ref(),
-        "--out".as_ref(),
-        dir.path().as_os_str(),
-    ]);
-    assert!(run.status.success(), "{}", stderr(&run));
-    let release = dir.path().join("keelung-services-2025h1");
+    let release = publish("pipelines/keelung-services.toml", dir.path(), None)?;
     let mut workbook = calamine::open_workbook_auto(release.join("keelung-services-2025h1.xlsx"))?;
     let sheets = workbook.sheet_names();
     let (mut compared, mut numeric_codes_as_text) = (0usize, 0usize);

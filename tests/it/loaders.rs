@@ -8,7 +8,7 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-use super::support::{TestResult, privstat, root, stderr};
+use super::support::{TestResult, publish, root};
 
 fn python() -> Option<PathBuf> {
     match std::env::var_os("PRIVSTAT_PYTHON") {
@@ -42,22 +42,12 @@ fn seed_releases_load_in_pandas_pyarrow_polars_duckdb_and_validate() -> TestResu
         "kaohsiung-districts-dp",
         "lienchiang-half-year-dp",
     ] {
-        let out = dir.path().join(seed);
-        let run = privstat([
-            "run".as_ref(),
-            format!("pipelines/{seed}.toml").as_ref(),
-            "--out".as_ref(),
-            out.as_os_str(),
-            "--ledger".as_ref(),
-            dir.path().join(format!("{seed}.jsonl")).as_os_str(),
-        ]);
-        assert!(run.status.success(), "{seed}: {}", stderr(&run));
-        let release = std::fs::read_dir(&out)?
-            .filter_map(Result::ok)
-            .find(|e| e.path().is_dir() && !e.file_name().to_string_lossy().starts_with('.'))
-            .ok_or("no release")?
-            .path();
-        releases.push(release);
+        let ledger = dir.path().join(format!("{seed}.jsonl"));
+        releases.push(publish(
+            &format!("pipelines/{seed}.toml"),
+            &dir.path().join(seed),
+            Some(&ledger),
+        )?);
     }
     let load = Command::new(&python)
         .arg(root().join("tests/loaders.py"))

@@ -1,6 +1,6 @@
 //! Every pipeline file in `pipelines/` runs, and its manifest reconciles.
 
-use super::support::{TestResult, privstat, read_csv, root, stderr};
+use super::support::{TestResult, privstat, publish, read_csv, root, stderr};
 
 #[test]
 fn every_pipeline_runs_and_reconciles() -> TestResult {
@@ -216,20 +216,12 @@ formats = ["csv"]
 #[test]
 fn walk_ins_add_person_times_but_no_person_and_dp_refuses_them() -> TestResult {
     let dir = tempfile::tempdir()?;
-    let release = |pipeline: &str| -> Result<std::path::PathBuf, Box<dyn std::error::Error>> {
-        let out = dir.path().join(pipeline);
-        let run = privstat([
-            "run".as_ref(),
-            format!("pipelines/{pipeline}.toml").as_ref(),
-            "--out".as_ref(),
-            out.as_os_str(),
-        ]);
-        assert!(run.status.success(), "{pipeline}: {}", stderr(&run));
-        Ok(std::fs::read_dir(&out)?
-            .filter_map(Result::ok)
-            .find(|e| e.path().is_dir() && !e.file_name().to_string_lossy().starts_with('.'))
-            .ok_or("no release")?
-            .path())
+    let release = |pipeline: &str| {
+        publish(
+            &format!("pipelines/{pipeline}.toml"),
+            &dir.path().join(pipeline),
+            None,
+        )
     };
     let without = release("lienchiang-half-year")?;
     let with = release("lienchiang-half-year-walk-ins")?;

@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use super::support::{TestResult, exit, privstat, read_csv, root, stderr, texts_under};
+use super::support::{TestResult, exit, privstat, publish, read_csv, root, stderr, texts_under};
 use privstat::error::EXIT_DATA;
 
 const DISTRICTS: [(&str, &str); 9] = [
@@ -470,14 +470,7 @@ fn releases_are_typed_dated_and_described_for_loaders_and_portals() -> TestResul
 #[test]
 fn the_half_year_summary_layout_adds_up_and_agrees_with_the_long_table() -> TestResult {
     let dir = tempfile::tempdir()?;
-    let run = privstat([
-        "run".as_ref(),
-        "pipelines/lienchiang-half-year.toml".as_ref(),
-        "--out".as_ref(),
-        dir.path().as_os_str(),
-    ]);
-    assert!(run.status.success(), "{}", stderr(&run));
-    let release = dir.path().join("lienchiang-2021h1");
+    let release = publish("pipelines/lienchiang-half-year.toml", dir.path(), None)?;
     let (h, rows) = read_csv(&release.join("half_year_summary-report.csv"))?;
     for column in [
         "重點工作",

@@ -10,7 +10,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use super::support::{TestResult, privstat, stderr};
+use super::support::{TestResult, privstat, publish, stderr};
 
 /// Measures the rendered page and writes the findings as JSON into `#privstat-check`.
 const CHECK_SCRIPT: &str = r#"<script>
@@ -111,21 +111,12 @@ fn every_seed_report_renders_readably_in_a_browser_and_is_rebuilt_from_the_relea
         "soco-members-dp",
     ];
     for seed in seeds {
-        let out = dir.path().join(seed);
-        let run = privstat([
-            "run".as_ref(),
-            format!("pipelines/{seed}.toml").as_ref(),
-            "--out".as_ref(),
-            out.as_os_str(),
-            "--ledger".as_ref(),
-            dir.path().join(format!("{seed}.jsonl")).as_os_str(),
-        ]);
-        assert!(run.status.success(), "{seed}: {}", stderr(&run));
-        let release = std::fs::read_dir(&out)?
-            .filter_map(Result::ok)
-            .find(|e| e.path().is_dir() && !e.file_name().to_string_lossy().starts_with('.'))
-            .ok_or("no release")?
-            .path();
+        let ledger = dir.path().join(format!("{seed}.jsonl"));
+        let release = publish(
+            &format!("pipelines/{seed}.toml"),
+            &dir.path().join(seed),
+            Some(&ledger),
+        )?;
         let page = std::fs::read_to_string(release.join("report.html"))?;
         let manifest: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(release.join("manifest.json"))?)?;

@@ -24,6 +24,27 @@ where
         .expect("the privstat binary runs")
 }
 
+/// Runs `pipeline` (a path from the project root) publishing into `out`, charging `ledger` when
+/// given, asserts that it succeeded, and returns the release directory it wrote.
+pub fn publish(
+    pipeline: &str,
+    out: &Path,
+    ledger: Option<&Path>,
+) -> Result<PathBuf, Box<dyn std::error::Error>> {
+    let mut args: Vec<std::ffi::OsString> =
+        vec!["run".into(), pipeline.into(), "--out".into(), out.into()];
+    if let Some(ledger) = ledger {
+        args.extend(["--ledger".into(), ledger.into()]);
+    }
+    let run = privstat(args);
+    assert!(run.status.success(), "{pipeline}: {}", stderr(&run));
+    Ok(std::fs::read_dir(out)?
+        .filter_map(Result::ok)
+        .find(|e| e.path().is_dir() && !e.file_name().to_string_lossy().starts_with('.'))
+        .ok_or("no release")?
+        .path())
+}
+
 /// The process status of an exit code of `privstat::error` (`EXIT_OK`, `EXIT_DATA`, `EXIT_USAGE`).
 pub fn exit(code: u8) -> Option<i32> {
     Some(i32::from(code))

@@ -46,6 +46,21 @@ impl CellStatus {
         !matches!(self, Self::Published | Self::LowNoisyCount)
     }
 
+    /// The statuses a release can publish: with noise (`dp`) published or low noisy count,
+    /// without it published or suppressed (primary, secondary).
+    #[must_use]
+    pub fn used_in(dp: bool) -> &'static [Self] {
+        if dp {
+            &[Self::Published, Self::LowNoisyCount]
+        } else {
+            &[
+                Self::Published,
+                Self::SuppressedPrimary,
+                Self::SuppressedSecondary,
+            ]
+        }
+    }
+
     /// The SDMX `OBS_STATUS` and `CONF_STATUS` codes of the status, in a release made with noise
     /// (`dp`) or without: a noisy value is an estimate (`E`), one dominated by noise of low
     /// reliability (`U`); a withheld value is missing (`O`), confidential (`C`) when primary and

@@ -66,6 +66,13 @@ pub const DICTIONARY_COLUMNS: [&str; 6] = [
     "description",
 ];
 
+/// The name of a table's summary layout (`layout = "report"`), as `publish` writes it and the
+/// report reads it: its CSV file without `.csv`, its workbook sheet, its table in the dictionary.
+#[must_use]
+pub fn layout_name(table: &str) -> String {
+    format!("{table}-report")
+}
+
 /// The code lists' columns, as `publish` writes them.
 pub const CODELIST_COLUMNS: [&str; 6] = [
     "dimension",

@@ -137,18 +137,7 @@ fn constraints(pt: &crate::protect::ProtectedTable, column: &str, dp: bool) -> O
             Some(json!({ "required": true, "enum": names }))
         }
         "status" | "share_numerator_status" | "share_denominator_status" => {
-            let statuses: Vec<&str> = if dp {
-                vec![
-                    CellStatus::Published.as_str(),
-                    CellStatus::LowNoisyCount.as_str(),
-                ]
-            } else {
-                vec![
-                    CellStatus::Published.as_str(),
-                    CellStatus::SuppressedPrimary.as_str(),
-                    CellStatus::SuppressedSecondary.as_str(),
-                ]
-            };
+            let statuses: Vec<&str> = CellStatus::used_in(dp).iter().map(|s| s.as_str()).collect();
             Some(json!({ "required": true, "enum": statuses }))
         }
         "value" | "moe95" | "share" => Some(json!({ "minimum": 0 })),

@@ -126,31 +126,19 @@ pub fn publication_order(t: &crate::tabulate::Table) -> Vec<usize> {
                 .collect()
         })
         .collect();
-    let mut out = Vec::with_capacity(t.len());
-    let mut positions = vec![0usize; orders.len()];
-    let mut at = vec![0usize; orders.len()];
-    if orders.iter().any(Vec::is_empty) {
-        return out;
-    }
-    loop {
-        for (slot, (order, &i)) in positions.iter_mut().zip(orders.iter().zip(&at)) {
-            *slot = order[i];
-        }
-        out.push(t.index(&positions));
-        // Advance the last axis fastest, carrying into earlier ones.
-        let mut axis = orders.len();
-        loop {
-            if axis == 0 {
-                return out;
-            }
-            axis -= 1;
-            at[axis] += 1;
-            if at[axis] < orders[axis].len() {
-                break;
-            }
-            at[axis] = 0;
-        }
-    }
+    // The i-th row's places in those orders are the positions of cell i: each axis's order is
+    // as long as the axis.
+    (0..t.len())
+        .map(|i| {
+            let positions: Vec<usize> = t
+                .positions(i)
+                .into_iter()
+                .zip(&orders)
+                .map(|(place, order)| order[place])
+                .collect();
+            t.index(&positions)
+        })
+        .collect()
 }
 
 /// The data dictionary's rows, one per column of each table, in [`DICTIONARY_COLUMNS`] order.
@@ -247,17 +235,7 @@ pub fn dictionary_rows(protected: &Protected, plan: &Plan) -> Vec<[String; 6]> {
                 text(crate::dp::MOE95_TEXT),
             ]);
         }
-        let statuses = if dp {
-            [CellStatus::Published, CellStatus::LowNoisyCount].as_slice()
-        } else {
-            [
-                CellStatus::Published,
-                CellStatus::SuppressedPrimary,
-                CellStatus::SuppressedSecondary,
-            ]
-            .as_slice()
-        };
-        let sdmx: Vec<String> = statuses
+        let sdmx: Vec<String> = CellStatus::used_in(dp)
             .iter()
             .map(|s| {
                 let c = s.sdmx(dp);
@@ -388,16 +366,11 @@ pub fn codelists_frame(protected: &Protected, plan: &Plan) -> PolarsResult<DataF
     text_frame(CODELIST_COLUMNS, &rows)
 }
 
-/// A frame of text columns named `names` from rows of their width.
-pub fn rows_frame<const N: usize>(
-    names: &[&str; N],
+/// A frame of text columns from rows of a fixed width.
+pub fn text_frame<const N: usize>(
+    names: [&str; N],
     rows: &[[String; N]],
 ) -> PolarsResult<DataFrame> {
-    text_frame(*names, rows)
-}
-
-/// A frame of text columns from rows of a fixed width.
-fn text_frame<const N: usize>(names: [&str; N], rows: &[[String; N]]) -> PolarsResult<DataFrame> {
     let columns = names
         .iter()
         .enumerate()

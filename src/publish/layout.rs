@@ -15,11 +15,7 @@ use crate::config::plan::Measure;
 use crate::protect::ProtectedTable;
 use crate::tabulate::{Level, Table};
 
-/// The file name of a table's summary layout.
-#[must_use]
-pub fn file_name(table: &str) -> String {
-    format!("{table}-report.csv")
-}
+pub use crate::audit::read::layout_name as name;
 
 /// The summary layout's frame: text columns, headers in Chinese as the county's report has them.
 /// The table has at least two dimensions and its margins (checked with the plan).
@@ -89,15 +85,11 @@ pub fn frame(pt: &ProtectedTable, plan: &Plan) -> PolarsResult<DataFrame> {
                     })
                     .collect();
             }
-            let holding: Vec<Vec<usize>> = combos
-                .iter()
-                .filter(|c| holds_anything(pt, c, spread_total))
-                .cloned()
-                .collect();
-            if holding.is_empty() && k > 2 {
-                continue;
+            // With no other row dimension the measure's one row stands, zeros and all.
+            if k > 2 {
+                combos.retain(|c| holds_anything(pt, c, spread_total));
             }
-            if k == 2 { combos } else { holding }
+            combos
         } else {
             let mut c = vec![p0];
             c.extend(
@@ -148,9 +140,7 @@ pub fn frame(pt: &ProtectedTable, plan: &Plan) -> PolarsResult<DataFrame> {
 /// The data dictionary's rows for the layout file of `pt`, as `frame` names its columns.
 #[must_use]
 pub fn dictionary_rows(pt: &ProtectedTable, frame: &DataFrame) -> Vec<[String; 6]> {
-    let file = file_name(&pt.table.name)
-        .trim_end_matches(".csv")
-        .to_owned();
+    let file = name(&pt.table.name);
     frame
         .get_column_names()
         .iter()

@@ -74,15 +74,6 @@ impl PortalMetadata {
                 })
             })
             .map(|p| [p.start.to_string(), p.end.to_string()]);
-        let statuses = if dp {
-            vec![CellStatus::Published, CellStatus::LowNoisyCount]
-        } else {
-            vec![
-                CellStatus::Published,
-                CellStatus::SuppressedPrimary,
-                CellStatus::SuppressedSecondary,
-            ]
-        };
         Self {
             portal: plan.release.portal.clone(),
             frequency_uri: plan
@@ -92,8 +83,8 @@ impl PortalMetadata {
                 .map(crate::config::raw::Frequency::uri),
             temporal,
             languages: ["zh-Hant-TW", "en"],
-            status_codes: statuses
-                .into_iter()
+            status_codes: CellStatus::used_in(dp)
+                .iter()
                 .map(|s| StatusCode {
                     status: s.as_str(),
                     sdmx: s.sdmx(dp),

@@ -142,18 +142,19 @@ pub fn write(input: &ReleaseInput<'_>) -> Result<Published, PublishError> {
         if spec.is_none_or(|s| s.layout != crate::config::raw::Layout::Report) {
             continue;
         }
-        let name = layout::file_name(&pt.table.name);
-        let mut df = layout::frame(pt, plan).map_err(|e| frame_error(&name, &e))?;
-        let path = staging.path().join(&name);
+        let name = layout::name(&pt.table.name);
+        let file = format!("{name}.csv");
+        let mut df = layout::frame(pt, plan).map_err(|e| frame_error(&file, &e))?;
+        let path = staging.path().join(&file);
         frames::write_frame(&mut df, &path, OutputFormat::Csv, plan.publish.csv_bom)?;
-        layout_files.push(manifest::FileEntry::of(&path, name.clone())?);
+        layout_files.push(manifest::FileEntry::of(&path, file)?);
         layout_dictionary.extend(layout::dictionary_rows(pt, &df));
-        layouts.push((name.trim_end_matches(".csv").to_owned(), df));
+        layouts.push((name, df));
     }
 
     let mut dictionary_rows = frames::dictionary_rows(input.protected, plan);
     dictionary_rows.extend(layout_dictionary);
-    let mut dictionary = frames::rows_frame(&frames::DICTIONARY_COLUMNS, &dictionary_rows)
+    let mut dictionary = frames::text_frame(frames::DICTIONARY_COLUMNS, &dictionary_rows)
         .map_err(|e| frame_error("data-dictionary.csv", &e))?;
     let dict_path = staging.path().join("data-dictionary.csv");
     frames::write_frame(

@@ -154,7 +154,7 @@ pub(super) fn page(dir: &Path) -> Result<Page, ReportError> {
     let mut tables = Vec::new();
     for table in manifest["tables"].as_array().into_iter().flatten() {
         let mut view = table_view(dir, table, &dictionary_rows, &groups, &measures, dp)?;
-        let file = format!("{}-report.csv", view.name);
+        let file = format!("{}.csv", crate::audit::read::layout_name(&view.name));
         if listed.contains(&file) {
             let path = dir.join(&file);
             let frame = TextFrame::read(&path).map_err(|e| read_err(&path, e))?;
@@ -181,11 +181,6 @@ pub(super) fn page(dir: &Path) -> Result<Page, ReportError> {
         v.as_object()
             .map(|_| format!("{} / {}", text(&v["zh"]), text(&v["en"])))
     };
-    let period = |v: &Value| {
-        v.as_array()
-            .filter(|a| a.len() == 2)
-            .map(|a| format!("{} – {}", text(&a[0]), text(&a[1])))
-    };
     let metadata = &manifest["metadata"];
     let files = manifest["tables"]
         .as_array()
@@ -210,7 +205,7 @@ pub(super) fn page(dir: &Path) -> Result<Page, ReportError> {
         title_zh: text(&manifest["title"]["zh"]),
         title_en: text(&manifest["title"]["en"]),
         description: label(&manifest["description"]),
-        period: period(&metadata["temporal"]),
+        period: period_text(&metadata["temporal"]),
         created_at: text(&manifest["created_at"]),
         publisher: label(&metadata["publisher"]),
         license: metadata["license"]["name"].as_str().map(
@@ -232,6 +227,13 @@ pub(super) fn page(dir: &Path) -> Result<Page, ReportError> {
         dictionary: dictionary_rows,
         files,
     })
+}
+
+/// A `[first, last]` day pair of the manifest as `first – last`.
+fn period_text(v: &Value) -> Option<String> {
+    v.as_array()
+        .filter(|a| a.len() == 2)
+        .map(|a| format!("{} – {}", text(&a[0]), text(&a[1])))
 }
 
 fn text(v: &Value) -> String {
@@ -537,10 +539,7 @@ fn table_view(
     Ok(TableView {
         title_zh: text(&table["title"]["zh"]),
         title_en: text(&table["title"]["en"]),
-        period: table["period"]
-            .as_array()
-            .filter(|a| a.len() == 2)
-            .map(|a| format!("{} – {}", text(&a[0]), text(&a[1]))),
+        period: period_text(&table["period"]),
         dimensions: dim_label.join(" × "),
         name,
         crosstabs,

@@ -545,6 +545,12 @@ fn print_check(plan: &config::Plan, analysis: &crate::Analysis) {
             s.ids.type_not_accepted,
             s.ids.excel_damaged
         );
+        if s.ids.walk_in_rows > 0 {
+            say!(
+                "  {} walk-in rows (no identifier): counted in person-times and distinct counts, never in persons",
+                s.ids.walk_in_rows
+            );
+        }
         if s.undecodable_bytes + s.private_use_characters + s.dates_ambiguous > 0 {
             say!(
                 "  {} undecodable bytes, {} user-defined (造字) characters, {} six-digit dates read as ROC",

@@ -252,8 +252,8 @@ pub enum Measure {
         fields: Vec<String>,
         label: Option<Label>,
     },
-    /// Sum of an integer field.
-    Sum(String),
+    /// Sum of an integer field, e.g. training hours.
+    Sum { field: String, label: Option<Label> },
 }
 
 impl Measure {
@@ -264,7 +264,7 @@ impl Measure {
             Self::Persons => "persons".to_owned(),
             Self::PersonTimes => "person_times".to_owned(),
             Self::Distinct { fields, .. } => format!("distinct_{}", fields.join("_")),
-            Self::Sum(field) => format!("sum_{field}"),
+            Self::Sum { field, .. } => format!("sum_{field}"),
         }
     }
 
@@ -287,7 +287,10 @@ impl Measure {
                 zh: format!("{} 不重複數（如場次）", fields.join("+")),
                 en: format!("Distinct values of {} (e.g. sessions)", fields.join(" + ")),
             },
-            Self::Sum(field) => Label {
+            Self::Sum {
+                label: Some(label), ..
+            } => label.clone(),
+            Self::Sum { field, .. } => Label {
                 zh: format!("{field} 合計"),
                 en: format!("Sum of {field}"),
             },

@@ -390,6 +390,8 @@ pub enum RawMeasure {
     },
     Sum {
         sum: String,
+        /// How the sum is named in the release (default: "Sum of" the field).
+        label: Option<Label>,
     },
 }
 

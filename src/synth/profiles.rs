@@ -1,5 +1,6 @@
-//! The four kinds of export privstat's seed pipelines read, and how their rows are drawn.
+//! The kinds of export privstat's seed pipelines read, and how their rows are drawn.
 
+mod activities;
 mod vocab;
 
 use rand::Rng;
@@ -28,6 +29,12 @@ pub enum Profile {
     Lienchiang,
     /// SoCO New Immigrants Project (Hong Kong): one row per member and support type.
     Soco,
+    /// Keelung's volunteer team (new immigrants it recruits and trains): one row per volunteer per
+    /// training course attended, with the course's hours.
+    KeelungVolunteers,
+    /// Keelung's multicultural events (booths, neighbourhood lectures, handicraft and food
+    /// sessions): one row per attendance; walk-ins sign in without an identifier.
+    KeelungEvents,
 }
 
 /// Draws the rows of one person at a time.
@@ -37,6 +44,7 @@ pub struct Generator {
     messiness: f64,
     serial: u64,
     sessions: Vec<Session>,
+    events: Vec<activities::Event>,
 }
 
 struct Session {
@@ -70,12 +78,18 @@ impl Generator {
         } else {
             Vec::new()
         };
+        let events = if profile == Profile::KeelungEvents {
+            activities::events(&mut rng)
+        } else {
+            Vec::new()
+        };
         Self {
             profile,
             rng,
             messiness,
             serial: 0,
             sessions,
+            events,
         }
     }
 
@@ -126,6 +140,8 @@ impl Generator {
                 "Support",
                 "Date",
             ],
+            Profile::KeelungVolunteers => activities::VOLUNTEER_HEADER.to_vec(),
+            Profile::KeelungEvents => activities::EVENT_HEADER.to_vec(),
         }
     }
 
@@ -136,6 +152,14 @@ impl Generator {
     /// All rows of the next person, at most `max`.
     pub fn next_person_rows(&mut self, max: u64) -> Vec<Vec<String>> {
         let person = self.person();
+        match self.profile {
+            Profile::KeelungVolunteers => {
+                let courses = self.rng.random_range(1..=6u64).min(max);
+                return (0..courses).map(|_| self.row(&person)).collect();
+            }
+            Profile::KeelungEvents => return self.attendances(&person, max),
+            _ => {}
+        }
         // Heavy-tailed number of contacts: Pareto with shape 1.6, capped.
         let u: f64 = self.rng.random_range(0.0001..1.0);
         #[allow(
@@ -155,7 +179,7 @@ impl Generator {
                 weighted(&mut self.rng, &KAOHSIUNG_WEIGHTS),
                 weighted(&mut self.rng, &NATIONALITY_WEIGHTS),
             ),
-            Profile::Keelung => (
+            Profile::Keelung | Profile::KeelungVolunteers | Profile::KeelungEvents => (
                 weighted(&mut self.rng, &KEELUNG_WEIGHTS),
                 weighted(&mut self.rng, &NATIONALITY_WEIGHTS),
             ),
@@ -168,7 +192,9 @@ impl Generator {
         let id = match self.profile {
             Profile::Soco => hkid_for(self.serial, &mut self.rng),
             Profile::Kaohsiung => tw_id_for(b'S', self.serial, female, nationality, &mut self.rng),
-            Profile::Keelung => tw_id_for(b'Y', self.serial, female, nationality, &mut self.rng),
+            Profile::Keelung | Profile::KeelungVolunteers | Profile::KeelungEvents => {
+                tw_id_for(b'Y', self.serial, female, nationality, &mut self.rng)
+            }
             Profile::Lienchiang => tw_id_for(b'L', self.serial, female, nationality, &mut self.rng),
         };
         let surname = SURNAMES[self.rng.random_range(0..SURNAMES.len())];
@@ -314,6 +340,8 @@ impl Generator {
                     day.format("%Y-%m-%d").to_string(),
                 ]
             }
+            Profile::KeelungVolunteers => self.volunteer_row(p),
+            Profile::KeelungEvents => self.attendance_row(p, false),
         }
     }
 

@@ -284,7 +284,7 @@ fn count_table(
     // their own (cell, value) pairs.
     let mut person_aggs = vec![len().cast(DataType::Int64).alias("__times")];
     for m in &spec.measures {
-        if let Measure::Sum(f) = m {
+        if let Measure::Sum { field: f, .. } = m {
             person_aggs.push(
                 col(f.as_str())
                     .sum()
@@ -417,7 +417,7 @@ fn count_table(
             col("__times").sum().cast(DataType::Int64).alias("__times"),
         ];
         for m in &spec.measures {
-            if let Measure::Sum(f) = m {
+            if let Measure::Sum { field: f, .. } = m {
                 aggs.push(
                     col(f.as_str())
                         .sum()
@@ -437,7 +437,9 @@ fn count_table(
                 values[m][cell] = match measure {
                     Measure::Persons => p,
                     Measure::PersonTimes => times_col.get(i).unwrap_or(0),
-                    Measure::Sum(f) => agg.column(f.as_str())?.i64()?.get(i).unwrap_or(0),
+                    Measure::Sum { field: f, .. } => {
+                        agg.column(f.as_str())?.i64()?.get(i).unwrap_or(0)
+                    }
                     Measure::Distinct { .. } => continue,
                 };
             }

@@ -52,7 +52,13 @@ fn seed_releases_load_in_pandas_pyarrow_polars_duckdb_and_validate() -> TestResu
     let load = Command::new(&python)
         .arg(root().join("tests/loaders.py"))
         .args(&releases)
-        .output()?;
+        .output()
+        .map_err(|e| {
+            format!(
+                "PRIVSTAT_PYTHON={} cannot be run ({e}): .ci/run makes the environment",
+                python.display()
+            )
+        })?;
     let stdout = String::from_utf8_lossy(&load.stdout);
     assert!(
         load.status.success(),

@@ -1,5 +1,7 @@
 //! Every pipeline file in `pipelines/` runs, and its manifest reconciles.
 
+use std::collections::BTreeMap;
+
 use super::support::{TestResult, privstat, publish, read_csv, root, stderr};
 
 #[test]
@@ -298,5 +300,99 @@ fn walk_ins_add_person_times_but_no_person_and_dp_refuses_them() -> TestResult {
         err.contains("walk_ins") && err.contains("no identity"),
         "{err}"
     );
+    Ok(())
+}
+
+/// Keelung's volunteers and multicultural events, read back from the release: every usable row is
+/// in the grand totals (walk-ins in attendances, never in persons), training hours are the
+/// courses' 2 to 6 hours per attendance, and every cell keeps persons ≤ attendances and events ≤
+/// sessions.
+#[test]
+fn keelung_volunteers_and_events_count_every_usable_row_once() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let release = publish("pipelines/keelung-services.toml", dir.path(), None)?;
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(release.join("manifest.json"))?)?;
+    let input = |source: &str| {
+        manifest["inputs"]
+            .as_array()
+            .and_then(|a| a.iter().find(|i| i["source"] == source))
+            .cloned()
+            .ok_or_else(|| format!("no input {source}"))
+    };
+    let (events, volunteers) = (input("events")?, input("volunteers")?);
+    let walk_ins = events["identifiers"]["walk_in_rows"]
+        .as_i64()
+        .ok_or("walk_in_rows")?;
+    assert!(walk_ins > 100, "booths draw walk-ins: {walk_ins}");
+    assert_eq!(volunteers["identifiers"]["walk_in_rows"], 0);
+    assert!(
+        volunteers["quarantined_values"]["時數"]["not_a_whole_number"]
+            .as_u64()
+            .is_some_and(|n| n > 0),
+        "hours written with a unit are quarantined: {}",
+        volunteers["quarantined_values"]
+    );
+
+    // Per table: (cell codes) → measure → value, published cells only.
+    type Cells = BTreeMap<Vec<String>, BTreeMap<String, i64>>;
+    let cells = |table: &str, dims: &[&str]| -> Result<Cells, Box<dyn std::error::Error>> {
+        let (h, rows) = read_csv(&release.join(format!("{table}.csv")))?;
+        let mut out = Cells::new();
+        for r in rows.iter().filter(|r| r[h["status"]] == "published") {
+            let key: Vec<String> = dims.iter().map(|d| r[h[*d]].clone()).collect();
+            out.entry(key)
+                .or_default()
+                .insert(r[h["measure"]].clone(), r[h["value"]].parse()?);
+        }
+        Ok(out)
+    };
+    let total = |n: usize| vec!["_T".to_owned(); n];
+
+    let ev = cells("events_by_district_type", &["district", "event_type"])?;
+    let grand = &ev[&total(2)];
+    assert_eq!(Some(grand["person_times"]), events["rows_used"].as_i64());
+    assert_eq!(
+        Some(grand["persons"]),
+        events["identifiers"]["distinct_persons"].as_i64()
+    );
+    assert!(grand["persons"] < grand["person_times"] - walk_ins);
+    assert!((1..=48).contains(&grand["distinct_event"]), "{grand:?}");
+    for (key, m) in &ev {
+        assert!(m["persons"] <= m["person_times"], "{key:?}: {m:?}");
+        assert!(
+            m["distinct_event"] <= m["distinct_event_date"],
+            "{key:?}: {m:?}"
+        );
+        assert!(
+            m["distinct_event_date"] <= m["person_times"],
+            "{key:?}: {m:?}"
+        );
+    }
+
+    let vol = cells("volunteers_by_gender_origin", &["gender", "origin"])?;
+    let grand = &vol[&total(2)];
+    assert_eq!(
+        Some(grand["person_times"]),
+        volunteers["rows_used"].as_i64()
+    );
+    assert_eq!(
+        Some(grand["persons"]),
+        volunteers["identifiers"]["distinct_persons"].as_i64()
+    );
+    for (key, m) in &vol {
+        let (times, hours) = (m["person_times"], m["sum_hours"]);
+        assert!(
+            2 * times <= hours && hours <= 6 * times,
+            "{key:?}: {times} attendances, {hours} hours"
+        );
+        assert!(m["persons"] <= times, "{key:?}: {m:?}");
+    }
+    // Few men volunteer: the small cells are suppressed, and their hours with them.
+    let (h, rows) = read_csv(&release.join("volunteers_by_gender_origin.csv"))?;
+    assert!(rows.iter().any(|r| r[h["gender"]] == "M"
+        && r[h["measure"]] == "sum_hours"
+        && r[h["status"]] == "suppressed_primary"
+        && r[h["value"]].is_empty()));
     Ok(())
 }

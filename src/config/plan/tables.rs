@@ -182,7 +182,7 @@ impl Checker<'_> {
                         label: label.clone(),
                     }
                 }
-                RawMeasure::Sum { sum } => {
+                RawMeasure::Sum { sum, label } => {
                     if !src.integer.iter().any(|t| &t.field == sum) {
                         self.push(
                             &format!("{key}.measures"),
@@ -190,7 +190,10 @@ impl Checker<'_> {
                             did_you_mean(sum, src.integer.iter().map(|t| &t.field)),
                         );
                     }
-                    Measure::Sum(sum.clone())
+                    Measure::Sum {
+                        field: sum.clone(),
+                        label: label.clone(),
+                    }
                 }
             };
             if measures.contains(&measure) {

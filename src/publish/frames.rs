@@ -8,6 +8,7 @@ use super::PublishError;
 use crate::attacker::CellStatus;
 pub use crate::audit::read::{CODELIST_COLUMNS, DICTIONARY_COLUMNS};
 use crate::config::Plan;
+use crate::config::plan::Measure;
 use crate::config::raw::OutputFormat;
 use crate::ingest::{Quarantine, SourceReport};
 use crate::protect::{Protected, ProtectedTable};
@@ -194,6 +195,20 @@ pub fn dictionary_rows(protected: &Protected, plan: &Plan) -> Vec<[String; 6]> {
             measures.join("; "),
         ]);
         let dp = pt.moe95.is_some();
+        let sums: Vec<String> = t
+            .measures
+            .iter()
+            .filter_map(|m| match m {
+                Measure::Sum { field, .. } => Some(format!("{} the sum of {field}", m.name())),
+                _ => None,
+            })
+            .collect();
+        let counted = if sums.is_empty() {
+            "count".to_owned()
+        } else {
+            format!("count (for {})", sums.join(", "))
+        };
+        let value_desc_text = format!("{counted}; empty when the cell is suppressed");
         let (value_zh, value_en, value_desc, status_desc) = if dp {
             (
                 "數值（含差分隱私雜訊）",
@@ -210,7 +225,7 @@ pub fn dictionary_rows(protected: &Protected, plan: &Plan) -> Vec<[String; 6]> {
             (
                 "數值",
                 "Value",
-                "count; empty when the cell is suppressed",
+                value_desc_text.as_str(),
                 "published = 公布; suppressed_primary = 因人數少於門檻或資料提供者要求而不公布 \
                  (withheld: fewer persons than the threshold, or listed by the data owner); \
                  suppressed_secondary = 為避免由總計推算出前者而不公布 \

@@ -2,7 +2,8 @@
 # Side-by-side benchmark: privstat against the peer pipelines of ../shared/bench (pandas; polars +
 # OpenDP) on the same generated contact exports, runs alternating, each under /usr/bin/time -v.
 # Prints per run: wall time, peak RSS and rows/s; then per size the medians and the ratios
-# tool/privstat measured in this run. privstat also runs on a Big5 copy and on a Parquet copy.
+# tool/privstat measured in this run. privstat also runs on a Big5 copy and on a Parquet copy, and
+# the same job with margins and suppression instead of DP (pipelines/bench-contacts-suppression.toml).
 #
 #   benches/peers.sh                      # 1 M rows, each tool once
 #   SIZES="1000000 10000000" REPEAT=3 benches/peers.sh
@@ -63,9 +64,9 @@ for n in $SIZES; do
     # Big5 (CP950) copy; the rare character CP950 lacks becomes '?' (in names only).
     "$PY" -c 'import sys; open(sys.argv[2], "wb").write(open(sys.argv[1], encoding="utf-8").read().encode("cp950", "replace"))' "$csv" "$big5"
   fi
-  run_privstat() { # NAME FILE
+  run_privstat() { # NAME FILE [PIPELINE]
     rm -rf "$work/results/privstat_out"
-    measure "$1" "$n" "$work/results/$1_$l.log" -- "$bin" run pipelines/bench-contacts.toml \
+    measure "$1" "$n" "$work/results/$1_$l.log" -- "$bin" run "${3:-pipelines/bench-contacts.toml}" \
       --source "contacts=$2" --out "$work/results/privstat_out" \
       --ledger "$work/results/privstat_out/ledger.jsonl"
   }
@@ -78,6 +79,8 @@ for n in $SIZES; do
   done
   run_privstat privstat_big5 "$big5"
   run_privstat privstat_parquet "$parquet"
+  # The same job with margins and small-cell suppression (secondary suppression and the LP audit).
+  run_privstat privstat_suppression "$csv" pipelines/bench-contacts-suppression.toml
   echo "# $n rows, CSV $(( $(stat -c %s "$csv") / 1048576 )) MiB: medians, and each tool against privstat on CSV"
   "$PY" - "$work/results/runs.txt" "$n" <<'PY'
 import statistics, sys

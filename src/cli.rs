@@ -81,6 +81,10 @@ pub enum Command {
         /// Print the findings as JSON on standard output (progress stays on standard error).
         #[arg(long)]
         json: bool,
+        /// Also run secondary suppression and the LP audit, as `run` would (seconds on large
+        /// linked tables); by default `check` applies the primary rule only.
+        #[arg(long)]
+        protect: bool,
     },
     /// Audit a published release from its files alone; exit non-zero on any failure.
     Audit {
@@ -294,6 +298,7 @@ pub fn execute(cli: Cli) -> Result<(), Error> {
             sources,
             allow_quarantined_share,
             json,
+            protect,
         } => {
             let plan = config::load(
                 &pipeline,
@@ -305,7 +310,12 @@ pub fn execute(cli: Cli) -> Result<(), Error> {
                 },
             )?;
             warn_about_key(&plan);
-            let analysis = crate::analyse(&plan, &Progress::stderr())?;
+            let depth = if protect {
+                crate::Depth::Complete
+            } else {
+                crate::Depth::Primary
+            };
+            let analysis = crate::analyse_to(&plan, &Progress::stderr(), depth)?;
             if json {
                 let text = serde_json::to_string_pretty(&check_json(&plan, &analysis))
                     .map_err(|e| Error::Internal(e.to_string()))?;
@@ -480,8 +490,32 @@ fn check_json(plan: &config::Plan, analysis: &crate::Analysis) -> serde_json::Va
                 .collect();
             serde_json::json!({
                 "method": "suppression",
+                "secondary_and_audit": true,
                 "tables": tables,
                 "summary": protected.summary,
+                "warnings": protected.warnings,
+            })
+        }
+        crate::Protection::PrimaryOnly(protected) => {
+            let tables: Vec<serde_json::Value> = protected
+                .tables
+                .iter()
+                .map(|pt| {
+                    serde_json::json!({
+                        "name": pt.table.name,
+                        "cells": pt.table.len(),
+                        "measures": pt.table.measures.len(),
+                        "rows_in_scope": pt.table.rows_in_scope,
+                        "suppressed_primary": pt.status.iter().filter(|&&x| x == CellStatus::SuppressedPrimary).count(),
+                    })
+                })
+                .collect();
+            let s = &protected.summary;
+            serde_json::json!({
+                "method": "suppression",
+                "secondary_and_audit": false,
+                "tables": tables,
+                "summary": { "cells": s.cells, "primary": s.primary, "primary_by_request": s.primary_by_request },
                 "warnings": protected.warnings,
             })
         }
@@ -591,6 +625,33 @@ fn print_check(plan: &config::Plan, analysis: &crate::Analysis) {
                 );
             }
             say_protection(&protected.summary);
+            for w in &protected.warnings {
+                eprintln!("warning: {w}");
+            }
+        }
+        crate::Protection::PrimaryOnly(protected) => {
+            for pt in &protected.tables {
+                let t = &pt.table;
+                let primary = pt
+                    .status
+                    .iter()
+                    .filter(|&&x| x == CellStatus::SuppressedPrimary)
+                    .count();
+                say!(
+                    "table {}: {} cells × {} measures from {} rows in scope; {primary} suppressed primary",
+                    t.name,
+                    t.len(),
+                    t.measures.len(),
+                    t.rows_in_scope,
+                );
+            }
+            let s = &protected.summary;
+            say!(
+                "protection: {} distinct cells, {} primary ({} by request); secondary suppression and the audit not run (`check --protect` runs them as `run` does)",
+                s.cells,
+                s.primary,
+                s.primary_by_request
+            );
             for w in &protected.warnings {
                 eprintln!("warning: {w}");
             }

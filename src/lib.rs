@@ -134,8 +134,20 @@ pub struct Analysis {
 pub enum Protection {
     /// Suppression is done: statuses and audit verdicts.
     Suppressed(Box<Protected>),
+    /// The primary rule alone ([`Depth::Primary`]): no secondary suppression, no audit; for
+    /// `check`, never published.
+    PrimaryOnly(Box<Protected>),
     /// DP is accounted but no noise is drawn: [`run`] commits the spend first.
     Dp(dp::Prepared),
+}
+
+/// How far suppression goes in [`analyse_to`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Depth {
+    /// Primary, secondary suppression and the LP audit: what `run` publishes.
+    Complete,
+    /// The primary rule alone: what `check` reports unless asked for more.
+    Primary,
 }
 
 /// Runs ingest, pseudonymisation, tabulation and protection, and reconciles row counts.
@@ -143,6 +155,14 @@ pub enum Protection {
 /// # Errors
 /// Any stage's error; [`Error::Internal`] if rows do not reconcile.
 pub fn analyse(plan: &Plan, progress: &Progress) -> Result<Analysis, Error> {
+    analyse_to(plan, progress, Depth::Complete)
+}
+
+/// [`analyse`], with suppression taken to `depth` (DP releases are prepared the same either way).
+///
+/// # Errors
+/// As [`analyse`].
+pub fn analyse_to(plan: &Plan, progress: &Progress, depth: Depth) -> Result<Analysis, Error> {
     let key = pseudonymise::Key::load(&plan.pseudonymise.key)?;
     progress.stage("reading sources");
     let bytes: u64 = plan
@@ -173,6 +193,8 @@ pub fn analyse(plan: &Plan, progress: &Progress) -> Result<Analysis, Error> {
     progress.stage("protecting");
     let protection = if plan.protection.dp.is_some() {
         Protection::Dp(dp::prepare(tables, plan)?)
+    } else if depth == Depth::Primary {
+        Protection::PrimaryOnly(Box::new(protect::primary_only(tables, plan)?))
     } else {
         Protection::Suppressed(Box::new(protect::apply(tables, plan)?))
     };
@@ -200,6 +222,11 @@ pub fn run(plan: &Plan, force: bool, progress: &Progress) -> Result<publish::Pub
     let analysis = analyse(plan, progress)?;
     let (protected, report, entry) = match analysis.protection {
         Protection::Suppressed(p) => (*p, None, None),
+        Protection::PrimaryOnly(_) => {
+            return Err(Error::Internal(
+                "a release protected by the primary rule alone cannot be published".into(),
+            ));
+        }
         Protection::Dp(prepared) => {
             let ledger = ledger.as_ref().ok_or(dp::DpError::NoLedger)?;
             // The spend is on disk before any noise exists.

@@ -113,6 +113,20 @@ const ROUTE_BATCH_WINDOWED: usize = 32;
 /// # Errors
 /// [`ProtectError`] when the audit cannot run or the cells cannot be protected.
 pub fn apply(tables: Vec<Table>, plan: &Plan) -> Result<Protected, ProtectError> {
+    protect(tables, plan, true)
+}
+
+/// The primary rule alone: which cells are sensitive, with no secondary suppression and no audit
+/// (`privstat check` without `--protect`, in milliseconds). Never publishable: the margins would
+/// give the primary cells back.
+///
+/// # Errors
+/// None in practice (no audit runs); the signature is [`apply`]'s.
+pub fn primary_only(tables: Vec<Table>, plan: &Plan) -> Result<Protected, ProtectError> {
+    protect(tables, plan, false)
+}
+
+fn protect(tables: Vec<Table>, plan: &Plan, secondary: bool) -> Result<Protected, ProtectError> {
     let protection = plan.protection.clone();
     let shapes: Vec<Shape> = tables.iter().map(|t| shape_of(t, plan)).collect();
     let system = System::new(shapes);
@@ -164,15 +178,22 @@ pub fn apply(tables: Vec<Table>, plan: &Plan) -> Result<Protected, ProtectError>
     let Solution {
         suppressed,
         verdicts,
-    } = suppress(&Problem {
-        system: &system,
-        truth: &truth,
-        weight: &weight,
-        sensitive: &sensitive,
-        frozen: &frozen,
-        level: i64::from(protection.level),
-        cost: protection.cost,
-    })?;
+    } = if secondary {
+        suppress(&Problem {
+            system: &system,
+            truth: &truth,
+            weight: &weight,
+            sensitive: &sensitive,
+            frozen: &frozen,
+            level: i64::from(protection.level),
+            cost: protection.cost,
+        })?
+    } else {
+        Solution {
+            suppressed: sensitive.clone(),
+            verdicts: Vec::new(),
+        }
+    };
 
     let mut tables_out = Vec::with_capacity(tables.len());
     for (t, table) in tables.into_iter().enumerate() {

@@ -155,3 +155,44 @@ fn completions_and_the_man_page_name_every_subcommand() -> TestResult {
     }
     Ok(())
 }
+
+/// `check` applies the primary rule only unless `--protect` asks for secondary suppression and
+/// the audit too; both find the same primary cells, and `--protect` finds what `run` publishes.
+#[test]
+fn check_is_primary_only_unless_asked_to_protect() -> TestResult {
+    let pipeline = "pipelines/soco-members.toml";
+    let json = |args: &[&str]| -> Result<serde_json::Value, Box<dyn std::error::Error>> {
+        let out = privstat(args);
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+        Ok(serde_json::from_slice(&out.stdout)?)
+    };
+    let quick = json(&["check", pipeline, "--json"])?;
+    let full = json(&["check", pipeline, "--json", "--protect"])?;
+    let (quick, full) = (&quick["protection"], &full["protection"]);
+    assert_eq!(quick["secondary_and_audit"], false, "{quick}");
+    assert_eq!(full["secondary_and_audit"], true, "{full}");
+    assert_eq!(quick["summary"]["primary"], full["summary"]["primary"]);
+    assert!(full["summary"]["primary"].as_u64() > Some(0), "{full}");
+    assert!(quick["summary"].get("secondary").is_none(), "{quick}");
+    assert!(full["summary"]["secondary"].as_u64() > Some(0), "{full}");
+
+    let dir = tempfile::tempdir()?;
+    let run = privstat([
+        "run".as_ref(),
+        pipeline.as_ref(),
+        "--out".as_ref(),
+        dir.path().as_os_str(),
+        "--json".as_ref(),
+    ]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    let ran: serde_json::Value = serde_json::from_slice(&run.stdout)?;
+    let release = ran["release_dir"].as_str().ok_or("release_dir")?;
+    let manifest: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(
+        std::path::Path::new(release).join("manifest.json"),
+    )?)?;
+    let published = &manifest["protection"]["summary"];
+    for key in ["primary", "secondary", "suppressed_numbers"] {
+        assert_eq!(full["summary"][key], published[key], "{key}: {published}");
+    }
+    Ok(())
+}

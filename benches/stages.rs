@@ -161,13 +161,16 @@ fn stages(c: &mut Criterion) {
     .unwrap();
     let mut group = c.benchmark_group("protect");
     group.sample_size(10);
-    group.bench_function("kaohsiung seed tables (secondary suppression and audit)", |b| {
-        b.iter_batched(
-            || tabulate::count(&fixture_keyed, &fixture, None).unwrap(),
-            |tables| protect::apply(tables, &fixture).unwrap(),
-            BatchSize::PerIteration,
-        );
-    });
+    group.bench_function(
+        "kaohsiung seed tables (secondary suppression and audit)",
+        |b| {
+            b.iter_batched(
+                || tabulate::count(&fixture_keyed, &fixture, None).unwrap(),
+                |tables| protect::apply(tables, &fixture).unwrap(),
+                BatchSize::PerIteration,
+            );
+        },
+    );
     group.finish();
 
     // The floor: the mapped columns read by polars, one HMAC per distinct identifier.

@@ -379,7 +379,7 @@ pub fn execute(cli: Cli) -> Result<(), Error> {
                         .is_some_and(|(p, r)| p.starts_with(r));
                     if inside {
                         return Err(Error::Usage(format!(
-                            "{}: is inside the release, whose files the manifest lists; write the                              page elsewhere",
+                            "{}: is inside the release, whose files the manifest lists; write the page elsewhere",
                             out.display()
                         )));
                     }

@@ -439,7 +439,23 @@ pub struct Publish {
     pub operator_dir: PathBuf,
     pub formats: Vec<OutputFormat>,
     pub csv_bom: bool,
+    /// The publisher's own pages, copied into the release under their file names.
+    pub attachments: Vec<Attachment>,
 }
+
+/// A file of the publisher's own published beside the tables (`[publish] attachments`).
+#[derive(Debug, Clone)]
+pub struct Attachment {
+    pub path: PathBuf,
+    /// Its file name, which it keeps in the release.
+    pub name: String,
+}
+
+/// Extensions of attachments: text the audit reads whole for identifiers.
+pub const ATTACHMENT_EXTENSIONS: [&str; 4] = ["md", "txt", "html", "htm"];
+
+/// Largest attachment, in bytes.
+pub const MAX_ATTACHMENT_BYTES: u64 = 5 * 1024 * 1024;
 
 /// Whether any label a release publishes (titles, code and measure labels) is not ASCII, so that
 /// its CSV files need a byte-order mark for Excel to read them as UTF-8.
@@ -550,6 +566,7 @@ impl Plan {
                 .publish
                 .csv_bom
                 .unwrap_or_else(|| publishes_non_ascii(&release, &domains, &tables)),
+            attachments: check.attachments(&raw.publish.attachments, &base, &release, &tables),
         };
 
         if problems.is_empty() {
@@ -579,6 +596,110 @@ struct Checker<'a> {
 }
 
 impl Checker<'_> {
+    /// `[publish] attachments`: regular UTF-8 text files of a kind the audit scans, small, each
+    /// with a file name no generated file of the release has.
+    fn attachments(
+        &mut self,
+        paths: &[PathBuf],
+        base: &Path,
+        release: &Release,
+        tables: &[TableSpec],
+    ) -> Vec<Attachment> {
+        let mut reserved: Vec<String> = [
+            "manifest.json",
+            "data-dictionary.csv",
+            "codelists.csv",
+            "datapackage.json",
+            "report.html",
+        ]
+        .map(String::from)
+        .to_vec();
+        reserved.push(format!("{}.xlsx", release.name));
+        let mut out: Vec<Attachment> = Vec::with_capacity(paths.len());
+        for (i, p) in paths.iter().enumerate() {
+            let key = format!("publish.attachments[{i}]");
+            let path = base.join(p);
+            let Some(name) = path.file_name().and_then(|n| n.to_str()).map(str::to_owned) else {
+                self.push(&key, format!("{}: no file name", p.display()), None);
+                continue;
+            };
+            let extension = Path::new(&name)
+                .extension()
+                .and_then(|e| e.to_str())
+                .map(str::to_ascii_lowercase)
+                .unwrap_or_default();
+            if !ATTACHMENT_EXTENSIONS.contains(&extension.as_str()) {
+                self.push(
+                    &key,
+                    format!(
+                        "{}: attachments are Markdown, text or HTML (.{}), which the audit reads whole for identifiers",
+                        p.display(),
+                        ATTACHMENT_EXTENSIONS.join(", .")
+                    ),
+                    Some("attach the page as Markdown or HTML".into()),
+                );
+                continue;
+            }
+            let stem = name.split('.').next().unwrap_or_default();
+            if name.starts_with('.')
+                || reserved.contains(&name)
+                || tables
+                    .iter()
+                    .any(|t| stem == t.name || stem.starts_with(&format!("{}-", t.name)))
+                || out.iter().any(|a| a.name == name)
+            {
+                self.push(
+                    &key,
+                    format!(
+                        "`{name}` is the name of another file of the release (or starts with a table's name)"
+                    ),
+                    Some("rename the attachment".into()),
+                );
+                continue;
+            }
+            match std::fs::metadata(&path) {
+                Ok(m) if m.is_file() && m.len() <= MAX_ATTACHMENT_BYTES => {}
+                Ok(m) if m.is_file() => {
+                    self.push(
+                        &key,
+                        format!(
+                            "{}: {} bytes, more than the {MAX_ATTACHMENT_BYTES} an attachment may have",
+                            p.display(),
+                            m.len()
+                        ),
+                        None,
+                    );
+                    continue;
+                }
+                Ok(_) => {
+                    self.push(&key, format!("{}: not a regular file", p.display()), None);
+                    continue;
+                }
+                Err(e) => {
+                    self.push(&key, format!("{}: {e}", path.display()), None);
+                    continue;
+                }
+            }
+            match std::fs::read(&path) {
+                Ok(bytes) if std::str::from_utf8(&bytes).is_ok() => {}
+                Ok(_) => {
+                    self.push(
+                        &key,
+                        format!("{}: not UTF-8 text", p.display()),
+                        Some("save the page as UTF-8".into()),
+                    );
+                    continue;
+                }
+                Err(e) => {
+                    self.push(&key, format!("{}: {e}", path.display()), None);
+                    continue;
+                }
+            }
+            out.push(Attachment { path, name });
+        }
+        out
+    }
+
     fn push(&mut self, key: &str, message: String, hint: Option<String>) {
         self.problems.push(Problem {
             key: key.to_owned(),

@@ -587,6 +587,10 @@ pub struct RawPublish {
     /// Whether CSV files start with a UTF-8 byte-order mark (Excel needs it to read Chinese);
     /// default: yes when any published label is not ASCII.
     pub csv_bom: Option<bool>,
+    /// The publisher's own pages (a summary, a methods note) copied into the release: UTF-8
+    /// Markdown, text or HTML, listed in the manifest and audited like every other file.
+    #[serde(default)]
+    pub attachments: Vec<PathBuf>,
 }
 
 /// Output file formats.

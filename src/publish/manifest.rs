@@ -188,12 +188,18 @@ impl FileEntry {
         let bytes = std::fs::metadata(path)
             .map_err(|e| PublishError::io(path, e))?
             .len();
-        let extension = path.extension().and_then(|e| e.to_str()).unwrap_or("");
-        let (format, media_type, encoding) = match extension {
+        let extension = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        let (format, media_type, encoding) = match extension.as_str() {
             "csv" => ("csv", "text/csv", Some("utf-8")),
             "parquet" => ("parquet", "application/vnd.apache.parquet", None),
             "json" => ("json", "application/json", Some("utf-8")),
-            "html" => ("html", "text/html", Some("utf-8")),
+            "html" | "htm" => ("html", "text/html", Some("utf-8")),
+            "md" => ("markdown", "text/markdown", Some("utf-8")),
+            "txt" => ("text", "text/plain", Some("utf-8")),
             "xlsx" => (
                 "xlsx",
                 "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",

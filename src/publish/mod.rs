@@ -200,6 +200,23 @@ pub fn write(input: &ReleaseInput<'_>) -> Result<Published, PublishError> {
         other_files.push(manifest::FileEntry::of(&path, name)?);
     }
 
+    // The publisher's own pages, as they are; the audit checks them like every other file.
+    for a in &plan.publish.attachments {
+        let path = staging.path().join(&a.name);
+        if path.exists() {
+            return Err(PublishError::io(
+                &a.path,
+                std::io::Error::other(format!(
+                    "the attachment's name `{}` is taken by a file of the release; rename it",
+                    a.name
+                )),
+            ));
+        }
+        let bytes = std::fs::read(&a.path).map_err(|e| PublishError::io(&a.path, e))?;
+        atomic::write_synced(&path, &bytes)?;
+        other_files.push(manifest::FileEntry::of(&path, a.name.clone())?);
+    }
+
     // The report is made from the release's own files, the manifest among them, so that
     // `privstat report` rebuilds it; then the manifest lists it too.
     let manifest_path = staging.path().join("manifest.json");

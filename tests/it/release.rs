@@ -527,3 +527,83 @@ fn the_half_year_summary_layout_adds_up_and_agrees_with_the_long_table() -> Test
     assert!(audit.status.success(), "{}", stderr(&audit));
     Ok(())
 }
+
+/// The publisher's own page goes into the release as it is, listed in the manifest and audited:
+/// the release passes `audit`, a page holding an identifier-shaped value fails the run, and a page
+/// the audit could not read (a PDF) or named like a generated file is a pipeline error.
+#[test]
+fn an_attached_page_is_published_listed_and_audited() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let text = std::fs::read_to_string(root().join("pipelines/soco-members.toml"))?
+        .replace(
+            "\"../fixtures",
+            &format!("\"{}", root().join("fixtures").display()),
+        )
+        .replace("dir = \"../out\"", "dir = \"out\"");
+    let pipeline = |attachment: &str| -> Result<std::path::PathBuf, Box<dyn std::error::Error>> {
+        let path = dir.path().join("soco.toml");
+        let text = text.replace(
+            "[publish]\n",
+            &format!("[publish]\nattachments = [\"{attachment}\"]\n"),
+        );
+        assert!(
+            text.contains("attachments"),
+            "the pipeline has a [publish] section"
+        );
+        std::fs::write(&path, text)?;
+        Ok(path)
+    };
+    let page =
+        "# 2025 年會員服務摘要\n\n會員人數依地區、性別及支援類別分列；人數少於 3 人之格不公布。\n";
+    std::fs::write(dir.path().join("summary.md"), page)?;
+    let release = publish(
+        pipeline("summary.md")?.to_str().ok_or("path")?,
+        &dir.path().join("out"),
+        None,
+    )?;
+    assert_eq!(std::fs::read_to_string(release.join("summary.md"))?, page);
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(release.join("manifest.json"))?)?;
+    let entry = manifest["files"]
+        .as_array()
+        .and_then(|f| f.iter().find(|f| f["name"] == "summary.md"))
+        .ok_or("summary.md is not listed")?;
+    assert_eq!(entry["media_type"], "text/markdown", "{entry}");
+    assert_eq!(
+        entry["sha256"].as_str(),
+        Some(privstat::ingest::sha256_file(&release.join("summary.md"))?.as_str())
+    );
+    let audit = privstat(["audit".as_ref(), release.as_os_str()]);
+    assert!(audit.status.success(), "{}", stderr(&audit));
+
+    // An HKID-shaped value in the page: the run's audit refuses the release.
+    std::fs::write(
+        dir.path().join("contact.md"),
+        "Enquiries: member K123456(9) at the Sham Shui Po office\n",
+    )?;
+    let run = privstat([
+        "run".as_ref(),
+        pipeline("contact.md")?.as_os_str(),
+        "--out".as_ref(),
+        dir.path().join("out2").as_os_str(),
+    ]);
+    let err = stderr(&run);
+    assert!(
+        !run.status.success(),
+        "a page with an identifier was published"
+    );
+    assert!(err.contains("contact.md"), "{err}");
+    assert!(
+        !err.contains("K123456"),
+        "the error repeats the value: {err}"
+    );
+    assert!(!dir.path().join("out2/soco-members-2025").exists());
+
+    for (name, why) in [("summary.pdf", "Markdown"), ("report.html", "another file")] {
+        std::fs::write(dir.path().join(name), "x")?;
+        let check = privstat(["check".as_ref(), pipeline(name)?.as_os_str()]);
+        assert_eq!(check.status.code(), Some(2), "{name}");
+        assert!(stderr(&check).contains(why), "{name}: {}", stderr(&check));
+    }
+    Ok(())
+}

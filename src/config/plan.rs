@@ -641,6 +641,14 @@ impl Checker<'_> {
                 continue;
             }
             let stem = name.split('.').next().unwrap_or_default();
+            if name.contains(['#', '?', '%']) {
+                self.push(
+                    &key,
+                    format!("`{name}`: a file name with # ? or % cannot be linked from the report"),
+                    Some("rename the attachment".into()),
+                );
+                continue;
+            }
             if name.starts_with('.')
                 || reserved.contains(&name)
                 || tables

@@ -472,50 +472,42 @@ fn check_json(plan: &config::Plan, analysis: &crate::Analysis) -> serde_json::Va
         })
         .collect();
     let protection = match &analysis.protection {
-        crate::Protection::Suppressed(protected) => {
+        crate::Protection::Suppressed(protected) | crate::Protection::PrimaryOnly(protected) => {
+            let complete = matches!(analysis.protection, crate::Protection::Suppressed(_));
             let tables: Vec<serde_json::Value> = protected
                 .tables
                 .iter()
                 .map(|pt| {
                     let count = |s: CellStatus| pt.status.iter().filter(|&&x| x == s).count();
-                    serde_json::json!({
+                    let mut table = serde_json::json!({
                         "name": pt.table.name,
                         "cells": pt.table.len(),
                         "measures": pt.table.measures.len(),
                         "rows_in_scope": pt.table.rows_in_scope,
                         "suppressed_primary": count(CellStatus::SuppressedPrimary),
-                        "suppressed_secondary": count(CellStatus::SuppressedSecondary),
-                    })
-                })
-                .collect();
-            serde_json::json!({
-                "method": "suppression",
-                "secondary_and_audit": true,
-                "tables": tables,
-                "summary": protected.summary,
-                "warnings": protected.warnings,
-            })
-        }
-        crate::Protection::PrimaryOnly(protected) => {
-            let tables: Vec<serde_json::Value> = protected
-                .tables
-                .iter()
-                .map(|pt| {
-                    serde_json::json!({
-                        "name": pt.table.name,
-                        "cells": pt.table.len(),
-                        "measures": pt.table.measures.len(),
-                        "rows_in_scope": pt.table.rows_in_scope,
-                        "suppressed_primary": pt.status.iter().filter(|&&x| x == CellStatus::SuppressedPrimary).count(),
-                    })
+                    });
+                    if complete {
+                        table["suppressed_secondary"] =
+                            count(CellStatus::SuppressedSecondary).into();
+                    }
+                    table
                 })
                 .collect();
             let s = &protected.summary;
+            let summary = if complete {
+                serde_json::json!(s)
+            } else {
+                serde_json::json!({
+                    "cells": s.cells,
+                    "primary": s.primary,
+                    "primary_by_request": s.primary_by_request,
+                })
+            };
             serde_json::json!({
                 "method": "suppression",
-                "secondary_and_audit": false,
+                "secondary_and_audit": complete,
                 "tables": tables,
-                "summary": { "cells": s.cells, "primary": s.primary, "primary_by_request": s.primary_by_request },
+                "summary": summary,
                 "warnings": protected.warnings,
             })
         }
@@ -610,48 +602,36 @@ fn print_check(plan: &config::Plan, analysis: &crate::Analysis) {
         }
     }
     match &analysis.protection {
-        crate::Protection::Suppressed(protected) => {
+        crate::Protection::Suppressed(protected) | crate::Protection::PrimaryOnly(protected) => {
+            let complete = matches!(analysis.protection, crate::Protection::Suppressed(_));
             for pt in &protected.tables {
                 let t = &pt.table;
                 let count = |s: CellStatus| pt.status.iter().filter(|&&x| x == s).count();
+                let secondary = if complete {
+                    format!(", {} secondary", count(CellStatus::SuppressedSecondary))
+                } else {
+                    String::new()
+                };
                 say!(
-                    "table {}: {} cells × {} measures from {} rows in scope; {} suppressed primary, {} secondary",
+                    "table {}: {} cells × {} measures from {} rows in scope; {} suppressed primary{secondary}",
                     t.name,
                     t.len(),
                     t.measures.len(),
                     t.rows_in_scope,
                     count(CellStatus::SuppressedPrimary),
-                    count(CellStatus::SuppressedSecondary)
                 );
             }
-            say_protection(&protected.summary);
-            for w in &protected.warnings {
-                eprintln!("warning: {w}");
-            }
-        }
-        crate::Protection::PrimaryOnly(protected) => {
-            for pt in &protected.tables {
-                let t = &pt.table;
-                let primary = pt
-                    .status
-                    .iter()
-                    .filter(|&&x| x == CellStatus::SuppressedPrimary)
-                    .count();
+            if complete {
+                say_protection(&protected.summary);
+            } else {
+                let s = &protected.summary;
                 say!(
-                    "table {}: {} cells × {} measures from {} rows in scope; {primary} suppressed primary",
-                    t.name,
-                    t.len(),
-                    t.measures.len(),
-                    t.rows_in_scope,
+                    "protection: {} distinct cells, {} primary ({} by request); secondary suppression and the audit not run (`check --protect` runs them as `run` does)",
+                    s.cells,
+                    s.primary,
+                    s.primary_by_request
                 );
             }
-            let s = &protected.summary;
-            say!(
-                "protection: {} distinct cells, {} primary ({} by request); secondary suppression and the audit not run (`check --protect` runs them as `run` does)",
-                s.cells,
-                s.primary,
-                s.primary_by_request
-            );
             for w in &protected.warnings {
                 eprintln!("warning: {w}");
             }

@@ -364,17 +364,7 @@ fn count_table(
             if keys.is_empty() {
                 return Ok(None);
             }
-            scoped
-                .clone()
-                .lazy()
-                .select(
-                    dim_names
-                        .iter()
-                        .chain(keys)
-                        .map(|n| col(n.as_str()))
-                        .collect::<Vec<_>>(),
-                )
-                .unique(None, UniqueKeepStrategy::Any)
+            distinct_rows(scoped.clone().lazy(), &dim_names, keys)
                 .collect()
                 .map(Some)
         })
@@ -450,15 +440,7 @@ fn count_table(
             };
             // Distinct (cell, value) pairs at these levels, then how many per cell.
             let (lf, pos_names) = map_levels(frame.clone().lazy(), &table.axes, &levels)?;
-            let lf = lf
-                .select(
-                    pos_names
-                        .iter()
-                        .chain(keys)
-                        .map(|n| col(n.as_str()))
-                        .collect::<Vec<_>>(),
-                )
-                .unique(None, UniqueKeepStrategy::Any);
+            let lf = distinct_rows(lf, &pos_names, keys);
             let agg = aggregate(
                 lf,
                 &pos_names,
@@ -474,6 +456,19 @@ fn count_table(
     table.values = values;
     table.persons = persons;
     Ok(table)
+}
+
+/// The distinct rows of `cells` and `keys` together: each (cell, value) pair of a distinct measure
+/// once.
+fn distinct_rows(lf: LazyFrame, cells: &[String], keys: &[String]) -> LazyFrame {
+    lf.select(
+        cells
+            .iter()
+            .chain(keys)
+            .map(|n| col(n.as_str()))
+            .collect::<Vec<_>>(),
+    )
+    .unique(None, UniqueKeepStrategy::Any)
 }
 
 /// The (cell, person) pair as one `u64`, codes of each dimension in mixed radix above the person's

@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use super::support::{TestResult, exit, privstat, root, stderr};
+use super::support::{TestResult, exit, privstat, root, seed_pipeline_text, stderr};
 use privstat::error::EXIT_DATA;
 
 const RELEASE: &str = "keelung-services-dp-2025h1";
@@ -59,11 +59,7 @@ fn leftovers(out: &Path) -> Result<Vec<String>, Box<dyn std::error::Error>> {
 #[test]
 fn a_force_run_killed_at_any_moment_leaves_the_old_or_the_new_release() -> TestResult {
     let dir = tempfile::tempdir()?;
-    let text = std::fs::read_to_string(root().join("pipelines/keelung-services-dp.toml"))?
-        .replace(
-            "\"../fixtures",
-            &format!("\"{}", root().join("fixtures").display()),
-        )
+    let text = seed_pipeline_text("keelung-services-dp")?
         .replace("lifetime_rho = 5.0", "lifetime_rho = 1000.0");
     assert!(text.contains("lifetime_rho = 1000.0"));
     let pipeline = dir.path().join("keelung-dp.toml");

@@ -4,20 +4,16 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use super::support::{TestResult, exit, privstat, root, stderr};
+use super::support::{TestResult, exit, privstat, seed_pipeline_text, stderr};
 use privstat::error::EXIT_DATA;
 
 /// The Kaohsiung DP pipeline with a lifetime cap of `cap` (ε = 1 per release), paths made absolute
 /// so it can live in a temporary directory.
 fn pipeline_with_cap(dir: &Path, cap: f64) -> Result<PathBuf, Box<dyn std::error::Error>> {
-    let text = std::fs::read_to_string(root().join("pipelines/kaohsiung-districts-dp.toml"))?;
-    let fixtures = root().join("fixtures");
-    let text = text
-        .replace("\"../fixtures", &format!("\"{}", fixtures.display()))
-        .replace(
-            "lifetime_epsilon = 10.0",
-            &format!("lifetime_epsilon = {cap}"),
-        );
+    let text = seed_pipeline_text("kaohsiung-districts-dp")?.replace(
+        "lifetime_epsilon = 10.0",
+        &format!("lifetime_epsilon = {cap}"),
+    );
     assert!(text.contains(&format!("lifetime_epsilon = {cap}")));
     let path = dir.join("kaohsiung-dp.toml");
     std::fs::write(&path, text)?;

@@ -7,10 +7,18 @@ use std::path::Path;
 use calamine::{Data, Reader};
 use rust_xlsxwriter::{ExcelDateTime, Format, Workbook};
 
-use super::support::{TestResult, privstat, publish, read_csv, root, stderr};
+use super::support::{TestResult, privstat, publish, read_csv, root, seed_pipeline_text, stderr};
 
 /// The Keelung fixture as a centre's Excel export: a title row above the header, identifiers as
 /// text, and half of the service dates stored as Excel dates rather than ROC text.
+/// The `path = …` line of the Keelung contacts source in [`seed_pipeline_text`].
+fn contacts_path() -> String {
+    format!(
+        "path = \"{}\"",
+        root().join("fixtures/keelung_2025h1.csv").display()
+    )
+}
+
 fn keelung_workbook(path: &Path) -> TestResult {
     let (header, rows) = read_csv(&root().join("fixtures/keelung_2025h1.csv"))?;
     let mut columns: Vec<(&String, &usize)> = header.iter().collect();
@@ -80,21 +88,14 @@ fn an_excel_export_gives_the_same_tables_as_its_csv_twin() -> TestResult {
     let dir = tempfile::tempdir()?;
     let xlsx = dir.path().join("keelung_2025h1.xlsx");
     keelung_workbook(&xlsx)?;
-    let text = std::fs::read_to_string(root().join("pipelines/keelung-services.toml"))?;
     let pipeline = dir.path().join("keelung-excel.toml");
-    let text = text
-        .replace(
-            "path = \"../fixtures/keelung_2025h1.csv\"",
-            &format!(
-                "path = \"{}\"\nsheet = \"服務紀錄\"\nheader_row = 2",
-                xlsx.display()
-            ),
-        )
-        .replace(
-            "\"../fixtures",
-            &format!("\"{}", root().join("fixtures").display()),
-        )
-        .replace("dir = \"../out\"", "dir = \"out\"");
+    let text = seed_pipeline_text("keelung-services")?.replace(
+        &contacts_path(),
+        &format!(
+            "path = \"{}\"\nsheet = \"服務紀錄\"\nheader_row = 2",
+            xlsx.display()
+        ),
+    );
     assert!(text.contains("header_row = 2"));
     std::fs::write(&pipeline, text)?;
 
@@ -160,12 +161,11 @@ fn a_missing_sheet_is_named_with_the_sheets_there_are() -> TestResult {
     let dir = tempfile::tempdir()?;
     let xlsx = dir.path().join("keelung_2025h1.xlsx");
     keelung_workbook(&xlsx)?;
-    let text = std::fs::read_to_string(root().join("pipelines/keelung-services.toml"))?
-        .replace(
-            "path = \"../fixtures/keelung_2025h1.csv\"",
-            &format!("path = \"{}\"\nsheet = \"Sheet1\"", xlsx.display()),
-        )
-        .replace("dir = \"../out\"", "dir = \"out\"");
+    let text = seed_pipeline_text("keelung-services")?.replace(
+        &contacts_path(),
+        &format!("path = \"{}\"\nsheet = \"Sheet1\"", xlsx.display()),
+    );
+    assert!(text.contains("sheet = \"Sheet1\""));
     let pipeline = dir.path().join("keelung-excel.toml");
     std::fs::write(&pipeline, text)?;
     let run = privstat(["run".as_ref(), pipeline.as_os_str()]);

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use super::support::{TestResult, privstat, publish, read_csv, root, stderr};
+use super::support::{TestResult, privstat, publish, read_csv, root, seed_pipeline_text, stderr};
 
 #[test]
 fn every_pipeline_runs_and_reconciles() -> TestResult {
@@ -280,16 +280,10 @@ fn walk_ins_add_person_times_but_no_person_and_dp_refuses_them() -> TestResult {
     assert!(grand(&with, "distinct_session_date")? >= grand(&without, "distinct_session_date")?);
 
     // The DP pipeline of the same export, with walk-ins, is refused before anything is read.
-    let text = std::fs::read_to_string(root().join("pipelines/lienchiang-half-year-dp.toml"))?;
-    let text = text
-        .replace(
-            "id_types = [\"tw_national\", \"tw_ui\"] }",
-            "id_types = [\"tw_national\", \"tw_ui\"], walk_ins = true }",
-        )
-        .replace(
-            "\"../fixtures",
-            &format!("\"{}", root().join("fixtures").display()),
-        );
+    let text = seed_pipeline_text("lienchiang-half-year-dp")?.replace(
+        "id_types = [\"tw_national\", \"tw_ui\"] }",
+        "id_types = [\"tw_national\", \"tw_ui\"], walk_ins = true }",
+    );
     assert!(text.contains("walk_ins = true"));
     let pipeline = dir.path().join("walk-ins-dp.toml");
     std::fs::write(&pipeline, text)?;

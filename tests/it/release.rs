@@ -3,7 +3,9 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use super::support::{TestResult, exit, privstat, publish, read_csv, root, stderr, texts_under};
+use super::support::{
+    TestResult, exit, privstat, publish, read_csv, root, seed_pipeline_text, stderr, texts_under,
+};
 use privstat::error::EXIT_DATA;
 
 const DISTRICTS: [(&str, &str); 9] = [
@@ -534,12 +536,7 @@ fn the_half_year_summary_layout_adds_up_and_agrees_with_the_long_table() -> Test
 #[test]
 fn an_attached_page_is_published_listed_and_audited() -> TestResult {
     let dir = tempfile::tempdir()?;
-    let text = std::fs::read_to_string(root().join("pipelines/soco-members.toml"))?
-        .replace(
-            "\"../fixtures",
-            &format!("\"{}", root().join("fixtures").display()),
-        )
-        .replace("dir = \"../out\"", "dir = \"out\"");
+    let text = seed_pipeline_text("soco-members")?;
     let pipeline = |attachment: &str| -> Result<std::path::PathBuf, Box<dyn std::error::Error>> {
         let path = dir.path().join("soco.toml");
         let text = text.replace(

@@ -45,6 +45,18 @@ pub fn publish(
         .path())
 }
 
+/// The text of seed pipeline `pipelines/{name}.toml` as it reads from another directory: fixture
+/// paths made absolute, and `[publish] dir` relative to the copy (`out`), for tests that edit a
+/// copy in a temporary directory.
+pub fn seed_pipeline_text(name: &str) -> Result<String, Box<dyn std::error::Error>> {
+    let fixtures = root().join("fixtures");
+    Ok(
+        std::fs::read_to_string(root().join("pipelines").join(format!("{name}.toml")))?
+            .replace("\"../fixtures", &format!("\"{}", fixtures.display()))
+            .replace("dir = \"../out\"", "dir = \"out\""),
+    )
+}
+
 /// The process status of an exit code of `privstat::error` (`EXIT_OK`, `EXIT_DATA`, `EXIT_USAGE`).
 pub fn exit(code: u8) -> Option<i32> {
     Some(i32::from(code))

@@ -1,6 +1,7 @@
 //! The kinds of export privstat's seed pipelines read, and how their rows are drawn.
 
 mod activities;
+mod cases;
 mod vocab;
 
 use rand::Rng;
@@ -35,6 +36,9 @@ pub enum Profile {
     /// Keelung's multicultural events (booths, neighbourhood lectures, handicraft and food
     /// sessions): one row per attendance; walk-ins sign in without an identifier.
     KeelungEvents,
+    /// Keelung's case register: one row per contact with the client's date of birth and origin,
+    /// the record a centre shares under a data-sharing agreement.
+    KeelungCases,
 }
 
 /// Draws the rows of one person at a time.
@@ -61,6 +65,8 @@ struct Person {
     place: usize,
     nationality: usize,
     phone: String,
+    /// Date of birth, drawn only by profiles that export it.
+    born: Option<chrono::NaiveDate>,
 }
 
 impl Generator {
@@ -142,6 +148,7 @@ impl Generator {
             ],
             Profile::KeelungVolunteers => activities::VOLUNTEER_HEADER.to_vec(),
             Profile::KeelungEvents => activities::EVENT_HEADER.to_vec(),
+            Profile::KeelungCases => cases::CASE_HEADER.to_vec(),
         }
     }
 
@@ -179,7 +186,10 @@ impl Generator {
                 weighted(&mut self.rng, &KAOHSIUNG_WEIGHTS),
                 weighted(&mut self.rng, &NATIONALITY_WEIGHTS),
             ),
-            Profile::Keelung | Profile::KeelungVolunteers | Profile::KeelungEvents => (
+            Profile::Keelung
+            | Profile::KeelungVolunteers
+            | Profile::KeelungEvents
+            | Profile::KeelungCases => (
                 weighted(&mut self.rng, &KEELUNG_WEIGHTS),
                 weighted(&mut self.rng, &NATIONALITY_WEIGHTS),
             ),
@@ -192,7 +202,10 @@ impl Generator {
         let id = match self.profile {
             Profile::Soco => hkid_for(self.serial, &mut self.rng),
             Profile::Kaohsiung => tw_id_for(b'S', self.serial, female, nationality, &mut self.rng),
-            Profile::Keelung | Profile::KeelungVolunteers | Profile::KeelungEvents => {
+            Profile::Keelung
+            | Profile::KeelungVolunteers
+            | Profile::KeelungEvents
+            | Profile::KeelungCases => {
                 tw_id_for(b'Y', self.serial, female, nationality, &mut self.rng)
             }
             Profile::Lienchiang => tw_id_for(b'L', self.serial, female, nationality, &mut self.rng),
@@ -220,6 +233,7 @@ impl Generator {
                 self.rng.random_range(0..1000)
             )
         };
+        let born = (self.profile == Profile::KeelungCases).then(|| cases::birth_day(&mut self.rng));
         Person {
             id,
             name,
@@ -227,6 +241,7 @@ impl Generator {
             place,
             nationality,
             phone,
+            born,
         }
     }
 
@@ -342,6 +357,7 @@ impl Generator {
             }
             Profile::KeelungVolunteers => self.volunteer_row(p),
             Profile::KeelungEvents => self.attendance_row(p, false),
+            Profile::KeelungCases => self.case_row(p),
         }
     }
 

@@ -17,8 +17,11 @@ use super::suggest::did_you_mean;
 
 mod domains;
 mod dp;
+mod microdata;
 mod sources;
 mod tables;
+
+pub use microdata::{FieldOrigin, Level, MicrodataField, MicrodataSpec};
 
 /// The code of a total (SDMX `_T`), used for margins.
 pub const TOTAL_CODE: &str = "_T";
@@ -35,6 +38,8 @@ pub struct Plan {
     pub sources: Vec<Source>,
     pub domains: Vec<Domain>,
     pub tables: Vec<TableSpec>,
+    /// Record-level outputs; when there are any, `tables` is empty.
+    pub microdata: Vec<MicrodataSpec>,
     pub protection: Protection,
     pub publish: Publish,
     pub limits: Limits,
@@ -148,6 +153,8 @@ pub struct Source {
     pub coded: Vec<CodedColumn>,
     pub text: Vec<NamedColumn>,
     pub integer: Vec<NamedColumn>,
+    /// Calendar days other than the service date (a date of birth).
+    pub dates: Vec<NamedColumn>,
     /// Headers declared as direct identifiers: never read.
     pub direct_identifiers: Vec<String>,
 }
@@ -541,8 +548,38 @@ impl Plan {
                 check.table(name, table, &source_names, &sources, &domain_index)
             })
             .collect();
-        if raw.tables.is_empty() {
-            check.push("tables", "at least one table is required".into(), None);
+        let microdata: Vec<MicrodataSpec> = raw
+            .microdata
+            .iter()
+            .filter_map(|(name, m)| {
+                check.microdata(
+                    name,
+                    m,
+                    &microdata::Around {
+                        source_names: &source_names,
+                        sources: &sources,
+                        domains: &domains,
+                        period: release.period,
+                        pseudonymise: &pseudonymise,
+                    },
+                )
+            })
+            .collect();
+        if raw.tables.is_empty() && raw.microdata.is_empty() {
+            check.push(
+                "tables",
+                "at least one table (or microdata output) is required".into(),
+                None,
+            );
+        }
+        if !raw.tables.is_empty() && !raw.microdata.is_empty() {
+            check.push(
+                "microdata",
+                "a release holds tables or microdata, not both: the records would let anyone \
+                 recount every suppressed cell of the tables"
+                    .into(),
+                Some("publish the microdata from a pipeline file of its own".into()),
+            );
         }
 
         let limits = check.limits(&raw.limits, overrides);
@@ -551,6 +588,13 @@ impl Plan {
         }
         let mut protection = check.protection(&raw, &domains, &domain_index, &tables);
         protection.dp = check.dp(&raw, &base, overrides, &tables);
+        if protection.dp.is_some() && !microdata.is_empty() {
+            check.push(
+                "protection.method",
+                "microdata is protected by k-anonymity, not by differential privacy".into(),
+                Some("remove method = \"dp\" from the microdata pipeline".into()),
+            );
+        }
         let dir = overrides
             .out
             .clone()
@@ -561,7 +605,7 @@ impl Plan {
                 |d| base.join(d).join(&release.name),
             ),
             dir,
-            formats: check.formats(raw.publish.formats.as_deref()),
+            formats: check.formats(raw.publish.formats.as_deref(), !raw.microdata.is_empty()),
             csv_bom: raw
                 .publish
                 .csv_bom
@@ -578,6 +622,7 @@ impl Plan {
                 sources,
                 domains,
                 tables,
+                microdata,
                 protection,
                 publish,
                 limits,

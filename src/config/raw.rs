@@ -16,7 +16,11 @@ pub struct RawPipeline {
     pub pseudonymise: RawPseudonymise,
     pub sources: BTreeMap<String, RawSource>,
     pub domains: BTreeMap<String, RawDomain>,
+    #[serde(default)]
     pub tables: BTreeMap<String, RawTable>,
+    /// Record-level outputs (`[microdata.NAME]`); a release holds tables or microdata, not both.
+    #[serde(default)]
+    pub microdata: BTreeMap<String, RawMicrodata>,
     #[serde(default)]
     pub protection: RawProtection,
     pub publish: RawPublish,
@@ -288,6 +292,9 @@ pub enum FieldKind {
     Text,
     /// A non-negative whole number, such as an attendance count.
     Integer,
+    /// A calendar day other than the service date, such as a date of birth; read like the
+    /// service date, a blank cell is unknown. Released only generalised (microdata).
+    Date,
 }
 
 /// `[domains.NAME]`.
@@ -393,6 +400,43 @@ pub enum RawMeasure {
         /// How the sum is named in the release (default: "Sum of" the field).
         label: Option<Label>,
     },
+}
+
+/// `[microdata.NAME]`: one record-level file of a source's rows, each person under a pseudonym
+/// of the data-sharing agreement, fields kept or generalised, k-anonymous over the declared
+/// quasi-identifiers.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMicrodata {
+    pub source: String,
+    pub title: Option<Label>,
+    /// Field → how it is released: `"keep"`, a generalisation (`"month"`, `"quarter"`,
+    /// `"half_year"`, `"year"`, `"age5"`, `"age10"`, `"group"`), or a list of them, finest first,
+    /// to choose from. A field not listed is not released.
+    pub fields: BTreeMap<String, RawFieldRelease>,
+    /// Fields an outsider may know about a person (gender, age, district, origin).
+    pub quasi_identifiers: Vec<String>,
+    /// Smallest number of persons sharing their quasi-identifiers (default 3).
+    pub k: Option<u32>,
+    /// A field that must not be inferable from the quasi-identifiers (e.g. the work area).
+    pub sensitive: Option<String>,
+    /// Distinct values of `sensitive` every class must hold (default 2).
+    pub l: Option<u32>,
+    /// The data-sharing agreement's context string: pseudonyms are shared by everyone who holds
+    /// the key and uses the same context (default `[pseudonymise] context`).
+    pub context: Option<String>,
+    /// Rows dated in this period (default the release's).
+    pub period: Option<RawPeriod>,
+    /// The day ages are reckoned at (default the end of the period).
+    pub reference_date: Option<String>,
+}
+
+/// How one microdata field is released: one level, or levels to choose from, finest first.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum RawFieldRelease {
+    One(String),
+    Choice(Vec<String>),
 }
 
 /// How a table is laid out besides its long form.

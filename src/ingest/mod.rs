@@ -135,8 +135,19 @@ pub fn read(plan: &Plan, today: NaiveDate) -> Result<Ingested, IngestError> {
 /// table counts every date.
 fn scope(plan: &Plan, source: usize) -> Option<crate::config::plan::Period> {
     let mut span: Option<crate::config::plan::Period> = None;
-    for t in plan.tables.iter().filter(|t| t.source == source) {
-        let p = t.period.or(plan.release.period)?;
+    let periods = plan
+        .tables
+        .iter()
+        .filter(|t| t.source == source)
+        .map(|t| t.period)
+        .chain(
+            plan.microdata
+                .iter()
+                .filter(|m| m.source == source)
+                .map(|m| m.period),
+        );
+    for period in periods {
+        let p = period.or(plan.release.period)?;
         span = Some(match span {
             None => p,
             Some(s) => crate::config::plan::Period {

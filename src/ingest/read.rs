@@ -38,6 +38,8 @@ enum Kind<'a> {
     Coded(&'a Domain, &'a crate::config::plan::CodedColumn),
     Text(&'a str),
     Integer(&'a str),
+    /// A date-typed field: a blank is unknown (null), not a reason to quarantine the row.
+    Day(&'a str),
 }
 
 impl Mapped<'_> {
@@ -46,7 +48,7 @@ impl Mapped<'_> {
             Kind::Person => columns::ID_REF,
             Kind::Date(_) => columns::DATE,
             Kind::Coded(d, _) => &d.name,
-            Kind::Text(f) | Kind::Integer(f) => f,
+            Kind::Text(f) | Kind::Integer(f) | Kind::Day(f) => f,
         }
     }
 
@@ -114,13 +116,17 @@ pub fn read_source(
                 m.kind = Kind::Date(crate::config::raw::DateFormat::Auto);
             }
             let native = match (&m.kind, schema.get(m.header.as_str())) {
-                (Kind::Date(_), Some(DataType::Date)) => Some(c.clone()),
-                (Kind::Date(_), Some(DataType::Datetime(_, _))) => Some(c.clone().dt().date()),
+                (Kind::Date(_) | Kind::Day(_), Some(DataType::Date)) => Some(c.clone()),
+                (Kind::Date(_) | Kind::Day(_), Some(DataType::Datetime(_, _))) => {
+                    Some(c.clone().dt().date())
+                }
                 _ => None,
             };
             let expr = match native {
                 Some(day) => {
-                    m.kind = Kind::Date(crate::config::raw::DateFormat::Ad);
+                    if matches!(m.kind, Kind::Date(_)) {
+                        m.kind = Kind::Date(crate::config::raw::DateFormat::Ad);
+                    }
                     day.dt().strftime("%Y-%m-%d")
                 }
                 None => c.cast(DataType::String),
@@ -180,7 +186,7 @@ pub fn read_source(
             .map_err(polars_err)?;
         for c in map.columns().iter().skip(1) {
             let last = if c.name().as_str() == m.why() {
-                if walk_in {
+                if walk_in || matches!(m.kind, Kind::Day(_)) {
                     AnyValue::Null
                 } else {
                     AnyValue::UInt32(u32::from(Reason::MissingValue.code()))
@@ -314,6 +320,7 @@ fn mapped_columns<'a>(
         .chain(source.coded.iter().map(|c| c.column.as_str()))
         .chain(source.text.iter().map(|c| c.column.as_str()))
         .chain(source.integer.iter().map(|c| c.column.as_str()))
+        .chain(source.dates.iter().map(|c| c.column.as_str()))
         .collect();
     if wanted.iter().all(|w| lookup(w).is_none()) {
         return Err(IngestError::NoHeader {
@@ -372,6 +379,13 @@ fn mapped_columns<'a>(
             kind: Kind::Integer(&t.field),
         });
     }
+    for (i, t) in source.dates.iter().enumerate() {
+        mapped.push(Mapped {
+            header: find(&t.column)?,
+            raw: format!("__d{i}_raw"),
+            kind: Kind::Day(&t.field),
+        });
+    }
     Ok(mapped)
 }
 
@@ -417,6 +431,29 @@ fn value_map(
                 Series::new(m.why().into(), why).into(),
                 Series::new(note.into(), ambiguous).into(),
             ]);
+        }
+        Kind::Day(_) => {
+            let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).expect("valid date");
+            let (days, why): (Vec<Option<i32>>, Vec<Option<u32>>) = values
+                .iter()
+                .map(|v| {
+                    if v.trim().is_empty() {
+                        return (None, None);
+                    }
+                    match parse_date(v, crate::config::raw::DateFormat::Auto, today) {
+                        Ok(p) => (i32::try_from((p.date - epoch).num_days()).ok(), None),
+                        Err(problem) => (
+                            None,
+                            reason(match problem {
+                                DateProblem::Unrecognised => Reason::DateUnrecognised,
+                                DateProblem::Impossible => Reason::DateImpossible,
+                                DateProblem::OutOfRange => Reason::DateOutOfRange,
+                            }),
+                        ),
+                    }
+                })
+                .unzip();
+            (Series::new(m.field().into(), days).cast(&DataType::Date)?, why)
         }
         Kind::Coded(domain, column) => {
             let lookup = CodeLookup::new(column, domain);

@@ -163,6 +163,7 @@ impl Checker<'_> {
         let mut coded = Vec::new();
         let mut text = Vec::new();
         let mut integer = Vec::new();
+        let mut dates = Vec::new();
         let mut used: Vec<&str> = vec![raw.person.column.as_str()];
         if let Some(d) = &raw.date {
             used.push(&d.column);
@@ -202,6 +203,16 @@ impl Checker<'_> {
                     match t.kind {
                         FieldKind::Text => text.push(named),
                         FieldKind::Integer => integer.push(named),
+                        FieldKind::Date => {
+                            if named.field == DATE_FIELD {
+                                self.push(
+                                    &format!("{key}.columns.{field}"),
+                                    "`date` is the service date, declared with `date = { column = ... }`".into(),
+                                    Some("name the field after what it holds, e.g. birth_date".into()),
+                                );
+                            }
+                            dates.push(named);
+                        }
                     }
                 }
             }
@@ -288,6 +299,7 @@ impl Checker<'_> {
             coded,
             text,
             integer,
+            dates,
             direct_identifiers: raw.direct_identifiers.clone(),
         }
     }

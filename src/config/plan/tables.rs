@@ -400,7 +400,11 @@ impl Checker<'_> {
         }
     }
 
-    pub(super) fn formats(&mut self, raw: Option<&[OutputFormat]>) -> Vec<OutputFormat> {
+    pub(super) fn formats(
+        &mut self,
+        raw: Option<&[OutputFormat]>,
+        microdata: bool,
+    ) -> Vec<OutputFormat> {
         let formats: BTreeSet<OutputFormat> = raw
             .map_or_else(
                 || vec![OutputFormat::Parquet, OutputFormat::Csv],
@@ -408,6 +412,14 @@ impl Checker<'_> {
             )
             .into_iter()
             .collect();
+        if microdata && formats.contains(&OutputFormat::Xlsx) {
+            self.push(
+                "publish.formats",
+                "\"xlsx\" is a reading copy of tables; microdata is published as \"parquet\" and \"csv\""
+                    .into(),
+                None,
+            );
+        }
         if formats.is_empty() {
             self.push("publish.formats", "is empty".into(), None);
         } else if !formats.contains(&OutputFormat::Csv) && !formats.contains(&OutputFormat::Parquet)

@@ -511,6 +511,25 @@ fn check_json(plan: &config::Plan, analysis: &crate::Analysis) -> serde_json::Va
                 "warnings": protected.warnings,
             })
         }
+        crate::Protection::Microdata(outputs) => {
+            let outputs: Vec<serde_json::Value> = outputs
+                .iter()
+                .map(|m| {
+                    serde_json::json!({
+                        "name": m.name,
+                        "k": m.k,
+                        "l": m.l,
+                        "fields": m.fields,
+                        "before": m.before,
+                        "published": m.published,
+                        "persons_suppressed": m.persons_suppressed,
+                        "records_suppressed": m.records_suppressed,
+                        "information_loss": m.loss,
+                    })
+                })
+                .collect();
+            serde_json::json!({ "method": "microdata", "outputs": outputs })
+        }
         crate::Protection::Dp(prepared) => {
             let bounding: Vec<serde_json::Value> = prepared
                 .bounding()
@@ -636,6 +655,11 @@ fn print_check(plan: &config::Plan, analysis: &crate::Analysis) {
                 eprintln!("warning: {w}");
             }
         }
+        crate::Protection::Microdata(outputs) => {
+            for m in outputs {
+                say_microdata(m);
+            }
+        }
         crate::Protection::Dp(prepared) => {
             for (table, b) in prepared.bounding() {
                 if let Some(b) = b {
@@ -680,6 +704,48 @@ fn print_check(plan: &config::Plan, analysis: &crate::Analysis) {
         }
     }
     say!("nothing was written");
+}
+
+/// One microdata output: what it holds, the k and ℓ it reaches, and what that cost.
+fn say_microdata(m: &crate::microdata::Shared) {
+    let (b, p) = (&m.before, &m.published);
+    say!(
+        "microdata {}: {} records of {} persons; k = {} reached (smallest class {} persons, {} classes){}",
+        m.name,
+        p.records,
+        p.persons,
+        m.k,
+        p.smallest_class,
+        p.classes,
+        m.l.map_or_else(String::new, |l| format!(
+            ", ℓ = {l} reached (fewest distinct sensitive values in a class: {})",
+            p.smallest_l.unwrap_or(0)
+        ))
+    );
+    say!(
+        "  before protection: {} persons in classes below k ({} of them unique), {} classes not ℓ-diverse",
+        b.persons_below_k,
+        b.unique_persons,
+        b.classes_below_l
+    );
+    let levels: Vec<String> = m
+        .fields
+        .iter()
+        .map(|f| format!("{} {}", f.name, f.level.name()))
+        .collect();
+    say!("  levels: {}", levels.join(", "));
+    let suppressed: Vec<String> = m
+        .fields
+        .iter()
+        .filter(|f| f.role == crate::microdata::Role::QuasiIdentifier)
+        .map(|f| format!("{} {}", f.name, f.suppressed_persons))
+        .collect();
+    say!(
+        "  suppressed: values of {} persons ({} records): {}",
+        m.persons_suppressed,
+        m.records_suppressed,
+        suppressed.join(", ")
+    );
 }
 
 fn say_dp_plan(p: &crate::dp::DpPlan, indent: &str) {

@@ -37,6 +37,8 @@ pub enum Error {
     #[error(transparent)]
     Dp(#[from] crate::dp::DpError),
     #[error(transparent)]
+    Microdata(#[from] crate::microdata::MicrodataError),
+    #[error(transparent)]
     Report(#[from] crate::report::ReportError),
     #[error("{0}")]
     Synth(String),

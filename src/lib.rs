@@ -11,6 +11,7 @@ pub mod config;
 pub mod dp;
 pub mod error;
 pub mod ingest;
+pub mod microdata;
 pub mod protect;
 pub mod pseudonymise;
 pub mod publish;
@@ -139,6 +140,8 @@ pub enum Protection {
     PrimaryOnly(Box<Protected>),
     /// DP is accounted but no noise is drawn: [`run`] commits the spend first.
     Dp(dp::Prepared),
+    /// Record-level outputs, made k-anonymous; no table.
+    Microdata(Vec<microdata::Shared>),
 }
 
 /// How far suppression goes in [`analyse_to`].
@@ -183,6 +186,16 @@ pub fn analyse_to(plan: &Plan, progress: &Progress, depth: Depth) -> Result<Anal
     let keyed = pseudonymise::apply(ingested, &plan.sources, &plan.pseudonymise, &key)?;
     let sources = reconcile(&keyed)?;
     refuse_misleading(plan, &sources, &keyed.quarantine)?;
+    if !plan.microdata.is_empty() {
+        progress.stage("protecting");
+        let shared = microdata::build_all(&keyed, plan)?;
+        return Ok(Analysis {
+            sources,
+            quarantine: keyed.quarantine,
+            protection: Protection::Microdata(shared),
+            pseudonyms: keyed.method,
+        });
+    }
     progress.stage("tabulating");
     let bounding = plan
         .protection
@@ -220,8 +233,13 @@ pub fn run(plan: &Plan, force: bool, progress: &Progress) -> Result<publish::Pub
         None => None,
     };
     let analysis = analyse(plan, progress)?;
+    let mut shared = Vec::new();
     let (protected, report, entry) = match analysis.protection {
         Protection::Suppressed(p) => (*p, None, None),
+        Protection::Microdata(outputs) => {
+            shared = outputs;
+            (protect::Protected::none(plan), None, None)
+        }
         Protection::PrimaryOnly(_) => {
             return Err(Error::Internal(
                 "a release protected by the primary rule alone cannot be published".into(),
@@ -260,6 +278,7 @@ pub fn run(plan: &Plan, force: bool, progress: &Progress) -> Result<publish::Pub
         sources: &analysis.sources,
         quarantine: &analysis.quarantine,
         pseudonyms: &analysis.pseudonyms,
+        microdata: &shared,
         force,
     });
     if let Some((ledger, id)) = entry {

@@ -21,6 +21,7 @@
 
 mod protection;
 pub mod read;
+mod records;
 pub mod scan;
 mod tables;
 
@@ -62,6 +63,8 @@ pub enum Check {
     Protection,
     /// DP releases: margins add up and values are non-negative integers.
     Consistency,
+    /// Record-level outputs: pseudonyms, no exact date, k and ℓ.
+    Microdata,
 }
 
 impl Check {
@@ -76,6 +79,7 @@ impl Check {
             Self::Threshold => "threshold",
             Self::Protection => "protection",
             Self::Consistency => "consistency",
+            Self::Microdata => "microdata",
         }
     }
 }
@@ -303,6 +307,7 @@ fn listed_files(manifest: &Manifest) -> Vec<&read::File> {
         .tables
         .iter()
         .flat_map(|t| &t.files)
+        .chain(manifest.microdata.iter().flat_map(|m| &m.files))
         .chain(&manifest.files)
         .collect()
 }
@@ -486,6 +491,7 @@ fn check_tables(dir: &Path, manifest: &Manifest, exact: bool, report: &mut Repor
                 return;
             }
         };
+    records::check_microdata(dir, manifest, &dictionary, report);
     let mut shapes = Vec::new();
     let mut grids = Vec::new();
     for table in &manifest.tables {

@@ -13,7 +13,34 @@ pub struct Manifest {
     pub release: String,
     pub protection: Protection,
     pub tables: Vec<Table>,
+    #[serde(default)]
+    pub microdata: Vec<Microdata>,
     pub files: Vec<File>,
+}
+
+/// A record-level output as the manifest declares it.
+#[derive(Debug, Deserialize)]
+pub struct Microdata {
+    pub name: String,
+    pub pseudonym: PseudonymColumn,
+    pub quasi_identifiers: Vec<String>,
+    pub sensitive: Option<String>,
+    pub k: u32,
+    pub l: Option<u32>,
+    pub records: u64,
+    pub persons: u64,
+    pub fields: Vec<MicrodataField>,
+    pub files: Vec<File>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct PseudonymColumn {
+    pub column: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct MicrodataField {
+    pub name: String,
 }
 
 #[derive(Debug, Deserialize)]

@@ -129,6 +129,9 @@ pub struct Pseudonymise {
     /// Domain-separation string mixed into every pseudonym.
     pub context: String,
     pub invalid_ids: InvalidIds,
+    /// The distinct contexts of the microdata outputs' agreements, each person pseudonymised
+    /// under every one of them too.
+    pub linkage: Vec<String>,
 }
 
 /// One input export.
@@ -588,6 +591,12 @@ impl Plan {
         }
         let mut protection = check.protection(&raw, &domains, &domain_index, &tables);
         protection.dp = check.dp(&raw, &base, overrides, &tables);
+        let mut pseudonymise = pseudonymise;
+        for m in &microdata {
+            if !pseudonymise.linkage.contains(&m.context) {
+                pseudonymise.linkage.push(m.context.clone());
+            }
+        }
         if protection.dp.is_some() && !microdata.is_empty() {
             check.push(
                 "protection.method",

@@ -429,6 +429,9 @@ pub struct RawMicrodata {
     pub period: Option<RawPeriod>,
     /// The day ages are reckoned at (default the end of the period).
     pub reference_date: Option<String>,
+    /// Largest share of persons who may have a quasi-identifier suppressed (default 0.2); a
+    /// release that needs more is refused.
+    pub max_suppressed_share: Option<f64>,
 }
 
 /// How one microdata field is released: one level, or levels to choose from, finest first.

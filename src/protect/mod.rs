@@ -89,6 +89,21 @@ pub struct Protected {
     pub warnings: Vec<String>,
 }
 
+impl Protected {
+    /// No table at all: what a record-level release carries in place of protected tables.
+    #[must_use]
+    pub fn none(plan: &Plan) -> Self {
+        Self {
+            tables: Vec::new(),
+            protection: plan.protection.clone(),
+            system: None,
+            verdicts: Vec::new(),
+            summary: Summary::default(),
+            warnings: Vec::new(),
+        }
+    }
+}
+
 /// Why a release could not be protected.
 #[derive(Debug, thiserror::Error)]
 pub enum ProtectError {

@@ -36,7 +36,17 @@ pub struct Keyed {
     pub quarantine: Quarantine,
     /// Pseudonyms by person index (sorted).
     pub pseudonyms: Vec<u128>,
+    /// Per link asked for ([`apply_linked`]): each person's pseudonym under that link's key and
+    /// context, by person index.
+    pub linkage: Vec<Vec<u128>>,
     pub method: PseudonymMethod,
+}
+
+/// A key and context under which every person also gets a pseudonym: a data-sharing agreement's.
+#[derive(Debug, Clone, Copy)]
+pub struct Link<'a> {
+    pub key: &'a Key,
+    pub context: &'a str,
 }
 
 /// One source's rows, keyed by person.
@@ -146,7 +156,8 @@ pub enum PseudonymiseError {
     },
 }
 
-/// Pseudonymises every source, quarantining rows whose identifier is missing or (by policy) invalid.
+/// Pseudonymises every source, quarantining rows whose identifier is missing or (by policy) invalid;
+/// every person also gets a pseudonym under each context of `settings.linkage` (same key).
 ///
 /// # Errors
 /// [`PseudonymiseError`] only on a broken internal invariant.
@@ -155,6 +166,26 @@ pub fn apply(
     plan_sources: &[Source],
     settings: &Pseudonymise,
     key: &Key,
+) -> Result<Keyed, PseudonymiseError> {
+    let links: Vec<Link<'_>> = settings
+        .linkage
+        .iter()
+        .map(|context| Link { key, context })
+        .collect();
+    apply_linked(ingested, plan_sources, settings, key, &links)
+}
+
+/// [`apply`], with a pseudonym of every person under each of `links` (one HMAC per distinct
+/// accepted identifier and link).
+///
+/// # Errors
+/// As [`apply`].
+pub fn apply_linked(
+    ingested: Ingested,
+    plan_sources: &[Source],
+    settings: &Pseudonymise,
+    key: &Key,
+    links: &[Link<'_>],
 ) -> Result<Keyed, PseudonymiseError> {
     let Ingested {
         sources,
@@ -209,6 +240,28 @@ pub fn apply(
             .expect("every tag is in the sorted list");
         u32::try_from(rank).expect("fewer than 2^32 persons")
     };
+    // The agreements' pseudonyms, by person index: identifiers that share an internal pseudonym
+    // share a canonical form, so they agree under every link too.
+    let linkage: Vec<Vec<u128>> = links
+        .iter()
+        .map(|link| {
+            let prefix = keyed_context(link.key, link.context);
+            let mut by_person = vec![0u128; pseudonyms.len()];
+            let pairs: Vec<(u32, u128)> = checked
+                .iter()
+                .zip(&tags)
+                .flat_map(|(checks, tags)| checks.iter().zip(tags))
+                .filter_map(|((id, _, _), t)| t.map(|t| (id, t)))
+                .collect::<Vec<_>>()
+                .par_iter()
+                .map(|(id, t)| (person_of(t), tag(&prefix, id)))
+                .collect();
+            for (person, linked) in pairs {
+                by_person[person as usize] = linked;
+            }
+            by_person
+        })
+        .collect();
 
     let mut keyed = Vec::with_capacity(sources.len());
     for (((source, checks), tags), plan_source) in sources
@@ -255,6 +308,7 @@ pub fn apply(
         sources: keyed,
         quarantine,
         pseudonyms,
+        linkage,
         method: PseudonymMethod {
             algorithm: "HMAC-SHA256",
             bits: PSEUDONYM_BITS,

@@ -17,7 +17,12 @@ pub const FILE: &str = "datapackage.json";
 
 /// The descriptor of a release's CSV files.
 #[must_use]
-pub fn descriptor(plan: &Plan, protected: &Protected, dictionary: &[[String; 6]]) -> Value {
+pub fn descriptor(
+    plan: &Plan,
+    protected: &Protected,
+    microdata: &[crate::microdata::Shared],
+    dictionary: &[[String; 6]],
+) -> Value {
     let release = &plan.release;
     let mut resources = Vec::new();
     if plan.publish.formats.contains(&OutputFormat::Csv) {
@@ -50,6 +55,38 @@ pub fn descriptor(plan: &Plan, protected: &Protected, dictionary: &[[String; 6]]
             }
             resources.push(resource);
         }
+    }
+    if plan.publish.formats.contains(&OutputFormat::Csv) {
+        for m in microdata {
+            let fields: Vec<Value> = dictionary
+                .iter()
+                .filter(|row| row[0] == m.name)
+                .map(|row| {
+                    json!({
+                        "name": row[1],
+                        "type": table_schema_type(&row[2]),
+                        "title": row[4],
+                        "description": row[5],
+                    })
+                })
+                .collect();
+            let mut resource = csv_resource(&m.name, fields);
+            if let Some(title) = &m.title {
+                resource["title"] = json!(title.en);
+                resource["description"] = json!(title.zh);
+            }
+            resources.push(resource);
+        }
+    }
+    if !microdata.is_empty() {
+        let fields = super::records::RISK_COLUMNS
+            .iter()
+            .map(|c| json!({ "name": c, "type": "string" }))
+            .collect();
+        resources.push(csv_resource(
+            super::records::RISK_REPORT.trim_end_matches(".csv"),
+            fields,
+        ));
     }
     for (name, columns) in [
         ("data-dictionary", DICTIONARY_COLUMNS),

@@ -331,12 +331,21 @@ pub fn dictionary_rows(protected: &Protected, plan: &Plan) -> Vec<[String; 6]> {
 }
 
 /// Every code of every dimension used, with its level and parent.
-pub fn codelists_frame(protected: &Protected, plan: &Plan) -> PolarsResult<DataFrame> {
+pub fn codelists_frame(
+    protected: &Protected,
+    microdata: &[crate::microdata::Shared],
+    plan: &Plan,
+) -> PolarsResult<DataFrame> {
     let mut domains: Vec<usize> = protected
         .tables
         .iter()
         .flat_map(|t| t.table.axes.iter().map(|a| a.domain))
         .collect();
+    domains.extend(microdata.iter().flat_map(|m| {
+        m.fields
+            .iter()
+            .filter_map(|f| plan.domains.iter().position(|d| Some(&d.name) == f.domain.as_ref()))
+    }));
     domains.sort_unstable();
     domains.dedup();
     let mut rows: Vec<[String; 6]> = Vec::new();

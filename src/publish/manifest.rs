@@ -27,6 +27,9 @@ pub struct Manifest {
     pub pseudonymisation: PseudonymMethod,
     pub protection: ProtectionEntry,
     pub tables: Vec<TableEntry>,
+    /// Record-level outputs.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub microdata: Vec<super::records::MicrodataEntry>,
     pub files: Vec<FileEntry>,
     /// What an open-data portal's catalogue asks for.
     pub metadata: PortalMetadata,
@@ -382,7 +385,10 @@ impl Manifest {
             protection: ProtectionEntry {
                 method: input.protected.protection.method,
                 threshold: input.protected.protection.threshold.get(),
-                rule: if dp.is_some() {
+                rule: if !input.microdata.is_empty() {
+                    "no table: a record-level release, protected by k-anonymity and ℓ-diversity \
+                     over persons (see microdata)"
+                } else if dp.is_some() {
                     "every cell is published with noise; with low_counts = flag, a cell whose \
                      published (noisy) person count is between 1 and threshold - 1 is marked \
                      low_noisy_count, which looks at no true count"
@@ -392,7 +398,7 @@ impl Manifest {
                 },
                 zeros: input.protected.protection.zeros,
                 protection_level: input.protected.protection.level,
-                secondary_suppression: dp.is_none().then_some(
+                secondary_suppression: (dp.is_none() && input.microdata.is_empty()).then_some(
                     "cheapest perturbations (LP) of every sensitive number over all \
                      tables of the release together, re-routed until they settle, \
                      repaired until the audit passes, then pruned while every suppressed \
@@ -403,7 +409,7 @@ impl Manifest {
                      suppressed cells is kept",
                 ),
                 cost: input.protected.protection.cost,
-                audit: dp.is_none().then_some(
+                audit: (dp.is_none() && input.microdata.is_empty()).then_some(
                     "Fischetti-Salazar attacker LP over every relation of the release \
                      (margins, hierarchies, linked tables, union bounds of non-additive \
                      persons, persons <= person-times) with non-negativity; in linked \
@@ -416,6 +422,7 @@ impl Manifest {
                 dp: dp.cloned(),
             },
             tables,
+            microdata: Vec::new(),
             files,
             metadata: PortalMetadata::new(plan, dp.is_some()),
         }

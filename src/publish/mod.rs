@@ -17,6 +17,7 @@ pub mod datapackage;
 mod frames;
 mod layout;
 pub mod manifest;
+pub mod records;
 mod workbook;
 
 use std::path::{Path, PathBuf};
@@ -99,6 +100,8 @@ pub struct ReleaseInput<'a> {
     pub sources: &'a [SourceReport],
     pub quarantine: &'a Quarantine,
     pub pseudonyms: &'a PseudonymMethod,
+    /// Record-level outputs (a release has these or tables, not both).
+    pub microdata: &'a [crate::microdata::Shared],
     pub force: bool,
 }
 
@@ -152,8 +155,43 @@ pub fn write(input: &ReleaseInput<'_>) -> Result<Published, PublishError> {
         layouts.push((name, df));
     }
 
+    // Record-level outputs, each in every format, and their risk report.
+    let mut microdata_entries = Vec::new();
+    let mut microdata_dictionary = Vec::new();
+    let mut microdata_files = Vec::new();
+    for shared in input.microdata {
+        let mut df = shared.frame.clone();
+        let mut files = Vec::new();
+        for format in &plan.publish.formats {
+            let name = match format {
+                OutputFormat::Parquet => format!("{}.parquet", shared.name),
+                OutputFormat::Csv => format!("{}.csv", shared.name),
+                OutputFormat::Xlsx => continue,
+            };
+            let path = staging.path().join(&name);
+            frames::write_frame(&mut df, &path, *format, plan.publish.csv_bom)?;
+            files.push(manifest::FileEntry::of(&path, name)?);
+        }
+        microdata_entries.push(records::MicrodataEntry::new(
+            shared,
+            plan,
+            &input.pseudonyms.key_fingerprint,
+            files,
+        ));
+        microdata_dictionary.extend(records::dictionary_rows(shared, plan));
+    }
+    if !input.microdata.is_empty() {
+        let mut risk = frames::text_frame(records::RISK_COLUMNS, &records::risk_rows(input.microdata))
+            .map_err(|e| frame_error(records::RISK_REPORT, &e))?;
+        let path = staging.path().join(records::RISK_REPORT);
+        frames::write_frame(&mut risk, &path, OutputFormat::Csv, plan.publish.csv_bom)?;
+        microdata_files.push(manifest::FileEntry::of(&path, records::RISK_REPORT.into())?);
+        microdata_dictionary.extend(records::risk_dictionary_rows());
+    }
+
     let mut dictionary_rows = frames::dictionary_rows(input.protected, plan);
     dictionary_rows.extend(layout_dictionary);
+    dictionary_rows.extend(microdata_dictionary);
     let mut dictionary = frames::text_frame(frames::DICTIONARY_COLUMNS, &dictionary_rows)
         .map_err(|e| frame_error("data-dictionary.csv", &e))?;
     let dict_path = staging.path().join("data-dictionary.csv");
@@ -163,7 +201,7 @@ pub fn write(input: &ReleaseInput<'_>) -> Result<Published, PublishError> {
         OutputFormat::Csv,
         plan.publish.csv_bom,
     )?;
-    let mut codelists = frames::codelists_frame(input.protected, plan)
+    let mut codelists = frames::codelists_frame(input.protected, input.microdata, plan)
         .map_err(|e| frame_error("codelists.csv", &e))?;
     let codes_path = staging.path().join("codelists.csv");
     frames::write_frame(
@@ -172,7 +210,7 @@ pub fn write(input: &ReleaseInput<'_>) -> Result<Published, PublishError> {
         OutputFormat::Csv,
         plan.publish.csv_bom,
     )?;
-    let package = datapackage::descriptor(plan, input.protected, &dictionary_rows);
+    let package = datapackage::descriptor(plan, input.protected, input.microdata, &dictionary_rows);
     let package_path = staging.path().join(datapackage::FILE);
     let json =
         serde_json::to_vec_pretty(&package).map_err(|e| frame_error(datapackage::FILE, &e))?;
@@ -183,6 +221,7 @@ pub fn write(input: &ReleaseInput<'_>) -> Result<Published, PublishError> {
         manifest::FileEntry::of(&package_path, datapackage::FILE.into())?,
     ];
     other_files.extend(layout_files);
+    other_files.extend(microdata_files);
     if plan.publish.formats.contains(&OutputFormat::Xlsx) {
         let name = format!("{}.xlsx", plan.release.name);
         let path = staging.path().join(&name);
@@ -221,6 +260,7 @@ pub fn write(input: &ReleaseInput<'_>) -> Result<Published, PublishError> {
     // `privstat report` rebuilds it; then the manifest lists it too.
     let manifest_path = staging.path().join("manifest.json");
     let mut manifest = manifest::Manifest::new(input, table_entries, other_files);
+    manifest.microdata = microdata_entries;
     let json =
         serde_json::to_vec_pretty(&manifest).map_err(|e| frame_error("manifest.json", &e))?;
     atomic::write_synced(&manifest_path, &json)?;

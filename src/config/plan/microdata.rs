@@ -100,6 +100,8 @@ pub struct MicrodataSpec {
     pub sensitive: Option<usize>,
     pub k: u32,
     pub l: u32,
+    /// Largest share of persons with a suppressed value.
+    pub max_suppressed_share: f64,
     /// The agreement's context string, mixed into every pseudonym of this output.
     pub context: String,
 }
@@ -110,6 +112,12 @@ pub const DEFAULT_K: u32 = 3;
 pub const DEFAULT_L: u32 = 2;
 /// Largest `k`.
 pub const MAX_K: u64 = 1_000;
+/// Default largest share of persons with a suppressed value.
+pub const DEFAULT_MAX_SUPPRESSED_SHARE: f64 = 0.2;
+/// Most quasi-identifiers (suppression tries every subset of them).
+pub const MAX_QUASI: usize = 8;
+/// Most combinations of allowed levels of the quasi-identifiers.
+pub const MAX_NODES: usize = 256;
 
 /// What the microdata checker needs from the rest of the plan.
 pub(super) struct Around<'a> {
@@ -138,6 +146,16 @@ impl Checker<'_> {
             return None;
         };
         let src = around.sources.get(source)?;
+        if src.walk_ins {
+            self.push(
+                &format!("{key}.source"),
+                format!(
+                    "source `{}` counts walk-ins, who have no identifier and so no pseudonym",
+                    raw.source
+                ),
+                Some("share a source whose every record names its person".into()),
+            );
+        }
         if around.pseudonymise.key == KeySource::Ephemeral {
             self.push(
                 "pseudonymise",
@@ -230,6 +248,13 @@ impl Checker<'_> {
             );
         }
         let quasi = order.len();
+        if quasi > MAX_QUASI {
+            self.push(
+                &format!("{key}.quasi_identifiers"),
+                format!("{quasi} quasi-identifiers; at most {MAX_QUASI} are supported"),
+                Some("fewer, coarser quasi-identifiers protect better and lose less".into()),
+            );
+        }
         if let Some(s) = &raw.sensitive {
             if !raw.fields.contains_key(s) {
                 self.push(
@@ -325,6 +350,30 @@ impl Checker<'_> {
                 levels,
             });
         }
+        let nodes = fields
+            .iter()
+            .take(quasi)
+            .try_fold(1usize, |n, f| n.checked_mul(f.levels.len().max(1)))
+            .unwrap_or(usize::MAX);
+        if nodes > MAX_NODES {
+            self.push(
+                &format!("{key}.fields"),
+                format!(
+                    "the quasi-identifiers' allowed levels combine {nodes} ways; at most {MAX_NODES} are tried"
+                ),
+                Some("allow fewer levels per quasi-identifier".into()),
+            );
+        }
+        let share = raw
+            .max_suppressed_share
+            .unwrap_or(DEFAULT_MAX_SUPPRESSED_SHARE);
+        if !(0.0..=1.0).contains(&share) {
+            self.push(
+                &format!("{key}.max_suppressed_share"),
+                format!("= {share:?} is not a share between 0 and 1"),
+                None,
+            );
+        }
         let k = raw.k.unwrap_or(DEFAULT_K);
         self.in_range(
             &format!("{key}.k"),
@@ -368,6 +417,7 @@ impl Checker<'_> {
             sensitive,
             k,
             l,
+            max_suppressed_share: share.clamp(0.0, 1.0),
             context,
         })
     }
@@ -390,7 +440,11 @@ fn level_problem(origin: &FieldOrigin, level: Level, domains: &[Domain]) -> Opti
             Level::Month | Level::Quarter | Level::HalfYear | Level::Year,
         )
         | (FieldOrigin::Day, Level::Age5 | Level::Age10)
-        | (FieldOrigin::Coded(_) | FieldOrigin::Text | FieldOrigin::Integer, Level::Keep) => None,
+        | (FieldOrigin::Coded(_) | FieldOrigin::Integer, Level::Keep) => None,
+        (FieldOrigin::Text, _) => Some(
+            "a text field is read only to count its distinct values; free text is never released"
+                .into(),
+        ),
         (FieldOrigin::ServiceDate, Level::Age5 | Level::Age10) => {
             Some("ages are reckoned from a date of birth, not the service date".into())
         }
@@ -402,8 +456,8 @@ fn level_problem(origin: &FieldOrigin, level: Level, domains: &[Domain]) -> Opti
         (FieldOrigin::ServiceDate | FieldOrigin::Day, Level::Group) => {
             Some(format!("a date is generalised to {date_levels}"))
         }
-        (FieldOrigin::Coded(_) | FieldOrigin::Text | FieldOrigin::Integer, _) => {
-            Some("applies to dates; codes are kept or grouped, text and numbers kept".into())
+        (FieldOrigin::Coded(_) | FieldOrigin::Integer, _) => {
+            Some("applies to dates; codes are kept or grouped, numbers kept".into())
         }
     }
 }

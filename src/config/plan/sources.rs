@@ -89,6 +89,7 @@ impl Checker<'_> {
             key,
             context,
             invalid_ids: raw.invalid_ids,
+            linkage: Vec::new(),
         }
     }
 

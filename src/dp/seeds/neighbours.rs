@@ -122,6 +122,7 @@ fn publish_without_noise(
         sources: &analysis.sources,
         quarantine: &analysis.quarantine,
         pseudonyms: &analysis.pseudonyms,
+        microdata: &[],
         force: true,
     })
     .expect("publishes");

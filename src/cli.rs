@@ -121,6 +121,32 @@ pub enum Command {
         #[arg(long, value_name = "FILE")]
         out: PathBuf,
     },
+    /// Map a microdata output's pseudonyms under the pipeline's key to those under a new key:
+    /// run by the holder of the raw data when an agreement's key is rotated; the map
+    /// (old_pseudonym,new_pseudonym, one row per person of the output) goes to the recipients,
+    /// never an identifier.
+    Rekey {
+        /// The pipeline file that made the release.
+        pipeline: PathBuf,
+        /// The microdata output (default: the pipeline's only one).
+        #[arg(long)]
+        output: Option<String>,
+        /// The new key's file (from `privstat keygen`).
+        #[arg(long, value_name = "FILE", conflicts_with = "to_key_env")]
+        to_key_file: Option<PathBuf>,
+        /// An environment variable holding the new key.
+        #[arg(long, value_name = "VAR")]
+        to_key_env: Option<String>,
+        /// The new context (default: the output's context, unchanged).
+        #[arg(long)]
+        to_context: Option<String>,
+        /// Where to write the map (CSV); an existing file is never overwritten.
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        /// Replace a source's file for this run: NAME=PATH (repeatable).
+        #[arg(long = "source", value_name = "NAME=PATH", value_parser = parse_source)]
+        sources: Vec<(String, PathBuf)>,
+    },
     /// Write a synthetic export for tests and benchmarks (seeded, deterministic).
     Synth {
         /// Which kind of export to imitate.
@@ -183,6 +209,7 @@ pub fn execute(cli: Cli) -> Result<(), Error> {
                     "release_dir": published.release_dir,
                     "sources": published.sources,
                     "tables": m.tables,
+                    "microdata": m.microdata,
                     "protection": m.protection,
                     "files": m.files,
                     "audit": {
@@ -239,13 +266,33 @@ pub fn execute(cli: Cli) -> Result<(), Error> {
                 if let Some(id) = &dp.ledger_entry {
                     say!("  ledger entry {id}");
                 }
-            } else {
+            } else if m.microdata.is_empty() {
                 say_protection(&m.protection.summary);
+            }
+            for d in &m.microdata {
+                say!(
+                    "  microdata {}: {} records of {} persons, k = {} (smallest class {}){}; values of {} persons ({} records) suppressed; pseudonyms under context `{}`, key fingerprint {}",
+                    d.name,
+                    d.records,
+                    d.persons,
+                    d.k,
+                    d.published.smallest_class,
+                    d.l.map_or_else(String::new, |l| format!(", ℓ = {l}")),
+                    d.persons_suppressed,
+                    d.records_suppressed,
+                    d.pseudonym.context,
+                    d.pseudonym.key_fingerprint
+                );
             }
             for w in &m.protection.warnings {
                 eprintln!("warning: {w}");
             }
-            if m.protection.dp.is_some() {
+            if !m.microdata.is_empty() {
+                say!(
+                    "  audit: passed (checksums, dictionary, structure, identifiers, pseudonyms, no exact date, k and ℓ recomputed from the files); report {}",
+                    published.audit_report.display()
+                );
+            } else if m.protection.dp.is_some() {
                 say!(
                     "  audit: passed (checksums, dictionary, structure, identifiers, consistency: margins add up, values non-negative); report {}",
                     published.audit_report.display()
@@ -416,6 +463,83 @@ pub fn execute(cli: Cli) -> Result<(), Error> {
             say!(
                 "wrote a new key to {} (mode 0600); keep it secret and backed up",
                 out.display()
+            );
+            Ok(())
+        }
+        Command::Rekey {
+            pipeline,
+            output,
+            to_key_file,
+            to_key_env,
+            to_context,
+            out,
+            sources,
+        } => {
+            let plan = config::load(
+                &pipeline,
+                &Overrides {
+                    out: None,
+                    sources,
+                    ledger: None,
+                    max_quarantined_share: None,
+                },
+            )?;
+            warn_about_key(&plan);
+            let output = match (output, plan.microdata.as_slice()) {
+                (Some(o), _) => o,
+                (None, [only]) => only.name.clone(),
+                (None, []) => {
+                    return Err(Error::Usage(format!(
+                        "{}: has no microdata output to re-key",
+                        pipeline.display()
+                    )));
+                }
+                (None, _) => {
+                    return Err(Error::Usage(
+                        "the pipeline has several microdata outputs: choose one with --output"
+                            .into(),
+                    ));
+                }
+            };
+            let to = match (to_key_file, to_key_env) {
+                (Some(f), None) => config::plan::KeySource::File(f),
+                (None, Some(v)) => config::plan::KeySource::Env(v),
+                _ => {
+                    return Err(Error::Usage(
+                        "give the new key with --to-key-file FILE or --to-key-env VAR".into(),
+                    ));
+                }
+            };
+            if out.exists() {
+                return Err(Error::Usage(format!(
+                    "{}: exists; privstat rekey never overwrites a map",
+                    out.display()
+                )));
+            }
+            let new_key = crate::pseudonymise::Key::load(&to)?;
+            let old_key = crate::pseudonymise::Key::load(&plan.pseudonymise.key)?;
+            let spec = plan
+                .microdata
+                .iter()
+                .find(|m| m.name == output)
+                .map(|m| m.context.clone());
+            let context = to_context.or(spec).unwrap_or_default();
+            if context.trim().is_empty() {
+                return Err(Error::Usage("--to-context must not be empty".into()));
+            }
+            let map = crate::rekey_map(&plan, &output, &new_key, &context)?;
+            let mut text = String::from("old_pseudonym,new_pseudonym\n");
+            for (old, new) in &map {
+                text.push_str(&format!("{old:032x},{new:032x}\n"));
+            }
+            crate::publish::write_atomic(&out, text.as_bytes())?;
+            say!(
+                "wrote {} pairs to {}: key {} → key {}, context `{}`; give it only to the parties of the agreement",
+                map.len(),
+                out.display(),
+                old_key.fingerprint(),
+                new_key.fingerprint(),
+                context
             );
             Ok(())
         }
@@ -820,20 +944,37 @@ fn print_audit(r: &crate::audit::Report) {
         if r.tables == 1 { "table" } else { "tables" },
         r.cells
     );
-    say!(
-        "  {} suppressed numbers ({} primary): {} exactly recoverable, {} under-protected, {} unproven; narrowest primary interval {} (protection level {}, threshold {})",
-        r.suppressed_numbers,
-        r.primary_numbers,
-        r.exactly_recoverable,
-        r.under_protected,
-        r.unproven,
-        r.min_primary_width
-            .map_or_else(|| "-".to_owned(), |w| w.to_string()),
-        r.protection_level
-            .map_or_else(|| "?".to_owned(), |w| w.to_string()),
-        r.threshold
-            .map_or_else(|| "?".to_owned(), |w| w.to_string()),
-    );
+    if r.tables > 0 || r.microdata.is_empty() {
+        say!(
+            "  {} suppressed numbers ({} primary): {} exactly recoverable, {} under-protected, {} unproven; narrowest primary interval {} (protection level {}, threshold {})",
+            r.suppressed_numbers,
+            r.primary_numbers,
+            r.exactly_recoverable,
+            r.under_protected,
+            r.unproven,
+            r.min_primary_width
+                .map_or_else(|| "-".to_owned(), |w| w.to_string()),
+            r.protection_level
+                .map_or_else(|| "?".to_owned(), |w| w.to_string()),
+            r.threshold
+                .map_or_else(|| "?".to_owned(), |w| w.to_string()),
+        );
+    }
+    for m in &r.microdata {
+        say!(
+            "  {}: {} records of {} persons in {} classes; smallest class {} (k = {}){}",
+            m.file,
+            m.risk.records,
+            m.risk.persons,
+            m.risk.classes,
+            m.risk.smallest_class,
+            m.k,
+            m.l.map_or_else(String::new, |l| format!(
+                ", {} classes below ℓ = {l}",
+                m.risk.classes_below_l
+            ))
+        );
+    }
     if r.inner_intervals > 0 {
         say!(
             "  {} intervals are inner bounds from witnesses, wide enough for their need (--exact for exact bounds)",

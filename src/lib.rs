@@ -294,6 +294,56 @@ pub fn run(plan: &Plan, force: bool, progress: &Progress) -> Result<publish::Pub
     Ok(published?)
 }
 
+/// The map from every pseudonym of a microdata output under the pipeline's key and the output's
+/// context to the same person's pseudonym under `to` and `to_context`, sorted by the old one.
+///
+/// A pseudonym is a keyed hash of the identifier, so only the holder of the raw data can re-key:
+/// this reads the sources again, computes both pseudonyms of each person of the output (its
+/// period, its source) and nothing else, and never returns an identifier. Recipients of earlier
+/// releases join the map on the old pseudonym to carry their records over to the new key.
+///
+/// # Errors
+/// [`Error::Usage`] when the plan has no such output; any stage's error.
+pub fn rekey_map(
+    plan: &Plan,
+    output: &str,
+    to: &pseudonymise::Key,
+    to_context: &str,
+) -> Result<Vec<(u128, u128)>, Error> {
+    let spec = plan
+        .microdata
+        .iter()
+        .find(|m| m.name == output)
+        .ok_or_else(|| {
+            Error::Usage(format!(
+                "the pipeline has no microdata output `{output}`{}",
+                config::did_you_mean(output, plan.microdata.iter().map(|m| &m.name))
+                    .map_or_else(String::new, |h| format!("; {h}"))
+            ))
+        })?;
+    let key = pseudonymise::Key::load(&plan.pseudonymise.key)?;
+    let ingested = ingest::read(plan, today())?;
+    let links = [
+        pseudonymise::Link {
+            key: &key,
+            context: &spec.context,
+        },
+        pseudonymise::Link {
+            key: to,
+            context: to_context,
+        },
+    ];
+    let keyed =
+        pseudonymise::apply_linked(ingested, &plan.sources, &plan.pseudonymise, &key, &links)?;
+    let persons = microdata::persons(&keyed, plan, spec)?;
+    let mut map: Vec<(u128, u128)> = persons
+        .into_iter()
+        .map(|p| (keyed.linkage[0][p as usize], keyed.linkage[1][p as usize]))
+        .collect();
+    map.sort_unstable();
+    Ok(map)
+}
+
 /// Records that a spent release published nothing. The spend stands either way; failing to write
 /// this line only loses the reason.
 fn abandon(ledger: &dp::ledger::Ledger, id: &str, reason: &str) {

@@ -141,6 +141,9 @@ pub struct Report {
     pub seconds: f64,
     pub findings: Vec<Finding>,
     pub intervals: Vec<CellInterval>,
+    /// Record-level files: k and ℓ as recomputed from each.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub microdata: Vec<records::Measured>,
 }
 
 /// Findings of one check listed one by one before they are summarised.
@@ -167,6 +170,7 @@ impl Report {
             seconds: 0.0,
             findings: Vec::new(),
             intervals: Vec::new(),
+            microdata: Vec::new(),
         }
     }
 

@@ -9,10 +9,22 @@ use regex::Regex;
 use super::*;
 use crate::microdata::risk::{Interner, Records, measure};
 
+/// One record-level file as the audit measured it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Measured {
+    pub file: String,
+    pub k: u32,
+    pub l: Option<u32>,
+    #[serde(flatten)]
+    pub risk: crate::microdata::risk::Risk,
+}
+
 /// A full calendar day, ISO or ROC (`2025-03-14`, `114/03/14`, `1985年3月2日`).
 static EXACT_DATE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^\s*(?:\d{4}-\d{1,2}-\d{1,2}|\d{2,4}[/.]\d{1,2}[/.]\d{1,2}|\d{2,4}年\d{1,2}月\d{1,2}日)")
-        .expect("the date pattern is valid")
+    Regex::new(
+        r"^\s*(?:\d{4}-\d{1,2}-\d{1,2}|\d{2,4}[/.]\d{1,2}[/.]\d{1,2}|\d{2,4}年\d{1,2}月\d{1,2}日)",
+    )
+    .expect("the date pattern is valid")
 });
 
 pub(super) fn check_microdata(
@@ -30,11 +42,21 @@ pub(super) fn check_microdata(
             let frame = match TextFrame::read(&dir.join(name)) {
                 Ok(frame) => frame,
                 Err(e) => {
-                    report.fail(Check::Microdata, Some(name), None, format!("cannot be read: {e}"));
+                    report.fail(
+                        Check::Microdata,
+                        Some(name),
+                        None,
+                        format!("cannot be read: {e}"),
+                    );
                     continue;
                 }
             };
-            if frame.columns.iter().map(String::as_str).ne(declared.iter().copied()) {
+            if frame
+                .columns
+                .iter()
+                .map(String::as_str)
+                .ne(declared.iter().copied())
+            {
                 report.fail(
                     Check::Structure,
                     Some(name),
@@ -62,7 +84,11 @@ pub(super) fn check_microdata(
                     Check::Microdata,
                     Some(name),
                     None,
-                    format!("{} records, the manifest says {}", frame.rows.len(), m.records),
+                    format!(
+                        "{} records, the manifest says {}",
+                        frame.rows.len(),
+                        m.records
+                    ),
                 );
             }
             for (i, row) in frame.rows.iter().enumerate() {
@@ -169,6 +195,12 @@ fn check_anonymity(m: &read::Microdata, frame: &TextFrame, name: &str, report: &
             ),
         );
     }
+    report.microdata.push(Measured {
+        file: name.to_owned(),
+        k: m.k,
+        l: m.l,
+        risk: risk.clone(),
+    });
     if risk.persons != m.persons {
         report.fail(
             Check::Microdata,

@@ -453,7 +453,10 @@ fn value_map(
                     }
                 })
                 .unzip();
-            (Series::new(m.field().into(), days).cast(&DataType::Date)?, why)
+            (
+                Series::new(m.field().into(), days).cast(&DataType::Date)?,
+                why,
+            )
         }
         Kind::Coded(domain, column) => {
             let lookup = CodeLookup::new(column, domain);

@@ -173,7 +173,11 @@ fn generalise(population: &Population, axes: &[Axis<'_>], node: &[usize]) -> Vec
 }
 
 /// The persons grouped by profile with the `mask`'s quasi-identifiers suppressed.
-fn group(profiles: &[Vec<Vec<i64>>], persons: &[usize], mask: u32) -> HashMap<Vec<Vec<i64>>, Vec<usize>> {
+fn group(
+    profiles: &[Vec<Vec<i64>>],
+    persons: &[usize],
+    mask: u32,
+) -> HashMap<Vec<Vec<i64>>, Vec<usize>> {
     let mut groups: HashMap<Vec<Vec<i64>>, Vec<usize>> = HashMap::new();
     for &p in persons {
         let mut profile: Vec<Vec<i64>> = profiles[p]
@@ -222,7 +226,10 @@ fn patterns(profiles: &[Vec<Vec<i64>>], q: usize) -> Vec<u32> {
         .collect();
     let mut masks: Vec<u32> = (1..(1u32 << q)).collect();
     masks.sort_by_key(|&m| {
-        let spread: usize = (0..q).filter(|j| m & (1 << j) != 0).map(|j| distinct[j]).sum();
+        let spread: usize = (0..q)
+            .filter(|j| m & (1 << j) != 0)
+            .map(|j| distinct[j])
+            .sum();
         (m.count_ones(), std::cmp::Reverse(spread), m)
     });
     masks
@@ -323,7 +330,10 @@ mod tests {
 
     fn population(rows: &[(i64, i64, u32)]) -> Population {
         Population {
-            combinations: rows.iter().map(|&(a, b, _)| vec![vec![Some(a), Some(b)]]).collect(),
+            combinations: rows
+                .iter()
+                .map(|&(a, b, _)| vec![vec![Some(a), Some(b)]])
+                .collect(),
             sensitive: rows.iter().map(|&(_, _, s)| vec![s]).collect(),
         }
     }
@@ -332,16 +342,14 @@ mod tests {
     fn a_lone_person_is_suppressed_on_the_identifying_value_only() {
         // Three persons share (1, 10); (1, 77) and (1, 78) are alone, and merge into a class of
         // two when their second value is suppressed.
-        let pop = population(&[
-            (1, 10, 0),
-            (1, 10, 1),
-            (1, 10, 0),
-            (1, 77, 0),
-            (1, 78, 1),
-        ]);
+        let pop = population(&[(1, 10, 0), (1, 10, 1), (1, 10, 0), (1, 77, 0), (1, 78, 1)]);
         let axes = [
-            Axis { levels: vec![&keep] },
-            Axis { levels: vec![&keep] },
+            Axis {
+                levels: vec![&keep],
+            },
+            Axis {
+                levels: vec![&keep],
+            },
         ];
         let d = search(
             &pop,
@@ -360,12 +368,21 @@ mod tests {
     #[test]
     fn a_coarser_level_wins_when_it_loses_less_than_suppression() {
         // Ages 31..=36 are all unique; in tens they are one class.
-        let pop = population(&[(31, 1, 0), (32, 1, 1), (33, 1, 0), (34, 1, 1), (35, 1, 0), (36, 1, 1)]);
+        let pop = population(&[
+            (31, 1, 0),
+            (32, 1, 1),
+            (33, 1, 0),
+            (34, 1, 1),
+            (35, 1, 0),
+            (36, 1, 1),
+        ]);
         let axes = [
             Axis {
                 levels: vec![&keep, &tens],
             },
-            Axis { levels: vec![&keep] },
+            Axis {
+                levels: vec![&keep],
+            },
         ];
         let d = search(
             &pop,
@@ -385,8 +402,12 @@ mod tests {
     fn too_few_persons_cannot_reach_k_and_the_culprit_is_named() {
         let pop = population(&[(1, 10, 0), (2, 10, 1)]);
         let axes = [
-            Axis { levels: vec![&keep] },
-            Axis { levels: vec![&keep] },
+            Axis {
+                levels: vec![&keep],
+            },
+            Axis {
+                levels: vec![&keep],
+            },
         ];
         let e = search(
             &pop,
@@ -415,8 +436,12 @@ mod tests {
             (1, 20, 3),
         ]);
         let axes = [
-            Axis { levels: vec![&keep] },
-            Axis { levels: vec![&keep] },
+            Axis {
+                levels: vec![&keep],
+            },
+            Axis {
+                levels: vec![&keep],
+            },
         ];
         let d = search(
             &pop,

@@ -120,15 +120,8 @@ pub fn build_all(keyed: &Keyed, plan: &Plan) -> Result<Vec<Shared>, MicrodataErr
         .collect()
 }
 
-/// Makes one microdata output.
-///
-/// # Errors
-/// [`MicrodataError`].
-pub fn build(keyed: &Keyed, plan: &Plan, spec: &MicrodataSpec) -> Result<Shared, MicrodataError> {
-    let internal = |e: &dyn std::fmt::Display| MicrodataError::Internal {
-        output: spec.name.clone(),
-        message: crate::scrub::scrub(&e.to_string()),
-    };
+/// The records an output releases: its source's rows with a person, in its period.
+fn records_of(keyed: &Keyed, plan: &Plan, spec: &MicrodataSpec) -> PolarsResult<DataFrame> {
     let source = &keyed.sources[spec.source];
     let mut lf = source
         .frame
@@ -141,7 +134,42 @@ pub fn build(keyed: &Keyed, plan: &Plan, spec: &MicrodataSpec) -> Result<Shared,
         let date = col(columns::DATE).cast(DataType::Int32);
         lf = lf.filter(date.clone().gt_eq(day(p.start)).and(date.lt_eq(day(p.end))));
     }
-    let records = lf.collect().map_err(|e| internal(&e))?;
+    lf.collect()
+}
+
+/// The person indices of an output's records, sorted.
+///
+/// # Errors
+/// [`MicrodataError::Internal`] on a broken frame.
+pub fn persons(
+    keyed: &Keyed,
+    plan: &Plan,
+    spec: &MicrodataSpec,
+) -> Result<Vec<u32>, MicrodataError> {
+    let internal = |e: &dyn std::fmt::Display| MicrodataError::Internal {
+        output: spec.name.clone(),
+        message: crate::scrub::scrub(&e.to_string()),
+    };
+    let records = records_of(keyed, plan, spec).map_err(|e| internal(&e))?;
+    let mut persons: Vec<u32> = records
+        .column(columns::PERSON)
+        .and_then(|c| c.u32().map(|c| c.into_no_null_iter().collect()))
+        .map_err(|e| internal(&e))?;
+    persons.sort_unstable();
+    persons.dedup();
+    Ok(persons)
+}
+
+/// Makes one microdata output.
+///
+/// # Errors
+/// [`MicrodataError`].
+pub fn build(keyed: &Keyed, plan: &Plan, spec: &MicrodataSpec) -> Result<Shared, MicrodataError> {
+    let internal = |e: &dyn std::fmt::Display| MicrodataError::Internal {
+        output: spec.name.clone(),
+        message: crate::scrub::scrub(&e.to_string()),
+    };
+    let records = records_of(keyed, plan, spec).map_err(|e| internal(&e))?;
     if records.height() == 0 {
         return Err(MicrodataError::NoRecords {
             output: spec.name.clone(),
@@ -324,7 +352,11 @@ pub fn build(keyed: &Keyed, plan: &Plan, spec: &MicrodataSpec) -> Result<Shared,
         .with_column(pseudonym.into_column())
         .map_err(|e| internal(&e))?;
     for (j, f) in spec.fields.iter().enumerate() {
-        let level_index = if j < spec.quasi { decision.levels[j] } else { 0 };
+        let level_index = if j < spec.quasi {
+            decision.levels[j]
+        } else {
+            0
+        };
         let level = f.levels[level_index];
         let role = if j < spec.quasi {
             Role::QuasiIdentifier
@@ -421,7 +453,8 @@ pub fn build(keyed: &Keyed, plan: &Plan, spec: &MicrodataSpec) -> Result<Shared,
         .collect()
         .map_err(|e| internal(&e))?;
 
-    let published = measure_frame(&frame, &fields, targets.k, targets.l).map_err(|e| internal(&e))?;
+    let published =
+        measure_frame(&frame, &fields, targets.k, targets.l).map_err(|e| internal(&e))?;
     if published.smallest_class < targets.k || published.classes_below_l > 0 {
         return Err(internal(&format!(
             "the released records have a class of {} persons and {} classes below ℓ",
@@ -524,15 +557,15 @@ fn generaliser<'a>(
             .and_then(|e| e.checked_add_signed(chrono::TimeDelta::try_days(days)?))
     };
     match (level, &f.origin) {
-        (Level::Month, _) => Box::new(move |v| {
-            day(v?).map(|d| i64::from(d.year()) * 12 + i64::from(d.month0()))
-        }),
-        (Level::Quarter, _) => Box::new(move |v| {
-            day(v?).map(|d| i64::from(d.year()) * 4 + i64::from(d.month0() / 3))
-        }),
-        (Level::HalfYear, _) => Box::new(move |v| {
-            day(v?).map(|d| i64::from(d.year()) * 2 + i64::from(d.month0() / 6))
-        }),
+        (Level::Month, _) => {
+            Box::new(move |v| day(v?).map(|d| i64::from(d.year()) * 12 + i64::from(d.month0())))
+        }
+        (Level::Quarter, _) => {
+            Box::new(move |v| day(v?).map(|d| i64::from(d.year()) * 4 + i64::from(d.month0() / 3)))
+        }
+        (Level::HalfYear, _) => {
+            Box::new(move |v| day(v?).map(|d| i64::from(d.year()) * 2 + i64::from(d.month0() / 6)))
+        }
         (Level::Year, _) => Box::new(move |v| day(v?).map(|d| i64::from(d.year()))),
         (Level::Age5 | Level::Age10, _) => {
             let width = if level == Level::Age5 { 5 } else { 10 };

@@ -342,9 +342,11 @@ pub fn codelists_frame(
         .flat_map(|t| t.table.axes.iter().map(|a| a.domain))
         .collect();
     domains.extend(microdata.iter().flat_map(|m| {
-        m.fields
-            .iter()
-            .filter_map(|f| plan.domains.iter().position(|d| Some(&d.name) == f.domain.as_ref()))
+        m.fields.iter().filter_map(|f| {
+            plan.domains
+                .iter()
+                .position(|d| Some(&d.name) == f.domain.as_ref())
+        })
     }));
     domains.sort_unstable();
     domains.dedup();

@@ -181,8 +181,9 @@ pub fn write(input: &ReleaseInput<'_>) -> Result<Published, PublishError> {
         microdata_dictionary.extend(records::dictionary_rows(shared, plan));
     }
     if !input.microdata.is_empty() {
-        let mut risk = frames::text_frame(records::RISK_COLUMNS, &records::risk_rows(input.microdata))
-            .map_err(|e| frame_error(records::RISK_REPORT, &e))?;
+        let mut risk =
+            frames::text_frame(records::RISK_COLUMNS, &records::risk_rows(input.microdata))
+                .map_err(|e| frame_error(records::RISK_REPORT, &e))?;
         let path = staging.path().join(records::RISK_REPORT);
         frames::write_frame(&mut risk, &path, OutputFormat::Csv, plan.publish.csv_bom)?;
         microdata_files.push(manifest::FileEntry::of(&path, records::RISK_REPORT.into())?);

@@ -194,7 +194,12 @@ pub fn dictionary_rows(shared: &Shared, plan: &Plan) -> Vec<[String; 6]> {
 pub fn risk_dictionary_rows() -> Vec<[String; 6]> {
     let file = RISK_REPORT.trim_end_matches(".csv");
     [
-        ("output", "輸出", "Output", "the microdata output the row is about"),
+        (
+            "output",
+            "輸出",
+            "Output",
+            "the microdata output the row is about",
+        ),
         (
             "measure",
             "指標",
@@ -204,7 +209,12 @@ pub fn risk_dictionary_rows() -> Vec<[String; 6]> {
              classes_below_l, smallest_l; per field: level, suppressed_persons, \
              suppressed_records",
         ),
-        ("field", "欄位", "Field", "the field of a per-field row; empty otherwise"),
+        (
+            "field",
+            "欄位",
+            "Field",
+            "the field of a per-field row; empty otherwise",
+        ),
         (
             "before",
             "保護前",

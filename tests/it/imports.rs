@@ -21,6 +21,7 @@ const ORDER: [&str; 15] = [
     "attacker",
     "protect",
     "dp",
+    "microdata",
     "audit",
     "report",
     "publish",

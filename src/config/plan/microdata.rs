@@ -162,7 +162,10 @@ impl Checker<'_> {
                 "microdata needs a key shared under the data-sharing agreement: without one, \
                  pseudonyms are drawn for this run only and link to nothing"
                     .into(),
-                Some("make a key with `privstat keygen --out FILE` and set key_file or key_env".into()),
+                Some(
+                    "make a key with `privstat keygen --out FILE` and set key_file or key_env"
+                        .into(),
+                ),
             );
         }
         let period = raw
@@ -448,10 +451,9 @@ fn level_problem(origin: &FieldOrigin, level: Level, domains: &[Domain]) -> Opti
         (FieldOrigin::ServiceDate, Level::Age5 | Level::Age10) => {
             Some("ages are reckoned from a date of birth, not the service date".into())
         }
-        (FieldOrigin::Coded(d), Level::Group) if domains[*d].groups.is_empty() => Some(format!(
-            "domain `{}` declares no groups",
-            domains[*d].name
-        )),
+        (FieldOrigin::Coded(d), Level::Group) if domains[*d].groups.is_empty() => {
+            Some(format!("domain `{}` declares no groups", domains[*d].name))
+        }
         (FieldOrigin::Coded(_), Level::Group) => None,
         (FieldOrigin::ServiceDate | FieldOrigin::Day, Level::Group) => {
             Some(format!("a date is generalised to {date_levels}"))

@@ -5,9 +5,7 @@ use chrono::{Datelike, NaiveDate};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
-use super::vocab::{
-    KEELUNG_DISTRICTS, MODES_KEELUNG, NATIONALITIES, WORK_AREAS, WORK_WEIGHTS,
-};
+use super::vocab::{KEELUNG_DISTRICTS, MODES_KEELUNG, NATIONALITIES, WORK_AREAS, WORK_WEIGHTS};
 use super::{Generator, Person};
 use crate::synth::weighted;
 

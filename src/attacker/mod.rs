@@ -7,10 +7,13 @@
 //!   relations between them that any reader can state (margins, linked tables);
 //! - [`lp`]: the feasibility interval of every withheld number, as the Fischetti–Salazar attacker
 //!   computes it from everything published;
+//! - [`risk`]: the outsider's view of record-level data linked by pseudonyms: classes of persons
+//!   by their quasi-identifier profiles, k, ℓ and sample uniques;
 //! - [`rules`]: what protector and auditor must agree on — which cells are primary, how many
 //!   integers a withheld number's interval must hold, and how an interval's integers are counted.
 
 pub mod lp;
+pub mod risk;
 pub mod rules;
 pub mod status;
 pub mod system;

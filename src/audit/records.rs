@@ -1,13 +1,13 @@
 //! Record-level outputs, from their files alone: the columns the manifest and the dictionary
 //! declare, one well-formed pseudonym per record, no exact date, and the k and ℓ the manifest
-//! promises, recomputed over persons ([`crate::microdata::risk`]).
+//! promises, recomputed over persons ([`crate::attacker::risk`]).
 
 use std::sync::LazyLock;
 
 use regex::Regex;
 
 use super::*;
-use crate::microdata::risk::{Interner, Records, measure};
+use crate::attacker::risk::{Interner, Records, measure};
 
 /// One record-level file as the audit measured it.
 #[derive(Debug, Clone, Serialize)]
@@ -16,7 +16,7 @@ pub struct Measured {
     pub k: u32,
     pub l: Option<u32>,
     #[serde(flatten)]
-    pub risk: crate::microdata::risk::Risk,
+    pub risk: crate::attacker::risk::Risk,
 }
 
 /// A full calendar day, ISO or ROC (`2025-03-14`, `114/03/14`, `1985年3月2日`).

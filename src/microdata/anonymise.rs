@@ -1,7 +1,7 @@
 //! k-anonymity by generalisation and local suppression, chosen to lose the least.
 //!
 //! Every combination of the quasi-identifiers' allowed levels (a node of the generalisation
-//! lattice) is tried. At each node, persons whose class (see [`super::risk`]) is below k or not
+//! lattice) is tried. At each node, persons whose class (see [`crate::attacker::risk`]) is below k or not
 //! ℓ-diverse have values suppressed: for suppression patterns in order of cost (one
 //! quasi-identifier first, the one with most distinct values first, then two, …), the open
 //! persons are grouped by their profile with the pattern's values replaced by `*`, and every
@@ -18,7 +18,7 @@ use std::collections::HashMap;
 
 use rayon::prelude::*;
 
-use super::risk::diverse;
+use crate::attacker::risk::diverse;
 
 /// A suppressed value in a profile.
 pub const SUPPRESSED: i64 = i64::MIN;
@@ -70,6 +70,9 @@ pub struct Unreachable {
     pub unsafe_without: Vec<u64>,
 }
 
+/// A node of the lattice, with its suppression and loss when it reaches the targets.
+type Tried = (Vec<usize>, Option<(Vec<u32>, f64)>);
+
 /// Finds the node of least loss and its suppression.
 ///
 /// # Errors
@@ -81,7 +84,7 @@ pub fn search(
 ) -> Result<Decision, Unreachable> {
     let nodes = lattice(axes);
     let persons = population.combinations.len();
-    let tried: Vec<(Vec<usize>, Option<(Vec<u32>, f64)>)> = nodes
+    let tried: Vec<Tried> = nodes
         .into_par_iter()
         .map(|node| {
             let profiles = generalise(population, axes, &node);

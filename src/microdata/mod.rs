@@ -1,7 +1,7 @@
 //! Record-level releases (`[microdata.NAME]`): a source's records in its period, each under the
 //! pseudonym of a data-sharing agreement, the released fields kept or generalised, and the
 //! quasi-identifiers made k-anonymous (and the sensitive field ℓ-diverse) over persons by
-//! [`anonymise`], measured by [`risk`] before and after.
+//! [`anonymise`], measured by [`crate::attacker::risk`] before and after.
 //!
 //! No identifier, name or exact date ever reaches the output: fields are only those the plan
 //! lists (direct identifiers are refused there and never read), dates leave as a month or
@@ -9,7 +9,6 @@
 //! source's order (which could betray the order of entry) is not published either.
 
 pub mod anonymise;
-pub mod risk;
 
 use std::collections::HashMap;
 
@@ -17,12 +16,12 @@ use chrono::{Datelike, NaiveDate};
 use polars::prelude::*;
 use serde::Serialize;
 
+use crate::attacker::risk::{self, Interner, Records, Risk};
 use crate::config::Plan;
 use crate::config::plan::{Domain, FieldOrigin, Level, MicrodataField, MicrodataSpec};
 use crate::ingest::columns;
 use crate::pseudonymise::Keyed;
 use anonymise::{Axis, Population, Targets};
-use risk::{Interner, Records, Risk};
 
 /// The value written for a suppressed quasi-identifier.
 pub const SUPPRESSED_TEXT: &str = "*";

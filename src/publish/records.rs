@@ -4,9 +4,9 @@
 use serde::Serialize;
 
 use super::manifest::FileEntry;
+use crate::attacker::risk::Risk;
 use crate::config::Plan;
 use crate::config::plan::Level;
-use crate::microdata::risk::Risk;
 use crate::microdata::{PSEUDONYM_COLUMN, Role, SUPPRESSED_TEXT, Shared, SharedField};
 
 /// The risk report's file name.

@@ -12,6 +12,7 @@ mod dp;
 mod excel;
 mod imports;
 mod loaders;
+mod microdata;
 mod pinned;
 mod pipelines;
 mod release;

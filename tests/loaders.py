@@ -49,6 +49,7 @@ def check_release(release: Path):
     report = frictionless.Package(str(release / "datapackage.json")).validate()
     check(report.valid, f"{release.name}: datapackage.json does not validate:\n{report.to_summary()}")
 
+    check_microdata(release, package, manifest)
     for table in manifest["tables"]:
         name = table["name"]
         dims = [d["name"] for d in table["dimensions"]]
@@ -111,6 +112,33 @@ def check_release(release: Path):
         for d in dims:
             check("_T" in set(first[d].astype(str)), f"{name}: no total code in {d}")
         print(f"{release.name}/{name}: {len(first)} rows agree across {', '.join(frames)}")
+
+
+def check_microdata(release: Path, package, manifest):
+    """Record-level outputs: the same records in pandas (CSV typed from datapackage.json and
+    Parquet), polars and DuckDB, codes as text, every pseudonym 32 hex digits."""
+    for entry in manifest.get("microdata", []):
+        name = entry["name"]
+        columns = ["pseudonym"] + [f["name"] for f in entry["fields"]]
+        csv, parquet = release / f"{name}.csv", release / f"{name}.parquet"
+        resource = next(r for r in package["resources"] if r["path"] == csv.name)
+        dtypes, dates = pandas_dtypes(resource["schema"])
+        frames = {
+            "pandas csv": pd.read_csv(csv, dtype=dtypes, parse_dates=dates, keep_default_na=False,
+                                      na_values=[""], encoding="utf-8-sig"),
+            "pandas parquet": pd.read_parquet(parquet),
+            "polars csv": pl.read_csv(csv, infer_schema_length=0).to_pandas(),
+            "duckdb parquet": duckdb.connect().execute("select * from read_parquet(?)", [str(parquet)]).df(),
+        }
+        for reader, frame in frames.items():
+            check(list(frame.columns) == columns, f"{name}: {reader} sees columns {list(frame.columns)}")
+            check(len(frame) == entry["records"], f"{name}: {reader} sees {len(frame)} records")
+        first = frames["pandas csv"].fillna("").astype(str).reset_index(drop=True)
+        for reader, frame in frames.items():
+            other = frame.fillna("").astype(str).reset_index(drop=True)
+            check(first.equals(other), f"{name}: {reader} differs from pandas csv")
+        check(first["pseudonym"].str.fullmatch("[0-9a-f]{32}").all(), f"{name}: a malformed pseudonym")
+        print(f"{release.name}/{name}: {len(first)} records agree across {', '.join(frames)}")
 
 
 def main():

@@ -39,6 +39,7 @@ fn seed_releases_load_in_pandas_pyarrow_polars_duckdb_and_validate() -> TestResu
         "keelung-services",
         "lienchiang-half-year",
         "soco-members",
+        "keelung-sharing",
         "kaohsiung-districts-dp",
         "lienchiang-half-year-dp",
     ] {

@@ -187,6 +187,13 @@ pub(super) fn page(dir: &Path) -> Result<Page, ReportError> {
         .into_iter()
         .flatten()
         .flat_map(|t| t["files"].as_array().into_iter().flatten())
+        .chain(
+            manifest["microdata"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .flat_map(|m| m["files"].as_array().into_iter().flatten()),
+        )
         .chain(manifest["files"].as_array().into_iter().flatten())
         // The report does not describe itself, so that it is the same before and after the
         // manifest lists it.
@@ -215,7 +222,10 @@ pub(super) fn page(dir: &Path) -> Result<Page, ReportError> {
             },
         ),
         dp,
-        protection: protection_facts(&manifest["protection"], dp),
+        protection: match manifest["microdata"].as_array() {
+            Some(outputs) if !outputs.is_empty() => microdata_facts(outputs),
+            _ => protection_facts(&manifest["protection"], dp),
+        },
         warnings: manifest["protection"]["warnings"]
             .as_array()
             .into_iter()
@@ -346,6 +356,75 @@ fn protection_facts(p: &Value, dp: bool) -> Vec<Fact> {
             ),
         ]
     }
+}
+
+/// What a record-level release promises, per output.
+fn microdata_facts(outputs: &[Value]) -> Vec<Fact> {
+    let mut facts = vec![Fact {
+        label: "方法 Method".into(),
+        value: "k-匿名與 ℓ-多樣性 k-anonymity and ℓ-diversity over persons: a person's records \
+                share one pseudonym, so a class is the persons with the same quasi-identifiers \
+                on all of their records; values are generalised or suppressed (`*`) until every \
+                class is large and diverse enough"
+            .into(),
+    }];
+    for m in outputs {
+        let list = |v: &Value| -> String {
+            v.as_array()
+                .into_iter()
+                .flatten()
+                .map(text)
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let p = &m["published"];
+        let mut value = format!(
+            "{} records of {} persons; every combination of {} is shared by at least {} persons \
+             (the smallest class has {})",
+            group_digits(m["records"].as_i64().unwrap_or(0)),
+            group_digits(m["persons"].as_i64().unwrap_or(0)),
+            list(&m["quasi_identifiers"]),
+            text(&m["k"]),
+            text(&p["smallest_class"])
+        );
+        if let Some(sensitive) = m["sensitive"].as_str() {
+            value.push_str(&format!(
+                "; every class holds at least {} values of {sensitive}, none held by all of its \
+                 persons",
+                text(&m["l"])
+            ));
+        }
+        let levels: Vec<String> = m["fields"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|f| format!("{} {}", text(&f["name"]), text(&f["level"])))
+            .collect();
+        value.push_str(&format!(
+            "; values of {} persons ({} records) suppressed; released as: {}",
+            text(&m["persons_suppressed"]),
+            text(&m["records_suppressed"]),
+            levels.join(", ")
+        ));
+        facts.push(Fact {
+            label: text(&m["name"]),
+            value,
+        });
+        let ps = &m["pseudonym"];
+        facts.push(Fact {
+            label: "假名 Pseudonym".into(),
+            value: format!(
+                "{} ({} bits) under the data-sharing agreement's key (fingerprint {}) and \
+                 context `{}`: the same person has the same pseudonym in every release made \
+                 with them, and nobody without the key can compute or reverse one",
+                text(&ps["algorithm"]),
+                text(&ps["bits"]),
+                text(&ps["key_fingerprint"]),
+                text(&ps["context"])
+            ),
+        });
+    }
+    facts
 }
 
 fn legend(dp: bool) -> Vec<LegendItem> {

@@ -463,3 +463,126 @@ fn level_problem(origin: &FieldOrigin, level: Level, domains: &[Domain]) -> Opti
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::config::Plan;
+    use crate::config::plan::Overrides;
+
+    /// The sharing seed pipeline with `replace` applied.
+    fn checked(replace: &[(&str, &str)]) -> Result<Plan, String> {
+        let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("pipelines")
+            .join("keelung-sharing.toml");
+        let mut text = std::fs::read_to_string(&file).expect("seed pipeline");
+        for (from, to) in replace {
+            assert!(text.contains(from), "the seed has `{from}`");
+            text = text.replace(from, to);
+        }
+        crate::config::from_bytes(text.as_bytes(), &file, &Overrides::default())
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn the_sharing_seed_is_checked_into_quasi_identifiers_first() -> Result<(), String> {
+        let plan = checked(&[])?;
+        let m = &plan.microdata[0];
+        let names: Vec<&str> = m.fields.iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(
+            names[..5],
+            ["gender", "birth_date", "district", "origin", "work_area"]
+        );
+        assert_eq!((m.quasi, m.sensitive, m.k, m.l), (4, Some(4), 3, 2));
+        assert_eq!(
+            m.reference.map(|d| d.to_string()).as_deref(),
+            Some("2025-06-30")
+        );
+        assert_eq!(plan.pseudonymise.linkage, vec![m.context.clone()]);
+        Ok(())
+    }
+
+    #[test]
+    fn identifiers_exact_dates_free_text_and_mixed_releases_are_refused() {
+        for (replace, expected) in [
+            (
+                ("gender = \"keep\"", "\"姓名\" = \"keep\""),
+                "never released",
+            ),
+            (("gender = \"keep\"", "person = \"keep\""), "never released"),
+            (
+                ("date = \"month\"", "date = \"keep\""),
+                "an exact date is never released",
+            ),
+            (
+                (
+                    "birth_date = [\"age5\", \"age10\"]",
+                    "birth_date = \"keep\"",
+                ),
+                "exact date",
+            ),
+            (
+                ("date = \"month\"", "date = \"age5\""),
+                "ages are reckoned from a date of birth",
+            ),
+            (
+                ("gender = \"keep\"", "gender = \"group\""),
+                "declares no groups",
+            ),
+            (("mode = \"keep\"", "mode = \"month\""), "applies to dates"),
+            (("k = 3", "k = 1"), "outside the allowed range"),
+            (("l = 2", "l = 4"), "outside the allowed range"),
+            (
+                ("key_file = \"../fixtures/keys/demo-only.key\"", ""),
+                "needs a key shared under the data-sharing agreement",
+            ),
+            (
+                (
+                    "[publish]",
+                    "[protection]\nmethod = \"dp\"\nepsilon = 1.0\ndataset = \"cases\"\nlifetime_epsilon = 10.0\n\n[publish]",
+                ),
+                "not by differential privacy",
+            ),
+            (
+                (
+                    "[publish]",
+                    "[tables.t]\nsource = \"cases\"\nby = [\"gender\"]\nmeasures = [\"persons\"]\n\n[publish]",
+                ),
+                "tables or microdata, not both",
+            ),
+            (
+                (
+                    "formats = [\"parquet\", \"csv\"]",
+                    "formats = [\"csv\", \"xlsx\"]",
+                ),
+                "xlsx",
+            ),
+            (
+                (
+                    "\"district\", \"origin\"]",
+                    "\"district\", \"nationality\"]",
+                ),
+                "not among the released fields",
+            ),
+        ] {
+            let err = checked(&[replace]).expect_err(expected);
+            assert!(err.contains(expected), "{replace:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn a_text_field_is_never_released() {
+        let err = checked(&[
+            (
+                "mode = \"服務方式\"",
+                "mode = \"服務方式\"\nnote = { column = \"電話\", type = \"text\" }",
+            ),
+            (
+                "direct_identifiers = [\"姓名\", \"電話\"]",
+                "direct_identifiers = [\"姓名\"]",
+            ),
+            ("mode = \"keep\"", "mode = \"keep\"\nnote = \"keep\""),
+        ])
+        .expect_err("free text");
+        assert!(err.contains("free text is never released"), "{err}");
+    }
+}

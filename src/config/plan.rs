@@ -193,6 +193,7 @@ pub struct CodedColumn {
 pub struct NamedColumn {
     pub field: String,
     pub column: String,
+    pub label: Option<Label>,
 }
 
 /// The public list of codes of one dimension.

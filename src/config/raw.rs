@@ -282,6 +282,8 @@ pub struct RawTypedColumn {
     pub column: String,
     #[serde(rename = "type")]
     pub kind: FieldKind,
+    /// How the field is named in a release's data dictionary (default: its name).
+    pub label: Option<Label>,
 }
 
 /// Type of a non-coded field.

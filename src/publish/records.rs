@@ -6,7 +6,7 @@ use serde::Serialize;
 use super::manifest::FileEntry;
 use crate::attacker::risk::Risk;
 use crate::config::Plan;
-use crate::config::plan::Level;
+use crate::config::plan::{FieldOrigin, Level};
 use crate::microdata::{PSEUDONYM_COLUMN, Role, SUPPRESSED_TEXT, Shared, SharedField};
 
 /// The risk report's file name.
@@ -141,13 +141,28 @@ pub fn dictionary_rows(shared: &Shared, plan: &Plan) -> Vec<[String; 6]> {
             .find(|m| m.name == shared.name)
             .and_then(|m| m.fields.iter().find(|x| x.name == f.name));
         let domain = spec.and_then(|s| match s.origin {
-            crate::config::plan::FieldOrigin::Coded(d) => Some(&plan.domains[d]),
+            FieldOrigin::Coded(d) => Some(&plan.domains[d]),
             _ => None,
         });
-        let (zh, en) = domain.map_or_else(
-            || (f.name.clone(), f.name.clone()),
-            |d| (d.label.zh.clone(), d.label.en.clone()),
-        );
+        let source = plan
+            .microdata
+            .iter()
+            .find(|m| m.name == shared.name)
+            .map(|m| &plan.sources[m.source]);
+        let declared = source.and_then(|s| {
+            s.dates
+                .iter()
+                .chain(&s.integer)
+                .find(|c| c.field == f.name)
+                .and_then(|c| c.label.clone())
+        });
+        let is_service_date = spec.is_some_and(|s| s.origin == FieldOrigin::ServiceDate);
+        let (zh, en) = match (domain, declared) {
+            (Some(d), _) => (d.label.zh.clone(), d.label.en.clone()),
+            (None, Some(l)) => (l.zh, l.en),
+            (None, None) if is_service_date => ("服務日期".to_owned(), "Service date".to_owned()),
+            (None, None) => (f.name.clone(), f.name.clone()),
+        };
         let what = match (f.level, domain) {
             (Level::Keep, Some(d)) => format!("code of {} (see codelists.csv)", d.name),
             (Level::Group, Some(d)) => format!(

@@ -200,6 +200,7 @@ impl Checker<'_> {
                     let named = NamedColumn {
                         field: field.clone(),
                         column: t.column.clone(),
+                        label: t.label.clone(),
                     };
                     match t.kind {
                         FieldKind::Text => text.push(named),

@@ -50,27 +50,39 @@ pub struct Records<'a> {
 #[must_use]
 pub fn measure(records: &Records<'_>, k: u64, l: u64) -> Risk {
     let n = records.person.len();
-    // Each person's profile: the sorted set of their combinations; and their sensitive values.
-    let mut profiles: HashMap<u32, Profile> = HashMap::new();
-    for r in 0..n {
-        let p = profiles.entry(records.person[r]).or_default();
-        p.records += records.weight.map_or(1, |w| w[r]);
-        p.combinations
-            .push(records.quasi.iter().map(|column| column[r]).collect());
-        if let Some(s) = records.sensitive {
-            p.sensitive.push(s[r]);
+    let q = records.quasi.len();
+    // Records person by person; each person's profile is the sorted set of their combinations
+    // (flat, `q` ids each), and only distinct profiles are kept, as classes.
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_unstable_by_key(|&r| records.person[r]);
+    let mut classes: HashMap<Vec<u32>, Class> = HashMap::new();
+    let mut at = 0;
+    while at < n {
+        let person = records.person[order[at]];
+        let mut combinations: Vec<Vec<u32>> = Vec::new();
+        let mut sensitive: Vec<u32> = Vec::new();
+        let mut weight = 0;
+        while at < n && records.person[order[at]] == person {
+            let r = order[at];
+            combinations.push(records.quasi.iter().map(|column| column[r]).collect());
+            if let Some(s) = records.sensitive {
+                sensitive.push(s[r]);
+            }
+            weight += records.weight.map_or(1, |w| w[r]);
+            at += 1;
         }
-    }
-    let mut classes: HashMap<Vec<Vec<u32>>, Class> = HashMap::new();
-    for (_, mut p) in profiles.drain() {
-        p.combinations.sort_unstable();
-        p.combinations.dedup();
-        p.sensitive.sort_unstable();
-        p.sensitive.dedup();
-        let class = classes.entry(p.combinations).or_default();
+        combinations.sort_unstable();
+        combinations.dedup();
+        sensitive.sort_unstable();
+        sensitive.dedup();
+        let mut profile = Vec::with_capacity(combinations.len() * q);
+        for c in combinations {
+            profile.extend(c);
+        }
+        let class = classes.entry(profile).or_default();
         class.persons += 1;
-        class.records += p.records;
-        for v in p.sensitive {
+        class.records += weight;
+        for v in sensitive {
             *class.holders.entry(v).or_insert(0) += 1;
         }
     }
@@ -105,13 +117,6 @@ pub fn measure(records: &Records<'_>, k: u64, l: u64) -> Risk {
 #[must_use]
 pub fn diverse<V>(holders: &HashMap<V, u64>, persons: u64, l: u64) -> bool {
     holders.len() as u64 >= l && (l < 2 || holders.values().all(|&h| h < persons))
-}
-
-#[derive(Default)]
-struct Profile {
-    records: u64,
-    combinations: Vec<Vec<u32>>,
-    sensitive: Vec<u32>,
 }
 
 #[derive(Default)]

@@ -21,22 +21,33 @@ use rayon::prelude::*;
 use crate::attacker::risk::diverse;
 
 /// A suppressed value in a profile.
-pub const SUPPRESSED: i64 = i64::MIN;
-/// A missing value in a profile.
-pub const MISSING: i64 = i64::MIN + 1;
+const SUPPRESSED: u32 = u32::MAX;
 
-/// The persons of one output as the search sees them.
+/// The persons of one output as the search sees them, flat: person `p`'s combinations of raw
+/// quasi-identifier value ids are `raw[start[p] * q .. start[p + 1] * q]`, `q` ids each, and its
+/// distinct sensitive values `sensitive[sensitive_start[p] .. sensitive_start[p + 1]]`.
 pub struct Population {
-    /// Per person, the distinct combinations of raw quasi-identifier values.
-    pub combinations: Vec<Vec<Vec<Option<i64>>>>,
-    /// Per person, the distinct sensitive values (empty without a sensitive field).
-    pub sensitive: Vec<Vec<u32>>,
+    pub q: usize,
+    pub raw: Vec<u32>,
+    pub start: Vec<usize>,
+    pub sensitive: Vec<u32>,
+    pub sensitive_start: Vec<usize>,
 }
 
-/// What the search may do with one quasi-identifier.
-pub struct Axis<'a> {
-    /// Allowed levels, finest first: each maps a raw value to its generalised value.
-    pub levels: Vec<&'a (dyn Fn(Option<i64>) -> Option<i64> + Sync)>,
+impl Population {
+    fn persons(&self) -> usize {
+        self.start.len().saturating_sub(1)
+    }
+
+    fn sensitive_of(&self, p: usize) -> &[u32] {
+        &self.sensitive[self.sensitive_start[p]..self.sensitive_start[p + 1]]
+    }
+}
+
+/// What the search may do with one quasi-identifier: per allowed level, finest first, the
+/// generalised code of each raw value id.
+pub struct Axis {
+    pub levels: Vec<Vec<u32>>,
 }
 
 /// The chosen way to release.
@@ -79,16 +90,16 @@ type Tried = (Vec<usize>, Option<(Vec<u32>, f64)>);
 /// [`Unreachable`] when no node reaches k and ℓ within the allowed suppression.
 pub fn search(
     population: &Population,
-    axes: &[Axis<'_>],
+    axes: &[Axis],
     targets: Targets,
 ) -> Result<Decision, Unreachable> {
     let nodes = lattice(axes);
-    let persons = population.combinations.len();
+    let persons = population.persons();
     let tried: Vec<Tried> = nodes
         .into_par_iter()
         .map(|node| {
             let profiles = generalise(population, axes, &node);
-            let masks = suppress(&profiles, population, axes.len(), targets);
+            let masks = suppress(&profiles, population, population.q, targets);
             let scored = masks.map(|m| {
                 let loss = loss(&m, axes, &node);
                 (m, loss)
@@ -122,7 +133,7 @@ pub fn search(
     let profiles = generalise(population, axes, &coarsest);
     let unsafe_with = |mask: u32| -> u64 {
         let everyone: Vec<usize> = (0..persons).collect();
-        group(&profiles, &everyone, mask)
+        group(&profiles, &everyone, mask, population.q)
             .into_values()
             .filter(|g| !safe(g, population, targets))
             .map(|g| g.len() as u64)
@@ -136,7 +147,7 @@ pub fn search(
 }
 
 /// Every combination of level indices, finest first.
-fn lattice(axes: &[Axis<'_>]) -> Vec<Vec<usize>> {
+fn lattice(axes: &[Axis]) -> Vec<Vec<usize>> {
     let mut nodes = vec![Vec::new()];
     for a in axes {
         nodes = nodes
@@ -153,48 +164,68 @@ fn lattice(axes: &[Axis<'_>]) -> Vec<Vec<usize>> {
     nodes
 }
 
-/// Each person's combinations at a node's levels, deduplicated.
-fn generalise(population: &Population, axes: &[Axis<'_>], node: &[usize]) -> Vec<Vec<Vec<i64>>> {
-    population
-        .combinations
-        .iter()
-        .map(|combos| {
-            let mut out: Vec<Vec<i64>> = combos
+/// A person's profile: their combinations, `q` codes each, sorted and deduplicated, flat.
+type Profile = Vec<u32>;
+
+/// Sorts the `q`-code combinations of a flat profile and removes repeats.
+fn normalise(mut flat: Vec<u32>, q: usize) -> Profile {
+    if flat.len() <= q || q == 0 {
+        return flat;
+    }
+    let mut combos: Vec<&[u32]> = flat.chunks(q).collect();
+    combos.sort_unstable();
+    combos.dedup();
+    let sorted: Vec<u32> = combos.concat();
+    flat.clear();
+    flat.extend(sorted);
+    flat
+}
+
+/// Each person's profile at a node's levels.
+fn generalise(population: &Population, axes: &[Axis], node: &[usize]) -> Vec<Profile> {
+    let q = population.q;
+    (0..population.persons())
+        .map(|p| {
+            let raw = &population.raw[population.start[p] * q..population.start[p + 1] * q];
+            let flat: Vec<u32> = raw
                 .iter()
-                .map(|c| {
-                    c.iter()
-                        .zip(axes.iter().zip(node))
-                        .map(|(v, (a, &i))| (a.levels[i])(*v).unwrap_or(MISSING))
-                        .collect()
+                .enumerate()
+                .map(|(i, &v)| {
+                    let j = i % q;
+                    axes[j].levels[node[j]][v as usize]
                 })
                 .collect();
-            out.sort_unstable();
-            out.dedup();
-            out
+            normalise(flat, q)
         })
         .collect()
 }
 
 /// The persons grouped by profile with the `mask`'s quasi-identifiers suppressed.
 fn group(
-    profiles: &[Vec<Vec<i64>>],
+    profiles: &[Profile],
     persons: &[usize],
     mask: u32,
-) -> HashMap<Vec<Vec<i64>>, Vec<usize>> {
-    let mut groups: HashMap<Vec<Vec<i64>>, Vec<usize>> = HashMap::new();
+    q: usize,
+) -> HashMap<Profile, Vec<usize>> {
+    let mut groups: HashMap<Profile, Vec<usize>> = HashMap::new();
     for &p in persons {
-        let mut profile: Vec<Vec<i64>> = profiles[p]
-            .iter()
-            .map(|c| {
-                c.iter()
-                    .enumerate()
-                    .map(|(j, &v)| if mask & (1 << j) != 0 { SUPPRESSED } else { v })
-                    .collect()
-            })
-            .collect();
-        profile.sort_unstable();
-        profile.dedup();
-        groups.entry(profile).or_default().push(p);
+        let key = if mask == 0 {
+            profiles[p].clone()
+        } else {
+            let flat: Vec<u32> = profiles[p]
+                .iter()
+                .enumerate()
+                .map(|(i, &v)| {
+                    if mask & (1 << (i % q)) != 0 {
+                        SUPPRESSED
+                    } else {
+                        v
+                    }
+                })
+                .collect();
+            normalise(flat, q)
+        };
+        groups.entry(key).or_default().push(p);
     }
     groups
 }
@@ -209,7 +240,7 @@ fn safe(persons: &[usize], population: &Population, targets: Targets) -> bool {
     }
     let mut holders: HashMap<u32, u64> = HashMap::new();
     for &p in persons {
-        for &v in &population.sensitive[p] {
+        for &v in population.sensitive_of(p) {
             *holders.entry(v).or_insert(0) += 1;
         }
     }
@@ -218,10 +249,13 @@ fn safe(persons: &[usize], population: &Population, targets: Targets) -> bool {
 
 /// Suppression patterns in the order they are tried: fewer quasi-identifiers first; among as
 /// many, those with more distinct values first (suppressing them merges the most).
-fn patterns(profiles: &[Vec<Vec<i64>>], q: usize) -> Vec<u32> {
+fn patterns(profiles: &[Profile], q: usize) -> Vec<u32> {
     let distinct: Vec<usize> = (0..q)
         .map(|j| {
-            let mut values: Vec<i64> = profiles.iter().flatten().map(|c| c[j]).collect();
+            let mut values: Vec<u32> = profiles
+                .iter()
+                .flat_map(|p| p.iter().skip(j).step_by(q).copied())
+                .collect();
             values.sort_unstable();
             values.dedup();
             values.len()
@@ -241,7 +275,7 @@ fn patterns(profiles: &[Vec<Vec<i64>>], q: usize) -> Vec<u32> {
 /// Per person, the quasi-identifiers to suppress so that every class is safe; `None` when even
 /// full suppression and borrowing cannot make it.
 fn suppress(
-    profiles: &[Vec<Vec<i64>>],
+    profiles: &[Profile],
     population: &Population,
     q: usize,
     targets: Targets,
@@ -250,7 +284,7 @@ fn suppress(
     let mut masks = vec![0u32; profiles.len()];
     let mut classes: Vec<Vec<usize>> = Vec::new();
     let mut open: Vec<usize> = Vec::new();
-    for g in group(profiles, &everyone, 0).into_values() {
+    for g in group(profiles, &everyone, 0, q).into_values() {
         if safe(&g, population, targets) {
             classes.push(g);
         } else {
@@ -262,7 +296,7 @@ fn suppress(
             break;
         }
         let mut still = Vec::new();
-        let mut groups: Vec<Vec<usize>> = group(profiles, &open, mask).into_values().collect();
+        let mut groups: Vec<Vec<usize>> = group(profiles, &open, mask, q).into_values().collect();
         groups.sort_unstable();
         for g in groups {
             if safe(&g, population, targets) {
@@ -299,7 +333,7 @@ fn suppress(
     Some(masks)
 }
 
-fn loss(masks: &[u32], axes: &[Axis<'_>], node: &[usize]) -> f64 {
+fn loss(masks: &[u32], axes: &[Axis], node: &[usize]) -> f64 {
     masks
         .iter()
         .map(|&m| {
@@ -324,21 +358,21 @@ fn loss(masks: &[u32], axes: &[Axis<'_>], node: &[usize]) -> f64 {
 mod tests {
     use super::*;
 
-    fn keep(v: Option<i64>) -> Option<i64> {
-        v
-    }
-    fn tens(v: Option<i64>) -> Option<i64> {
-        v.map(|x| x / 10)
+    /// Persons with one combination of two quasi-identifiers each (raw ids) and one sensitive
+    /// value.
+    fn population(rows: &[(u32, u32, u32)]) -> Population {
+        Population {
+            q: 2,
+            raw: rows.iter().flat_map(|&(a, b, _)| [a, b]).collect(),
+            start: (0..=rows.len()).collect(),
+            sensitive: rows.iter().map(|&(_, _, s)| s).collect(),
+            sensitive_start: (0..=rows.len()).collect(),
+        }
     }
 
-    fn population(rows: &[(i64, i64, u32)]) -> Population {
-        Population {
-            combinations: rows
-                .iter()
-                .map(|&(a, b, _)| vec![vec![Some(a), Some(b)]])
-                .collect(),
-            sensitive: rows.iter().map(|&(_, _, s)| vec![s]).collect(),
-        }
+    /// Keeps raw ids below `n` as they are.
+    fn keep(n: u32) -> Vec<u32> {
+        (0..n).collect()
     }
 
     #[test]
@@ -348,10 +382,10 @@ mod tests {
         let pop = population(&[(1, 10, 0), (1, 10, 1), (1, 10, 0), (1, 77, 0), (1, 78, 1)]);
         let axes = [
             Axis {
-                levels: vec![&keep],
+                levels: vec![keep(100)],
             },
             Axis {
-                levels: vec![&keep],
+                levels: vec![keep(100)],
             },
         ];
         let d = search(
@@ -379,12 +413,13 @@ mod tests {
             (35, 1, 0),
             (36, 1, 1),
         ]);
+        let tens: Vec<u32> = (0..100).map(|v| v / 10).collect();
         let axes = [
             Axis {
-                levels: vec![&keep, &tens],
+                levels: vec![keep(100), tens],
             },
             Axis {
-                levels: vec![&keep],
+                levels: vec![keep(100)],
             },
         ];
         let d = search(
@@ -406,10 +441,10 @@ mod tests {
         let pop = population(&[(1, 10, 0), (2, 10, 1)]);
         let axes = [
             Axis {
-                levels: vec![&keep],
+                levels: vec![keep(100)],
             },
             Axis {
-                levels: vec![&keep],
+                levels: vec![keep(100)],
             },
         ];
         let e = search(
@@ -429,7 +464,7 @@ mod tests {
     #[test]
     fn a_homogeneous_class_is_not_released_as_it_is() {
         // Three persons share everything and all hold sensitive value 5: not 2-diverse, so they
-        // merge with the others by suppressing the second value.
+        // are suppressed into one class with the others.
         let pop = population(&[
             (1, 10, 5),
             (1, 10, 5),
@@ -440,10 +475,10 @@ mod tests {
         ]);
         let axes = [
             Axis {
-                levels: vec![&keep],
+                levels: vec![keep(100)],
             },
             Axis {
-                levels: vec![&keep],
+                levels: vec![keep(100)],
             },
         ];
         let d = search(
@@ -457,5 +492,33 @@ mod tests {
         )
         .expect("reachable");
         assert!(d.masks[..3].iter().all(|&m| m != 0), "{:?}", d.masks);
+    }
+
+    #[test]
+    fn a_person_with_two_combinations_is_matched_on_both() {
+        // Persons 0 and 1 moved between districts 10 and 20; person 2 stayed in 10, person 3 in
+        // 20. Each district has three persons' records, but the profiles {10, 20}, {10} and {20}
+        // hold two, one and one persons: below k = 3, so values are suppressed.
+        let pop = Population {
+            q: 1,
+            raw: vec![10, 20, 10, 20, 10, 20],
+            start: vec![0, 2, 4, 5, 6],
+            sensitive: vec![],
+            sensitive_start: vec![0, 0, 0, 0, 0],
+        };
+        let axes = [Axis {
+            levels: vec![keep(100)],
+        }];
+        let d = search(
+            &pop,
+            &axes,
+            Targets {
+                k: 3,
+                l: 1,
+                max_suppressed_share: 1.0,
+            },
+        )
+        .expect("reachable");
+        assert!(d.masks.iter().all(|&m| m != 0), "{:?}", d.masks);
     }
 }

@@ -190,23 +190,26 @@ pub fn build(keyed: &Keyed, plan: &Plan, spec: &MicrodataSpec) -> Result<Shared,
 
     // The distinct (person, quasi-identifiers, sensitive value) rows and how many records each is.
     let mut keys: Vec<Expr> = vec![col(columns::PERSON)];
-    keys.extend(
+    keys.extend(quasi.iter().map(|f| col(column_of(f, &plan.domains))));
+    if let Some(s) = sensitive {
+        keys.push(col(column_of(s, &plan.domains)).alias("__sensitive"));
+    }
+    // Grouped on the compact columns as they are; widened only once distinct.
+    let mut widened: Vec<Expr> = vec![col(columns::PERSON), col("__n")];
+    widened.extend(
         quasi
             .iter()
             .map(|f| col(column_of(f, &plan.domains)).cast(DataType::Int64)),
     );
-    if let Some(s) = sensitive {
-        keys.push(
-            col(column_of(s, &plan.domains))
-                .cast(DataType::Int64)
-                .alias("__sensitive"),
-        );
+    if sensitive.is_some() {
+        widened.push(col("__sensitive").cast(DataType::Int64));
     }
     let distinct = records
         .clone()
         .lazy()
         .group_by(keys)
         .agg([len().cast(DataType::UInt64).alias("__n")])
+        .select(widened)
         .collect()
         .map_err(|e| internal(&e))?;
     let person_ids: Vec<u32> = distinct
@@ -239,30 +242,79 @@ pub fn build(keyed: &Keyed, plan: &Plan, spec: &MicrodataSpec) -> Result<Shared,
         .and_then(|c| c.u64().map(|c| c.into_no_null_iter().collect()))
         .map_err(|e| internal(&e))?;
 
-    // Persons numbered densely in order of their index.
+    // Each quasi-identifier's distinct raw values get ids, and each allowed level maps them to
+    // dense codes (computed once per distinct value, not per person).
+    let q = quasi.len();
+    let mut raw_ids: Vec<Vec<u32>> = Vec::with_capacity(q);
+    let mut axes: Vec<Axis> = Vec::with_capacity(q);
+    for (column, levels) in raw_quasi.iter().zip(&generalisers) {
+        let mut values: Vec<Option<i64>> = column.clone();
+        values.sort_unstable();
+        values.dedup();
+        let id_of: HashMap<Option<i64>, u32> = values
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (*v, u32::try_from(i).unwrap_or(u32::MAX)))
+            .collect();
+        raw_ids.push(column.iter().map(|v| id_of[v]).collect());
+        axes.push(Axis {
+            levels: levels
+                .iter()
+                .map(|g| {
+                    let mut codes: HashMap<Option<i64>, u32> = HashMap::new();
+                    values
+                        .iter()
+                        .map(|v| {
+                            let next = u32::try_from(codes.len()).unwrap_or(u32::MAX);
+                            *codes.entry(g(*v)).or_insert(next)
+                        })
+                        .collect()
+                })
+                .collect(),
+        });
+    }
+
+    // Persons numbered densely in order of their index; their rows gathered, flat.
     let mut order: Vec<u32> = person_ids.clone();
     order.sort_unstable();
     order.dedup();
     let slot: HashMap<u32, usize> = order.iter().enumerate().map(|(i, &p)| (p, i)).collect();
+    let mut rows: Vec<usize> = (0..person_ids.len()).collect();
+    rows.sort_by_key(|&r| slot[&person_ids[r]]);
     let mut population = Population {
-        combinations: vec![Vec::new(); order.len()],
-        sensitive: vec![Vec::new(); order.len()],
+        q,
+        raw: Vec::with_capacity(rows.len() * q),
+        start: Vec::with_capacity(order.len() + 1),
+        sensitive: Vec::new(),
+        sensitive_start: Vec::with_capacity(order.len() + 1),
     };
     let mut records_of = vec![0u64; order.len()];
-    for (r, &p) in person_ids.iter().enumerate() {
-        let s = slot[&p];
-        population.combinations[s].push(raw_quasi.iter().map(|c| c[r]).collect());
-        if let Some(v) = &raw_sensitive {
-            population.sensitive[s].push(v[r]);
+    let mut at = 0;
+    for (s, records) in records_of.iter_mut().enumerate() {
+        population.start.push(population.raw.len() / q.max(1));
+        population.sensitive_start.push(population.sensitive.len());
+        let first = population.sensitive.len();
+        while at < rows.len() && slot[&person_ids[rows[at]]] == s {
+            let r = rows[at];
+            population.raw.extend(raw_ids.iter().map(|ids| ids[r]));
+            if let Some(v) = &raw_sensitive {
+                population.sensitive.push(v[r]);
+            }
+            *records += weights[r];
+            at += 1;
         }
-        records_of[s] += weights[r];
+        population.sensitive[first..].sort_unstable();
+        let mut kept = first;
+        for i in first..population.sensitive.len() {
+            if i == first || population.sensitive[i] != population.sensitive[kept - 1] {
+                population.sensitive[kept] = population.sensitive[i];
+                kept += 1;
+            }
+        }
+        population.sensitive.truncate(kept);
     }
-    for s in 0..order.len() {
-        population.combinations[s].sort_unstable();
-        population.combinations[s].dedup();
-        population.sensitive[s].sort_unstable();
-        population.sensitive[s].dedup();
-    }
+    population.start.push(population.raw.len() / q.max(1));
+    population.sensitive_start.push(population.sensitive.len());
 
     let targets = Targets {
         k: u64::from(spec.k),
@@ -273,15 +325,6 @@ pub fn build(keyed: &Keyed, plan: &Plan, spec: &MicrodataSpec) -> Result<Shared,
         },
         max_suppressed_share: spec.max_suppressed_share,
     };
-    let axes: Vec<Axis<'_>> = generalisers
-        .iter()
-        .map(|levels| Axis {
-            levels: levels
-                .iter()
-                .map(|g| g as &(dyn Fn(Option<i64>) -> Option<i64> + Sync))
-                .collect(),
-        })
-        .collect();
     let before = {
         let mut interners: Vec<HashMap<Option<i64>, u32>> = vec![HashMap::new(); quasi.len()];
         let quasi_ids: Vec<Vec<u32>> = raw_quasi
@@ -310,6 +353,7 @@ pub fn build(keyed: &Keyed, plan: &Plan, spec: &MicrodataSpec) -> Result<Shared,
             targets.l,
         )
     };
+    drop(raw_ids);
     let decision = anonymise::search(&population, &axes, targets).map_err(|u| {
         MicrodataError::Unreachable {
             output: spec.name.clone(),
@@ -337,19 +381,17 @@ pub fn build(keyed: &Keyed, plan: &Plan, spec: &MicrodataSpec) -> Result<Shared,
         .and_then(|i| keyed.linkage.get(i))
         .ok_or_else(|| internal(&"no pseudonyms under the output's context"))?;
     let mut fields = Vec::with_capacity(spec.fields.len());
-    let mut exprs = vec![col("__pseudonym").alias(PSEUDONYM_COLUMN)];
-    let mut frame = records;
-    let pseudonyms: Vec<String> = link.iter().map(|t| format!("{t:032x}")).collect();
-    let person_index = frame
+    let person_index = records
         .column(columns::PERSON)
         .and_then(|c| c.u32().cloned())
         .map_err(|e| internal(&e))?;
-    let pseudonym = Series::new("__pseudonym".into(), pseudonyms)
-        .take(&person_index)
-        .map_err(|e| internal(&e))?;
-    frame
-        .with_column(pseudonym.into_column())
-        .map_err(|e| internal(&e))?;
+    let pseudonyms: Vec<String> = link.iter().map(|t| format!("{t:032x}")).collect();
+    let mut out: Vec<Column> = vec![
+        Series::new(PSEUDONYM_COLUMN.into(), pseudonyms)
+            .take(&person_index)
+            .map_err(|e| internal(&e))?
+            .into_column(),
+    ];
     for (j, f) in spec.fields.iter().enumerate() {
         let level_index = if j < spec.quasi {
             decision.levels[j]
@@ -365,46 +407,17 @@ pub fn build(keyed: &Keyed, plan: &Plan, spec: &MicrodataSpec) -> Result<Shared,
             Role::Other
         };
         let source_column = column_of(f, &plan.domains);
-        let out = format!("__out{j}");
         let (mut suppressed_persons, mut suppressed_records) = (0, 0);
         let integer = f.origin == FieldOrigin::Integer && role != Role::QuasiIdentifier;
-        if integer {
-            exprs.push(col(source_column).alias(f.name.as_str()));
-        } else {
-            // Labels per distinct value, joined on.
-            let values = frame
+        let column = if integer {
+            records
                 .column(source_column)
-                .and_then(|c| c.cast(&DataType::Int64))
-                .and_then(|c| c.unique())
-                .map_err(|e| internal(&e))?;
-            let values: Vec<Option<i64>> = values
-                .i64()
-                .map(|c| c.iter().collect())
-                .map_err(|e| internal(&e))?;
-            let g = generaliser(f, level, spec.reference, &plan.domains);
-            let labels: Vec<Option<String>> = values
-                .iter()
-                .map(|v| g(*v).map(|id| label(f, level, id, &plan.domains)))
-                .collect();
-            let lookup = DataFrame::new_infer_height(vec![
-                Series::new("__key".into(), values).into(),
-                Series::new(out.as_str().into(), labels).into(),
-            ])
-            .map_err(|e| internal(&e))?;
-            frame = frame
-                .lazy()
-                .with_column(col(source_column).cast(DataType::Int64).alias("__key"))
-                .join(
-                    lookup.lazy(),
-                    [col("__key")],
-                    [col("__key")],
-                    JoinArgs::new(JoinType::Left),
-                )
-                .drop(by_name(["__key"], true, false))
-                .collect()
-                .map_err(|e| internal(&e))?;
-            let mut value = col(out.as_str());
-            if j < spec.quasi {
+                .map_err(|e| internal(&e))?
+                .clone()
+                .with_name(f.name.as_str().into())
+        } else {
+            // Each person's suppression of this field, by person index, gathered by row.
+            let mask = if j < spec.quasi {
                 let bit = 1u32 << j;
                 let mut by_person = vec![false; persons_total];
                 for (s, &p) in order.iter().enumerate() {
@@ -414,19 +427,23 @@ pub fn build(keyed: &Keyed, plan: &Plan, spec: &MicrodataSpec) -> Result<Shared,
                         suppressed_records += records_of[s];
                     }
                 }
-                let mask_name = format!("__mask{j}");
-                let mask = Series::new(mask_name.as_str().into(), by_person)
-                    .take(&person_index)
-                    .map_err(|e| internal(&e))?;
-                frame
-                    .with_column(mask.into_column())
-                    .map_err(|e| internal(&e))?;
-                value = when(col(mask_name.as_str()))
-                    .then(lit(SUPPRESSED_TEXT))
-                    .otherwise(value);
-            }
-            exprs.push(value.alias(f.name.as_str()));
-        }
+                Some(
+                    BooleanChunked::from_slice("__mask".into(), &by_person)
+                        .take(&person_index)
+                        .map_err(|e| internal(&e))?,
+                )
+            } else {
+                None
+            };
+            let g = generaliser(f, level, spec.reference, &plan.domains);
+            labelled(&records, source_column, mask, &|v| {
+                g(v).map(|id| label(f, level, id, &plan.domains))
+            })
+            .map_err(|e| internal(&e))?
+            .with_name(f.name.as_str().into())
+            .into_column()
+        };
+        out.push(column);
         fields.push(SharedField {
             name: f.name.clone(),
             role,
@@ -441,15 +458,10 @@ pub fn build(keyed: &Keyed, plan: &Plan, spec: &MicrodataSpec) -> Result<Shared,
             kind: if integer { "integer" } else { "string" },
         });
     }
-    let names: Vec<PlSmallStr> = std::iter::once(PSEUDONYM_COLUMN)
-        .chain(spec.fields.iter().map(|f| f.name.as_str()))
-        .map(PlSmallStr::from)
-        .collect();
-    let frame = frame
-        .lazy()
-        .select(exprs)
-        .sort(names, SortMultipleOptions::default().with_nulls_last(true))
-        .collect()
+    drop(records);
+    let names: Vec<PlSmallStr> = out.iter().map(|c| c.name().clone()).collect();
+    let frame = DataFrame::new_infer_height(out)
+        .and_then(|df| df.sort(names, SortMultipleOptions::default().with_nulls_last(true)))
         .map_err(|e| internal(&e))?;
 
     let published =
@@ -484,6 +496,86 @@ pub fn build(keyed: &Keyed, plan: &Plan, spec: &MicrodataSpec) -> Result<Shared,
     })
 }
 
+/// A field's released text per record: each distinct raw value labelled once, records taking
+/// theirs by a gather on the value's offset from the smallest (or, for a wide range of whole
+/// numbers, by a join), `*` where `mask` is set.
+fn labelled(
+    records: &DataFrame,
+    column: &str,
+    mask: Option<BooleanChunked>,
+    label_of: &dyn Fn(Option<i64>) -> Option<String>,
+) -> PolarsResult<Series> {
+    let raw = records.column(column)?.cast(&DataType::Int64)?;
+    let distinct = raw.unique()?;
+    let distinct: Vec<Option<i64>> = distinct.i64()?.iter().collect();
+    let present: Vec<i64> = distinct.iter().flatten().copied().collect();
+    let (low, high) = (
+        present.iter().min().copied().unwrap_or(0),
+        present.iter().max().copied().unwrap_or(0),
+    );
+    let span = usize::try_from(high - low).ok().filter(|&s| s < 1 << 22);
+    let texts = match span {
+        Some(span) => {
+            // Labels by offset from the smallest value; the last two slots are `*` and missing.
+            let mut labels: Vec<Option<String>> = vec![None; span + 3];
+            for &v in &present {
+                labels[usize::try_from(v - low).unwrap_or(0)] = label_of(Some(v));
+            }
+            labels[span + 1] = Some(SUPPRESSED_TEXT.to_owned());
+            labels[span + 2] = label_of(None);
+            let star = u32::try_from(span + 1).unwrap_or(u32::MAX);
+            let missing = star + 1;
+            let offsets = raw.i64()?;
+            let index: UInt32Chunked = match &mask {
+                Some(mask) => offsets
+                    .iter()
+                    .zip(mask.iter())
+                    .map(|(v, m)| {
+                        Some(if m == Some(true) {
+                            star
+                        } else {
+                            v.map_or(missing, |v| u32::try_from(v - low).unwrap_or(missing))
+                        })
+                    })
+                    .collect(),
+                None => offsets
+                    .iter()
+                    .map(|v| Some(v.map_or(missing, |v| u32::try_from(v - low).unwrap_or(missing))))
+                    .collect(),
+            };
+            Series::new("__label".into(), labels).take(&index)?
+        }
+        None => {
+            let labels: Vec<Option<String>> = distinct.iter().map(|v| label_of(*v)).collect();
+            let lookup = DataFrame::new_infer_height(vec![
+                Series::new("__key".into(), distinct).into(),
+                Series::new("__label".into(), labels).into(),
+            ])?;
+            let rows = raw.len();
+            let mut frame = DataFrame::new_infer_height(vec![raw.with_name("__key".into())])?;
+            if let Some(mask) = &mask {
+                frame.with_column(mask.clone().with_name("__mask".into()).into_column())?;
+            } else {
+                frame.with_column(Column::new("__mask".into(), vec![false; rows]))?;
+            }
+            let mut args = JoinArgs::new(JoinType::Left);
+            args.maintain_order = MaintainOrderJoin::Left;
+            frame
+                .lazy()
+                .join(lookup.lazy(), [col("__key")], [col("__key")], args)
+                .select([when(col("__mask"))
+                    .then(lit(SUPPRESSED_TEXT))
+                    .otherwise(col("__label"))
+                    .alias("__label")])
+                .collect()?
+                .column("__label")?
+                .as_materialized_series()
+                .clone()
+        }
+    };
+    Ok(texts)
+}
+
 /// The risk of a released frame, read as an outsider reads it: every value as text.
 ///
 /// # Errors
@@ -494,22 +586,13 @@ pub fn measure_frame(
     k: u64,
     l: u64,
 ) -> PolarsResult<Risk> {
-    let text = |name: &str| -> PolarsResult<Vec<Option<String>>> {
-        let c = frame.column(name)?.cast(&DataType::String)?;
-        Ok(c.str()?.iter().map(|v| v.map(str::to_owned)).collect())
-    };
-    let mut people = Interner::default();
-    let person: Vec<u32> = text(PSEUDONYM_COLUMN)?
-        .iter()
-        .map(|v| people.id(v.as_deref()))
-        .collect();
+    // Each column's values interned as they are read: no copy of the text.
     let ids = |name: &str| -> PolarsResult<Vec<u32>> {
+        let c = frame.column(name)?.cast(&DataType::String)?;
         let mut interner = Interner::default();
-        Ok(text(name)?
-            .iter()
-            .map(|v| interner.id(v.as_deref()))
-            .collect())
+        Ok(c.str()?.iter().map(|v| interner.id(v)).collect())
     };
+    let person = ids(PSEUDONYM_COLUMN)?;
     let quasi: Vec<Vec<u32>> = fields
         .iter()
         .filter(|f| f.role == Role::QuasiIdentifier)

@@ -152,6 +152,8 @@ pub struct Source {
     /// Whether rows without an identifier are counted as walk-ins (no person) instead of
     /// quarantined.
     pub walk_ins: bool,
+    /// The cross-walk column: the identifier a row's person is known by, when it holds one.
+    pub crosswalk: Option<String>,
     pub date: Option<DateColumn>,
     pub coded: Vec<CodedColumn>,
     pub text: Vec<NamedColumn>,

@@ -227,6 +227,10 @@ pub struct RawPerson {
     /// and distinct counts but never in persons, instead of being quarantined. Suppression only.
     #[serde(default)]
     pub walk_ins: bool,
+    /// A column holding, on a row, the identifier its person is to be known by (an NIA
+    /// cross-walk of a legacy UI number, a new UI number and a later national ID to the first
+    /// one): where it holds a valid identifier, the row is that person's.
+    pub crosswalk: Option<String>,
 }
 
 /// Identifier schemes that can be validated.

@@ -39,6 +39,8 @@ pub mod columns {
     pub const DATE: &str = "__date";
     /// Person index after pseudonymisation (`UInt32`).
     pub const PERSON: &str = "__person";
+    /// Index into [`super::IngestedSource::crosswalk_ids`] (`UInt32`, null when blank).
+    pub const CROSSWALK_REF: &str = "__xid";
 }
 
 /// Everything ingest produced.
@@ -58,6 +60,8 @@ pub struct IngestedSource {
     pub frame: DataFrame,
     /// Distinct raw person identifiers; `__id` indexes this. Emptied by pseudonymisation.
     pub person_ids: Vec<String>,
+    /// Distinct raw values of the cross-walk column, when the source has one; `__xid` indexes it.
+    pub crosswalk_ids: Vec<String>,
     pub report: SourceReport,
 }
 
@@ -108,6 +112,13 @@ pub struct IdCounts {
     pub kept_invalid: u64,
     /// Rows without an identifier counted as walk-ins (`person.walk_ins = true`).
     pub walk_in_rows: u64,
+    /// Rows counted as the person of their cross-walk identifier (`person.crosswalk`).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub crosswalk_rows: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// Reads every source of the plan.

@@ -34,6 +34,8 @@ struct Mapped<'a> {
 
 enum Kind<'a> {
     Person,
+    /// The cross-walk identifier: a blank is no cross-walk, not a reason to quarantine.
+    Crosswalk,
     Date(crate::config::raw::DateFormat),
     Coded(&'a Domain, &'a crate::config::plan::CodedColumn),
     Text(&'a str),
@@ -46,6 +48,7 @@ impl Mapped<'_> {
     fn field(&self) -> &str {
         match &self.kind {
             Kind::Person => columns::ID_REF,
+            Kind::Crosswalk => columns::CROSSWALK_REF,
             Kind::Date(_) => columns::DATE,
             Kind::Coded(d, _) => &d.name,
             Kind::Text(f) | Kind::Integer(f) | Kind::Day(f) => f,
@@ -153,6 +156,7 @@ pub fn read_source(
 
     // Each column's dictionary is parsed once; rows take their parsed value by their code.
     let mut person_ids = Vec::new();
+    let mut crosswalk_ids = Vec::new();
     let mut notes = Vec::new();
     let mut keep: Vec<Column> = vec![codes.column(columns::ROW).map_err(polars_err)?.clone()];
     for m in &mapped {
@@ -170,6 +174,9 @@ pub fn read_source(
                     .to_owned()
             })
             .collect();
+        if matches!(m.kind, Kind::Crosswalk) {
+            crosswalk_ids.clone_from(&values);
+        }
         let map = value_map(m, values, today, &mut person_ids, &mut notes).map_err(polars_err)?;
         // A missing value takes the extra last entry: its reason, and no value. A missing
         // identifier of a source that counts walk-ins is a blank identifier instead, which
@@ -186,7 +193,7 @@ pub fn read_source(
             .map_err(polars_err)?;
         for c in map.columns().iter().skip(1) {
             let last = if c.name().as_str() == m.why() {
-                if walk_in || matches!(m.kind, Kind::Day(_)) {
+                if walk_in || matches!(m.kind, Kind::Day(_) | Kind::Crosswalk) {
                     AnyValue::Null
                 } else {
                     AnyValue::UInt32(u32::from(Reason::MissingValue.code()))
@@ -293,6 +300,7 @@ pub fn read_source(
         IngestedSource {
             frame: good,
             person_ids,
+            crosswalk_ids,
             report,
         },
         quarantined,
@@ -316,6 +324,7 @@ fn mapped_columns<'a>(
     };
     // Without a single configured column, the first row is data, not a header: it is never shown.
     let wanted: Vec<&str> = std::iter::once(source.person_column.as_str())
+        .chain(source.crosswalk.iter().map(String::as_str))
         .chain(source.date.iter().map(|d| d.column.as_str()))
         .chain(source.coded.iter().map(|c| c.column.as_str()))
         .chain(source.text.iter().map(|c| c.column.as_str()))
@@ -351,6 +360,13 @@ fn mapped_columns<'a>(
         raw: "__id_raw".into(),
         kind: Kind::Person,
     }];
+    if let Some(c) = &source.crosswalk {
+        mapped.push(Mapped {
+            header: find(c)?,
+            raw: "__xid_raw".into(),
+            kind: Kind::Crosswalk,
+        });
+    }
     if let Some(d) = &source.date {
         mapped.push(Mapped {
             header: find(&d.column)?,
@@ -486,7 +502,7 @@ fn value_map(
             (Series::new(m.field().into(), codes), why)
         }
         // Identifiers and text fields become the index of their distinct value.
-        Kind::Person | Kind::Text(_) => {
+        Kind::Person | Kind::Crosswalk | Kind::Text(_) => {
             let index: Vec<Option<u32>> =
                 (0..values.len()).map(|i| u32::try_from(i).ok()).collect();
             let why: Vec<Option<u32>> = vec![None; values.len()];

@@ -215,6 +215,27 @@ pub fn apply_linked(
         })
         .collect();
 
+    // The cross-walk columns' distinct values, checked the same way.
+    let crosswalks: Vec<Vec<Checked>> = sources
+        .iter()
+        .zip(plan_sources)
+        .map(|(s, plan_source)| {
+            s.crosswalk_ids
+                .par_iter()
+                .map(|raw| {
+                    let id = normalise_identifier(raw);
+                    if id.is_empty() || plan_source.missing_ids.contains(&id) {
+                        return (id, Some(Reason::MissingPersonId), None);
+                    }
+                    match classify(&id, &plan_source.id_types) {
+                        Verdict::Valid(kind) => (id, None, Some(kind)),
+                        Verdict::Invalid(reason) => (id, Some(reason), None),
+                    }
+                })
+                .collect()
+        })
+        .collect();
+
     let keep_invalid = settings.invalid_ids == InvalidIds::Keep;
     let accepted = |reason: Option<Reason>| {
         reason.is_none() || (keep_invalid && reason != Some(Reason::MissingPersonId))
@@ -231,7 +252,23 @@ pub fn apply_linked(
                 .collect()
         })
         .collect();
-    let mut pseudonyms: Vec<u128> = tags.iter().flatten().flatten().copied().collect();
+    // A cross-walk identifier counts only when valid: it decides whose a row is.
+    let crosswalk_tags: Vec<Vec<Option<u128>>> = crosswalks
+        .iter()
+        .map(|checks| {
+            checks
+                .par_iter()
+                .map(|(id, reason, _)| reason.is_none().then(|| tag(&prefix, id)))
+                .collect()
+        })
+        .collect();
+    let mut pseudonyms: Vec<u128> = tags
+        .iter()
+        .chain(&crosswalk_tags)
+        .flatten()
+        .flatten()
+        .copied()
+        .collect();
     pseudonyms.par_sort_unstable();
     pseudonyms.dedup();
     let person_of = |tag: &u128| {
@@ -250,6 +287,7 @@ pub fn apply_linked(
             let pairs: Vec<(u32, u128)> = checked
                 .iter()
                 .zip(&tags)
+                .chain(crosswalks.iter().zip(&crosswalk_tags))
                 .flat_map(|(checks, tags)| checks.iter().zip(tags))
                 .filter_map(|((id, _, _), t)| t.map(|t| (id, t)))
                 .collect::<Vec<_>>()
@@ -264,15 +302,22 @@ pub fn apply_linked(
         .collect();
 
     let mut keyed = Vec::with_capacity(sources.len());
-    for (((source, checks), tags), plan_source) in sources
+    for ((((source, checks), tags), crosswalk), plan_source) in sources
         .into_iter()
         .zip(&checked)
         .zip(&tags)
+        .zip(&crosswalk_tags)
         .zip(plan_sources)
     {
         let mut report = source.report;
         report.ids = count_ids(checks, keep_invalid);
         let persons: Vec<Option<u32>> = tags.par_iter().map(|t| t.map(|t| person_of(&t))).collect();
+        let crosswalk: Option<Vec<Option<u32>>> = plan_source.crosswalk.as_ref().map(|_| {
+            crosswalk
+                .par_iter()
+                .map(|t| t.map(|t| person_of(&t)))
+                .collect()
+        });
         // A walk-in's row stays, with no person.
         let walk_in = |reason: Option<Reason>| {
             plan_source.walk_ins && reason == Some(Reason::MissingPersonId)
@@ -285,13 +330,18 @@ pub fn apply_linked(
                     .map(|r| u32::from(r.code()))
             })
             .collect();
-        let frame =
-            key_frame(source.frame, persons, whys, &report, &mut quarantine).map_err(|e| {
-                PseudonymiseError::Frame {
-                    source_name: report.name.clone(),
-                    message: crate::scrub::scrub(&e.to_string()),
-                }
-            })?;
+        let frame = key_frame(
+            source.frame,
+            persons,
+            whys,
+            crosswalk,
+            &mut report,
+            &mut quarantine,
+        )
+        .map_err(|e| PseudonymiseError::Frame {
+            source_name: report.name.clone(),
+            message: crate::scrub::scrub(&e.to_string()),
+        })?;
         // Persons in usable rows only: one whose every row was quarantined is in no table.
         let person = frame.column(columns::PERSON).ok();
         let walk_ins = person.map_or(0, Column::null_count);
@@ -317,7 +367,8 @@ pub fn apply_linked(
             linkable_across_releases: !key.is_ephemeral(),
             invalid_ids: settings.invalid_ids,
             note: "legacy and 2021 UI numbers and a later national ID of one person are different \
-                   identifiers and get different pseudonyms unless a cross-walk is applied upstream",
+                   identifiers and get different pseudonyms unless the source's cross-walk column \
+                   (person.crosswalk) maps them to one",
         },
     })
 }
@@ -367,21 +418,36 @@ fn count_ids(checks: &[Checked], keep_invalid: bool) -> IdCounts {
     c
 }
 
-/// Replaces `__id` by `__person` and moves rows with a rejected identifier to the quarantine.
+/// Replaces `__id` (and `__xid`) by `__person` and moves rows with a rejected identifier to the
+/// quarantine. A row whose cross-walk identifier is valid is that identifier's person, whatever
+/// its own identifier.
 fn key_frame(
     frame: DataFrame,
     persons: Vec<Option<u32>>,
     whys: Vec<Option<u32>>,
-    report: &SourceReport,
+    crosswalk: Option<Vec<Option<u32>>>,
+    report: &mut SourceReport,
     quarantine: &mut Quarantine,
 ) -> PolarsResult<DataFrame> {
     // The identifier column holds the index of each row's distinct raw value: a gather.
     let index = frame.column(columns::ID_REF)?.u32()?.clone();
-    let person = Series::new(columns::PERSON.into(), persons).take(&index)?;
-    let why = Series::new("__why".into(), whys).take(&index)?;
+    let mut person = Series::new(columns::PERSON.into(), persons).take(&index)?;
+    let mut why = Series::new("__why".into(), whys).take(&index)?;
     let mut joined = frame.drop(columns::ID_REF)?;
-    joined.with_column(person.into_column())?;
-    joined.with_column(why.into_column())?;
+    if let Some(crosswalk) = crosswalk {
+        let x = joined.column(columns::CROSSWALK_REF)?.u32()?.clone();
+        let linked = Series::new("__linked".into(), crosswalk).take(&x)?;
+        let from_crosswalk = linked.is_not_null();
+        report.ids.crosswalk_rows = from_crosswalk.sum().map_or(0, u64::from);
+        person = linked.zip_with(&from_crosswalk, &person)?;
+        why = why.zip_with(
+            &!&from_crosswalk,
+            &Series::full_null("__why".into(), why.len(), why.dtype()),
+        )?;
+        joined = joined.drop(columns::CROSSWALK_REF)?;
+    }
+    joined.with_column(person.with_name(columns::PERSON.into()).into_column())?;
+    joined.with_column(why.with_name("__why".into()).into_column())?;
     let bad = joined
         .clone()
         .lazy()

@@ -91,7 +91,8 @@ impl MicrodataEntry {
                        and context, by any party that holds them; without the key a pseudonym \
                        cannot be computed or reversed. Legacy and 2021 UI numbers and a later \
                        national ID of one person are different identifiers, so different \
-                       pseudonyms, unless the export maps them to one upstream",
+                       pseudonyms, unless the source's cross-walk column (person.crosswalk) \
+                       maps them to one",
             },
             quasi_identifiers: named(Role::QuasiIdentifier),
             sensitive: named(Role::Sensitive).into_iter().next(),

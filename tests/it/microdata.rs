@@ -423,3 +423,47 @@ fn a_tampered_file_fails_the_audit_on_k_even_with_its_hash_fixed() -> TestResult
     assert!(text.contains("not 3-anonymous"), "{text}");
     Ok(())
 }
+
+#[test]
+fn a_crosswalk_column_links_a_persons_legacy_ui_new_ui_and_national_id() -> TestResult {
+    let tmp = tempfile::tempdir()?;
+    // One woman under a legacy UI number, then a 2021 UI number, then a national ID, the
+    // export's cross-walk column giving her first identifier; and another client.
+    std::fs::write(
+        tmp.path().join("cases.csv"),
+        "日期,證號,原證號,性別\n\
+         114/01/05,AB23456789,,女\n\
+         114/02/05,A900207177,AB23456789,女\n\
+         114/03/05,A123456789,ab23456789,女\n\
+         114/03/06,E100000005,,女\n\
+         114/03/07,A800000014,A800000000,男\n",
+    )?;
+    let pipeline = |crosswalk: &str| {
+        format!(
+            "[release]\nname = \"x\"\nperiod = {{ start = \"2025-01-01\", end = \"2025-06-30\" }}\n\n\
+             [sources.cases]\npath = \"cases.csv\"\nperson = {{ column = \"證號\"{crosswalk} }}\n\
+             date = {{ column = \"日期\" }}\n\n[sources.cases.columns]\ngender = \"性別\"\n\n\
+             [domains.gender]\nlabel = {{ zh = \"性別\", en = \"Gender\" }}\n\
+             codes = [{{ code = \"F\", zh = \"女\", en = \"Female\" }}, {{ code = \"M\", zh = \"男\", en = \"Male\" }}]\n\n\
+             [tables.t]\nsource = \"cases\"\nby = [\"gender\"]\nmeasures = [\"persons\"]\n\n\
+             [publish]\ndir = \"out\"\n"
+        )
+    };
+    let persons =
+        |text: String, name: &str| -> Result<serde_json::Value, Box<dyn std::error::Error>> {
+            let path = tmp.path().join(name);
+            std::fs::write(&path, text)?;
+            let o = privstat(["check".as_ref(), path.as_os_str(), "--json".as_ref()]);
+            assert!(o.status.success(), "{}", stderr(&o));
+            let v: serde_json::Value = serde_json::from_slice(&o.stdout)?;
+            Ok(v["sources"][0]["ids"].clone())
+        };
+    let with = persons(pipeline(", crosswalk = \"原證號\""), "with.toml")?;
+    let without = persons(pipeline(""), "without.toml")?;
+    assert_eq!(without["distinct_persons"], 5, "{without}");
+    assert_eq!(with["distinct_persons"], 3, "{with}");
+    // The two rows linked by a valid cross-walk identifier; the invalid one is ignored, so that
+    // row stays its own identifier's.
+    assert_eq!(with["crosswalk_rows"], 2, "{with}");
+    Ok(())
+}

@@ -169,6 +169,9 @@ impl Checker<'_> {
         if let Some(d) = &raw.date {
             used.push(&d.column);
         }
+        if let Some(c) = &raw.person.crosswalk {
+            used.push(c);
+        }
         for (field, column) in &raw.columns {
             match (column, domain_index.get(field)) {
                 (RawColumn::Coded(column), Some(&domain)) => {
@@ -285,6 +288,7 @@ impl Checker<'_> {
             sheet,
             person_column: raw.person.column.clone(),
             walk_ins: raw.person.walk_ins,
+            crosswalk: raw.person.crosswalk.clone(),
             missing_ids: match &raw.person.missing {
                 Some(tokens) => tokens.iter().map(String::as_str).collect::<Vec<_>>(),
                 None => DEFAULT_MISSING_IDS.to_vec(),

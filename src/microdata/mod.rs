@@ -225,12 +225,18 @@ pub fn build(keyed: &Keyed, plan: &Plan, spec: &MicrodataSpec) -> Result<Shared,
         })
         .collect::<PolarsResult<_>>()
         .map_err(|e| internal(&e))?;
+    // The sensitive value as it is released (a group when it is released grouped), as an id.
     let raw_sensitive: Option<Vec<u32>> = sensitive
-        .map(|_| {
+        .map(|f| {
+            let g = generaliser(f, f.levels[0], spec.reference, &plan.domains);
+            let mut ids: HashMap<Option<i64>, u32> = HashMap::new();
             distinct.column("__sensitive").and_then(|c| {
                 c.i64().map(|c| {
                     c.iter()
-                        .map(|v| u32::try_from(v.unwrap_or(-1)).unwrap_or(u32::MAX))
+                        .map(|v| {
+                            let next = u32::try_from(ids.len()).unwrap_or(u32::MAX);
+                            *ids.entry(g(v)).or_insert(next)
+                        })
                         .collect()
                 })
             })

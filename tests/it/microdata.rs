@@ -467,3 +467,35 @@ fn a_crosswalk_column_links_a_persons_legacy_ui_new_ui_and_national_id() -> Test
     assert_eq!(with["crosswalk_rows"], 2, "{with}");
     Ok(())
 }
+
+#[test]
+fn a_sensitive_field_released_grouped_is_diverse_in_its_groups() -> TestResult {
+    let tmp = tempfile::tempdir()?;
+    let pipeline = copy(
+        tmp.path(),
+        "grouped.toml",
+        &[
+            ("work_area = \"keep\"", "work_area = \"group\""),
+            (
+                "{ code = \"awareness\", zh = \"落實觀念宣導\", en = \"Promotion of awareness\" },\n]",
+                "{ code = \"awareness\", zh = \"落實觀念宣導\", en = \"Promotion of awareness\" },\n]\n\
+                 groups = [{ code = \"FAMILY\", zh = \"家庭\", en = \"Family\", members = [\"childcare\", \"safety\"] }]",
+            ),
+        ],
+    )?;
+    let dir = publish(
+        &pipeline.display().to_string(),
+        &tmp.path().join("out"),
+        None,
+    )?;
+    let rows = records(&dir.join("case_records.csv"))?;
+    assert!(rows.iter().any(|r| r["work_area"] == "FAMILY"));
+    assert!(
+        rows.iter()
+            .all(|r| r["work_area"] != "safety" && r["work_area"] != "childcare")
+    );
+    let c = classes(&rows);
+    assert!(c.sizes.iter().all(|&n| n >= 3));
+    assert_eq!(c.not_diverse, 0, "diverse in the values as published");
+    Ok(())
+}

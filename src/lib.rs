@@ -2,7 +2,9 @@
 //!
 //! A pipeline file (see `pipelines/`) drives five stages, each a module:
 //! [`ingest`] raw exports → [`pseudonymise`] identifiers → [`tabulate`] persons and person-times over
-//! the public key domain → [`protect`] the cells → [`publish`] the release, atomically.
+//! the public key domain → [`protect`] the cells → [`publish`] the release, atomically. A release of
+//! record-level outputs goes from [`pseudonymise`] to [`microdata`] (k-anonymous and ℓ-diverse
+//! over persons, under a data-sharing agreement's pseudonyms) and then to [`publish`].
 
 pub mod attacker;
 pub mod audit;

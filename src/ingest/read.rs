@@ -405,6 +405,15 @@ fn mapped_columns<'a>(
     Ok(mapped)
 }
 
+/// The quarantine reason of a date that cannot be read.
+fn date_reason(problem: DateProblem) -> Reason {
+    match problem {
+        DateProblem::Unrecognised => Reason::DateUnrecognised,
+        DateProblem::Impossible => Reason::DateImpossible,
+        DateProblem::OutOfRange => Reason::DateOutOfRange,
+    }
+}
+
 /// The map from each distinct raw value of one column to its parsed value or quarantine reason.
 fn value_map(
     m: &Mapped<'_>,
@@ -429,11 +438,7 @@ fn value_map(
                     }
                     Err(problem) => {
                         days.push(None);
-                        why.push(reason(match problem {
-                            DateProblem::Unrecognised => Reason::DateUnrecognised,
-                            DateProblem::Impossible => Reason::DateImpossible,
-                            DateProblem::OutOfRange => Reason::DateOutOfRange,
-                        }));
+                        why.push(reason(date_reason(problem)));
                         ambiguous.push(0);
                     }
                 }
@@ -458,14 +463,7 @@ fn value_map(
                     }
                     match parse_date(v, crate::config::raw::DateFormat::Auto, today) {
                         Ok(p) => (i32::try_from((p.date - epoch).num_days()).ok(), None),
-                        Err(problem) => (
-                            None,
-                            reason(match problem {
-                                DateProblem::Unrecognised => Reason::DateUnrecognised,
-                                DateProblem::Impossible => Reason::DateImpossible,
-                                DateProblem::OutOfRange => Reason::DateOutOfRange,
-                            }),
-                        ),
+                        Err(problem) => (None, reason(date_reason(problem))),
                     }
                 })
                 .unzip();

@@ -375,29 +375,33 @@ mod tests {
         (0..n).collect()
     }
 
+    /// Two quasi-identifiers, each released as it is.
+    fn kept_pair() -> [Axis; 2] {
+        [
+            Axis {
+                levels: vec![keep(100)],
+            },
+            Axis {
+                levels: vec![keep(100)],
+            },
+        ]
+    }
+
+    fn targets(k: u64, l: u64, max_suppressed_share: f64) -> Targets {
+        Targets {
+            k,
+            l,
+            max_suppressed_share,
+        }
+    }
+
     #[test]
     fn a_lone_person_is_suppressed_on_the_identifying_value_only() {
         // Three persons share (1, 10); (1, 77) and (1, 78) are alone, and merge into a class of
         // two when their second value is suppressed.
         let pop = population(&[(1, 10, 0), (1, 10, 1), (1, 10, 0), (1, 77, 0), (1, 78, 1)]);
-        let axes = [
-            Axis {
-                levels: vec![keep(100)],
-            },
-            Axis {
-                levels: vec![keep(100)],
-            },
-        ];
-        let d = search(
-            &pop,
-            &axes,
-            Targets {
-                k: 2,
-                l: 1,
-                max_suppressed_share: 1.0,
-            },
-        )
-        .expect("reachable");
+        let axes = kept_pair();
+        let d = search(&pop, &axes, targets(2, 1, 1.0)).expect("reachable");
         assert_eq!(d.masks, vec![0, 0, 0, 0b10, 0b10]);
         assert!((d.loss - 2.0).abs() < 1e-9);
     }
@@ -422,16 +426,7 @@ mod tests {
                 levels: vec![keep(100)],
             },
         ];
-        let d = search(
-            &pop,
-            &axes,
-            Targets {
-                k: 3,
-                l: 2,
-                max_suppressed_share: 0.5,
-            },
-        )
-        .expect("reachable");
+        let d = search(&pop, &axes, targets(3, 2, 0.5)).expect("reachable");
         assert_eq!(d.levels, vec![1, 0]);
         assert!(d.masks.iter().all(|&m| m == 0));
     }
@@ -439,24 +434,9 @@ mod tests {
     #[test]
     fn too_few_persons_cannot_reach_k_and_the_culprit_is_named() {
         let pop = population(&[(1, 10, 0), (2, 10, 1)]);
-        let axes = [
-            Axis {
-                levels: vec![keep(100)],
-            },
-            Axis {
-                levels: vec![keep(100)],
-            },
-        ];
-        let e = search(
-            &pop,
-            &axes,
-            Targets {
-                k: 3,
-                l: 1,
-                max_suppressed_share: 1.0,
-            },
-        )
-        .expect_err("two persons cannot make a class of three");
+        let axes = kept_pair();
+        let e = search(&pop, &axes, targets(3, 1, 1.0))
+            .expect_err("two persons cannot make a class of three");
         assert_eq!(e.unsafe_coarsest, 2);
         assert_eq!(e.unsafe_without, vec![2, 2]);
     }
@@ -473,24 +453,8 @@ mod tests {
             (1, 20, 2),
             (1, 20, 3),
         ]);
-        let axes = [
-            Axis {
-                levels: vec![keep(100)],
-            },
-            Axis {
-                levels: vec![keep(100)],
-            },
-        ];
-        let d = search(
-            &pop,
-            &axes,
-            Targets {
-                k: 3,
-                l: 2,
-                max_suppressed_share: 1.0,
-            },
-        )
-        .expect("reachable");
+        let axes = kept_pair();
+        let d = search(&pop, &axes, targets(3, 2, 1.0)).expect("reachable");
         assert!(d.masks[..3].iter().all(|&m| m != 0), "{:?}", d.masks);
     }
 
@@ -509,16 +473,7 @@ mod tests {
         let axes = [Axis {
             levels: vec![keep(100)],
         }];
-        let d = search(
-            &pop,
-            &axes,
-            Targets {
-                k: 3,
-                l: 1,
-                max_suppressed_share: 1.0,
-            },
-        )
-        .expect("reachable");
+        let d = search(&pop, &axes, targets(3, 1, 1.0)).expect("reachable");
         assert!(d.masks.iter().all(|&m| m != 0), "{:?}", d.masks);
     }
 }

@@ -142,6 +142,19 @@ fn is_excel_number(id: &str) -> bool {
 /// A distinct raw identifier after checking: canonical form, rejection reason, kind when valid.
 type Checked = (String, Option<Reason>, Option<IdKind>);
 
+/// Canonicalises one distinct raw identifier and checks it against the source's accepted schemes
+/// and missing-value tokens.
+fn check(raw: &str, source: &Source) -> Checked {
+    let id = normalise_identifier(raw);
+    if id.is_empty() || source.missing_ids.contains(&id) {
+        return (id, Some(Reason::MissingPersonId), None);
+    }
+    match classify(&id, &source.id_types) {
+        Verdict::Valid(kind) => (id, None, Some(kind)),
+        Verdict::Invalid(reason) => (id, Some(reason), None),
+    }
+}
+
 /// Errors of this stage.
 #[derive(Debug, thiserror::Error)]
 pub enum PseudonymiseError {
@@ -193,47 +206,19 @@ pub fn apply_linked(
     } = ingested;
 
     // Classify each distinct raw value once; keep canonical forms of accepted ones.
+    // Each source's distinct identifiers, and its cross-walk column's, checked the same way.
+    let check_all = |raws: &[String], plan_source: &Source| -> Vec<Checked> {
+        raws.par_iter().map(|raw| check(raw, plan_source)).collect()
+    };
     let checked: Vec<Vec<Checked>> = sources
         .iter()
         .zip(plan_sources)
-        .map(|(s, plan_source)| {
-            let accepted = &plan_source.id_types;
-            let missing = &plan_source.missing_ids;
-            s.person_ids
-                .par_iter()
-                .map(|raw| {
-                    let id = normalise_identifier(raw);
-                    if id.is_empty() || missing.contains(&id) {
-                        return (id, Some(Reason::MissingPersonId), None);
-                    }
-                    match classify(&id, accepted) {
-                        Verdict::Valid(kind) => (id, None, Some(kind)),
-                        Verdict::Invalid(reason) => (id, Some(reason), None),
-                    }
-                })
-                .collect()
-        })
+        .map(|(s, plan_source)| check_all(&s.person_ids, plan_source))
         .collect();
-
-    // The cross-walk columns' distinct values, checked the same way.
     let crosswalks: Vec<Vec<Checked>> = sources
         .iter()
         .zip(plan_sources)
-        .map(|(s, plan_source)| {
-            s.crosswalk_ids
-                .par_iter()
-                .map(|raw| {
-                    let id = normalise_identifier(raw);
-                    if id.is_empty() || plan_source.missing_ids.contains(&id) {
-                        return (id, Some(Reason::MissingPersonId), None);
-                    }
-                    match classify(&id, &plan_source.id_types) {
-                        Verdict::Valid(kind) => (id, None, Some(kind)),
-                        Verdict::Invalid(reason) => (id, Some(reason), None),
-                    }
-                })
-                .collect()
-        })
+        .map(|(s, plan_source)| check_all(&s.crosswalk_ids, plan_source))
         .collect();
 
     let keep_invalid = settings.invalid_ids == InvalidIds::Keep;

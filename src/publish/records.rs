@@ -135,21 +135,19 @@ pub fn dictionary_rows(shared: &Shared, plan: &Plan) -> Vec<[String; 6]> {
             shared.context
         ),
     ]];
+    // The output's declaration: its fields' origins, its source (typed fields' labels), its
+    // reference day.
+    let output = plan.microdata.iter().find(|m| m.name == shared.name);
+    let source = output.map(|m| &plan.sources[m.source]);
+    let reference = output
+        .and_then(|m| m.reference)
+        .map_or_else(String::new, |d| d.to_string());
     for f in &shared.fields {
-        let spec = plan
-            .microdata
-            .iter()
-            .find(|m| m.name == shared.name)
-            .and_then(|m| m.fields.iter().find(|x| x.name == f.name));
+        let spec = output.and_then(|m| m.fields.iter().find(|x| x.name == f.name));
         let domain = spec.and_then(|s| match s.origin {
             FieldOrigin::Coded(d) => Some(&plan.domains[d]),
             _ => None,
         });
-        let source = plan
-            .microdata
-            .iter()
-            .find(|m| m.name == shared.name)
-            .map(|m| &plan.sources[m.source]);
         let declared = source.and_then(|s| {
             s.dates
                 .iter()
@@ -176,12 +174,7 @@ pub fn dictionary_rows(shared: &Shared, plan: &Plan) -> Vec<[String; 6]> {
             (Level::HalfYear, _) => "half year, YYYY-Hn".to_owned(),
             (Level::Year, _) => "year, YYYY".to_owned(),
             (Level::Age5 | Level::Age10, _) => format!(
-                "age in completed years at {}, in bands of {} (`35-39`); empty when unknown",
-                plan.microdata
-                    .iter()
-                    .find(|m| m.name == shared.name)
-                    .and_then(|m| m.reference)
-                    .map_or_else(String::new, |d| d.to_string()),
+                "age in completed years at {reference}, in bands of {} (`35-39`); empty when unknown",
                 if f.level == Level::Age5 { 5 } else { 10 }
             ),
             (Level::Group, None) => "group".to_owned(),

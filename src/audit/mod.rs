@@ -36,7 +36,7 @@ use crate::attacker::rules::{self, Rank, int_width};
 use crate::attacker::system::{Shape, System};
 use crate::config::raw::{ProtectionMethod, Zeros};
 use protection::{check_intervals, check_threshold};
-use read::{Manifest, TextFrame};
+use read::{Manifest, TextColumns, TextFrame};
 use tables::{dictionary_columns, read_table};
 
 /// How bad a finding is.
@@ -412,17 +412,22 @@ fn scan_identifiers(dir: &Path, manifest: &Manifest, report: &mut Report) {
         let path = dir.join(&name);
         let mut found: Vec<(usize, scan::Shape)> = Vec::new();
         if name.ends_with(".parquet") {
-            let Ok(frame) = TextFrame::read(&path) else {
+            let Ok(frame) = TextColumns::read(&path) else {
                 continue;
             };
-            for c in &frame.columns {
+            for c in &frame.names {
                 found.extend(scan::shapes_in(c).into_iter().map(|s| (1, s)));
             }
-            for (i, row) in frame.rows.iter().enumerate() {
-                for value in row.iter().flatten() {
-                    found.extend(scan::shapes_in(value).into_iter().map(|s| (i + 2, s)));
+            // Column by column (a register-sized file is never copied into rows), then in the
+            // order of the file: row by row, columns in order.
+            for values in &frame.columns {
+                for (i, value) in values.iter().enumerate() {
+                    if let Some(value) = value {
+                        found.extend(scan::shapes_in(value).into_iter().map(|s| (i + 2, s)));
+                    }
                 }
             }
+            found.sort_by_key(|&(line, _)| line);
         } else if name.ends_with(".xlsx") {
             // A workbook is compressed: its cells are scanned, sheet after sheet.
             let Ok(lines) = workbook_lines(&path) else {

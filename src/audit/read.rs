@@ -110,7 +110,8 @@ pub const CODELIST_COLUMNS: [&str; 6] = [
     "parent",
 ];
 
-/// A published file as rows of optional text, with its column names.
+/// A published file as rows of optional text, with its column names: for the small files of a
+/// release (tables, dictionary, code lists).
 pub struct TextFrame {
     pub columns: Vec<String>,
     pub rows: Vec<Vec<Option<String>>>,
@@ -122,55 +123,87 @@ impl TextFrame {
     /// # Errors
     /// The reader's message when the file cannot be read.
     pub fn read(path: &Path) -> Result<Self, String> {
-        let is_parquet = path.extension().is_some_and(|e| e == "parquet");
-        let frame = if is_parquet {
-            let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
-            ParquetReader::new(file).finish()
-        } else {
-            let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
-            let body = bytes
-                .strip_prefix(b"\xEF\xBB\xBF")
-                .unwrap_or(&bytes)
-                .to_vec();
-            CsvReadOptions::default()
-                .with_has_header(true)
-                .with_infer_schema_length(Some(0))
-                .into_reader_with_file_handle(std::io::Cursor::new(body))
-                .finish()
-        }
-        .map_err(|e| crate::scrub::scrub(&e.to_string()))?;
-        let columns: Vec<String> = frame
-            .get_column_names()
-            .iter()
-            .map(|c| c.to_string())
-            .collect();
-        let mut text_columns = Vec::with_capacity(columns.len());
-        for c in frame.columns() {
-            let s = c
-                .as_materialized_series()
-                .cast(&DataType::String)
-                .map_err(|e| crate::scrub::scrub(&e.to_string()))?;
-            let ca = s
-                .str()
-                .map_err(|e| crate::scrub::scrub(&e.to_string()))?
-                .clone();
-            text_columns.push(ca);
-        }
-        let rows = (0..frame.height())
+        let text = TextColumns::read(path)?;
+        let rows = (0..text.height)
             .map(|i| {
-                text_columns
+                text.columns
                     .iter()
                     .map(|ca| ca.get(i).map(str::to_owned))
                     .collect()
             })
             .collect();
-        Ok(Self { columns, rows })
+        Ok(Self {
+            columns: text.names,
+            rows,
+        })
     }
 
     /// Index of a column by name.
     #[must_use]
     pub fn column(&self, name: &str) -> Option<usize> {
         self.columns.iter().position(|c| c == name)
+    }
+}
+
+/// A published file as columns of text, each value read in place: for files as long as a register
+/// (record-level outputs), where a text per value would cost ten times the file.
+pub struct TextColumns {
+    pub names: Vec<String>,
+    pub columns: Vec<StringChunked>,
+    pub height: usize,
+}
+
+impl TextColumns {
+    /// Reads a CSV (every column as text, a byte-order mark tolerated) or Parquet file.
+    ///
+    /// # Errors
+    /// The reader's message when the file cannot be read.
+    pub fn read(path: &Path) -> Result<Self, String> {
+        let is_parquet = path.extension().is_some_and(|e| e == "parquet");
+        let frame = if is_parquet {
+            let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+            ParquetReader::new(file).finish()
+        } else {
+            let mut bytes = std::fs::read(path).map_err(|e| e.to_string())?;
+            if bytes.starts_with(b"\xEF\xBB\xBF") {
+                bytes.drain(..3);
+            }
+            CsvReadOptions::default()
+                .with_has_header(true)
+                .with_infer_schema_length(Some(0))
+                .into_reader_with_file_handle(std::io::Cursor::new(bytes))
+                .finish()
+        }
+        .map_err(|e| crate::scrub::scrub(&e.to_string()))?;
+        let names = frame
+            .get_column_names()
+            .iter()
+            .map(|c| c.to_string())
+            .collect();
+        let columns = frame
+            .columns()
+            .iter()
+            .map(|c| {
+                let s = c
+                    .as_materialized_series()
+                    .cast(&DataType::String)
+                    .map_err(|e| crate::scrub::scrub(&e.to_string()))?;
+                s.str()
+                    .map(|ca| ca.rechunk().into_owned())
+                    .map_err(|e| crate::scrub::scrub(&e.to_string()))
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Self {
+            names,
+            columns,
+            height: frame.height(),
+        })
+    }
+
+    /// Index of a column by name.
+    #[must_use]
+    pub fn column(&self, name: &str) -> Option<usize> {
+        self.names.iter().position(|c| c == name)
     }
 }
 

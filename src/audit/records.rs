@@ -39,7 +39,7 @@ pub(super) fn check_microdata(
             .collect();
         for f in m.files.iter().filter(|f| is_plain_name(&f.name)) {
             let name = f.name.as_str();
-            let frame = match TextFrame::read(&dir.join(name)) {
+            let frame = match TextColumns::read(&dir.join(name)) {
                 Ok(frame) => frame,
                 Err(e) => {
                     report.fail(
@@ -52,7 +52,7 @@ pub(super) fn check_microdata(
                 }
             };
             if frame
-                .columns
+                .names
                 .iter()
                 .map(String::as_str)
                 .ne(declared.iter().copied())
@@ -63,13 +63,13 @@ pub(super) fn check_microdata(
                     Some(1),
                     format!(
                         "columns are `{}`, the manifest declares `{}`",
-                        frame.columns.join(","),
+                        frame.names.join(","),
                         declared.join(",")
                     ),
                 );
                 continue;
             }
-            for c in &frame.columns {
+            for c in &frame.names {
                 if !dictionary.get(&m.name).is_some_and(|cols| cols.contains(c)) {
                     report.fail(
                         Check::Dictionary,
@@ -79,20 +79,16 @@ pub(super) fn check_microdata(
                     );
                 }
             }
-            if frame.rows.len() as u64 != m.records {
+            if frame.height as u64 != m.records {
                 report.fail(
                     Check::Microdata,
                     Some(name),
                     None,
-                    format!(
-                        "{} records, the manifest says {}",
-                        frame.rows.len(),
-                        m.records
-                    ),
+                    format!("{} records, the manifest says {}", frame.height, m.records),
                 );
             }
-            for (i, row) in frame.rows.iter().enumerate() {
-                let pseudonym = row[0].as_deref().unwrap_or("");
+            for (i, pseudonym) in frame.columns[0].iter().enumerate() {
+                let pseudonym = pseudonym.unwrap_or("");
                 if pseudonym.len() != 32
                     || !pseudonym
                         .bytes()
@@ -105,13 +101,15 @@ pub(super) fn check_microdata(
                         "the pseudonym is not 32 lower-case hexadecimal digits".into(),
                     );
                 }
-                for (c, value) in row.iter().enumerate().skip(1) {
-                    if value.as_deref().is_some_and(|v| EXACT_DATE.is_match(v)) {
+            }
+            for (column, values) in frame.names.iter().zip(&frame.columns).skip(1) {
+                for (i, value) in values.iter().enumerate() {
+                    if value.is_some_and(|v| EXACT_DATE.is_match(v)) {
                         report.fail(
                             Check::Microdata,
                             Some(name),
                             Some(i + 2),
-                            format!("column `{}` holds an exact date", frame.columns[c]),
+                            format!("column `{column}` holds an exact date"),
                         );
                     }
                 }
@@ -122,15 +120,11 @@ pub(super) fn check_microdata(
 }
 
 /// k and ℓ over persons, as the manifest promises them.
-fn check_anonymity(m: &read::Microdata, frame: &TextFrame, name: &str, report: &mut Report) {
+fn check_anonymity(m: &read::Microdata, frame: &TextColumns, name: &str, report: &mut Report) {
     let column = |field: &str| frame.column(field);
     let ids = |c: usize| -> Vec<u32> {
         let mut interner = Interner::default();
-        frame
-            .rows
-            .iter()
-            .map(|r| interner.id(r[c].as_deref()))
-            .collect()
+        frame.columns[c].iter().map(|v| interner.id(v)).collect()
     };
     let mut quasi = Vec::new();
     for q in &m.quasi_identifiers {

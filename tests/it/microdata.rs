@@ -425,6 +425,86 @@ fn a_tampered_file_fails_the_audit_on_k_even_with_its_hash_fixed() -> TestResult
 }
 
 #[test]
+fn the_audit_reads_every_record_of_both_files_and_names_the_line_of_what_it_finds() -> TestResult {
+    use polars::prelude::*;
+    let tmp = tempfile::tempdir()?;
+    let dir = publish(PIPELINE, tmp.path(), None)?;
+    // The last record of the CSV gets an ID for a pseudonym and an exact date for an origin; the
+    // last of the Parquet file an ID for a pseudonym. Hashes are left: the checksums fail too.
+    let csv = dir.join("case_records.csv");
+    let text = std::fs::read_to_string(&csv)?;
+    let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+    let header: Vec<&str> = lines[0].trim_start_matches('\u{feff}').split(',').collect();
+    let origin = header
+        .iter()
+        .position(|c| *c == "origin")
+        .ok_or("no origin")?;
+    let last = lines.len();
+    let mut cells: Vec<String> = lines[last - 1].split(',').map(str::to_owned).collect();
+    cells[0] = "A123456789".into();
+    cells[origin] = "2025-03-14".into();
+    lines[last - 1] = cells.join(",");
+    std::fs::write(&csv, format!("{}\n", lines.join("\n")))?;
+    let parquet = dir.join("case_records.parquet");
+    let mut frame = ParquetReader::new(std::fs::File::open(&parquet)?).finish()?;
+    let first = frame.get_column_names()[0].clone();
+    let mut values: Vec<Option<String>> = frame
+        .column(first.as_str())?
+        .str()?
+        .iter()
+        .map(|v| v.map(str::to_owned))
+        .collect();
+    let rows = values.len();
+    values[rows - 1] = Some("A123456789".into());
+    frame.replace(first.as_str(), Column::new(first.clone(), values))?;
+    ParquetWriter::new(std::fs::File::create(&parquet)?).finish(&mut frame)?;
+    assert_eq!(rows + 1, last, "both files hold every record");
+
+    let o = privstat(["audit".as_ref(), dir.as_os_str(), "--json".as_ref()]);
+    assert!(!o.status.success());
+    assert!(!String::from_utf8_lossy(&o.stdout).contains("A123456789"));
+    let report: serde_json::Value = serde_json::from_slice(&o.stdout)?;
+    let found: BTreeSet<(String, String, u64)> = report["findings"]
+        .as_array()
+        .ok_or("no findings")?
+        .iter()
+        .filter(|f| f["line"].is_u64())
+        .map(|f| {
+            (
+                f["check"].as_str().unwrap_or_default().to_owned(),
+                f["file"].as_str().unwrap_or_default().to_owned(),
+                f["line"].as_u64().unwrap_or_default(),
+            )
+        })
+        .collect();
+    let line = u64::try_from(last)?;
+    for (check, file) in [
+        ("identifier", "case_records.csv"),
+        ("microdata", "case_records.csv"),
+        ("identifier", "case_records.parquet"),
+        ("microdata", "case_records.parquet"),
+    ] {
+        assert!(
+            found.contains(&(check.into(), file.into(), line)),
+            "no {check} finding at {file}:{line} in {found:?}"
+        );
+    }
+    let dated = report["findings"]
+        .as_array()
+        .ok_or("no findings")?
+        .iter()
+        .any(|f| {
+            f["file"] == "case_records.csv"
+                && f["line"] == line
+                && f["message"]
+                    .as_str()
+                    .is_some_and(|m| m.contains("`origin` holds an exact date"))
+        });
+    assert!(dated, "{report}");
+    Ok(())
+}
+
+#[test]
 fn a_crosswalk_column_links_a_persons_legacy_ui_new_ui_and_national_id() -> TestResult {
     let tmp = tempfile::tempdir()?;
     // One woman under a legacy UI number, then a 2021 UI number, then a national ID, the

@@ -27,6 +27,7 @@ fn suppression(c: &mut Criterion) {
         sensitive: &sensitive,
         frozen: &frozen,
         level: 3,
+        needs: &[],
         cost: Cost::Cells,
     };
     let started = std::time::Instant::now();

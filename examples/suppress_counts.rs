@@ -78,6 +78,7 @@ fn main() {
             sensitive: &sensitive,
             frozen: &frozen,
             level,
+            needs: &[],
             cost: Cost::Cells,
         })
         .unwrap();

@@ -769,10 +769,9 @@ fn print_check(plan: &config::Plan, analysis: &crate::Analysis) {
             } else {
                 let s = &protected.summary;
                 say!(
-                    "protection: {} distinct cells, {} primary ({} by request); secondary suppression and the audit not run (`check --protect` runs them as `run` does)",
+                    "protection: {} distinct cells, {}; secondary suppression and the audit not run (`check --protect` runs them as `run` does)",
                     s.cells,
-                    s.primary,
-                    s.primary_by_request
+                    primary_text(s)
                 );
             }
             for w in &protected.warnings {
@@ -914,12 +913,24 @@ fn say_dp_plan(p: &crate::dp::DpPlan, indent: &str) {
     }
 }
 
+/// `N primary (M by request)`, with the cells the p% rule made primary when there are any.
+fn primary_text(s: &crate::protect::Summary) -> String {
+    let rule = if s.primary_by_p_percent > 0 {
+        format!(", {} by the p% rule on sums", s.primary_by_p_percent)
+    } else {
+        String::new()
+    };
+    format!(
+        "{} primary ({} by request{rule})",
+        s.primary, s.primary_by_request
+    )
+}
+
 fn say_protection(s: &crate::protect::Summary) {
     say!(
-        "protection: {} distinct cells, {} primary ({} by request), {} secondary ({} persons withheld); audit: {} suppressed numbers, {} exactly recoverable, {} under-protected, narrowest primary interval {}",
+        "protection: {} distinct cells, {}, {} secondary ({} persons withheld); audit: {} suppressed numbers, {} exactly recoverable, {} under-protected, narrowest primary interval {}",
         s.cells,
-        s.primary,
-        s.primary_by_request,
+        primary_text(s),
         s.secondary,
         s.secondary_persons,
         s.suppressed_numbers,

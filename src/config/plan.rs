@@ -319,6 +319,10 @@ pub struct Protection {
     pub threshold: NonZeroU32,
     /// Minimum width of a primary cell's feasibility interval, in persons (and person-times).
     pub level: u32,
+    /// The p% rule for sums (0: off): a cell whose sum's contributions beyond its two largest
+    /// persons' add up to less than `p_percent` % of the largest is primary, and its sum's interval
+    /// must hold what the rule asks ([`crate::protect::p_percent_need`]).
+    pub p_percent: u32,
     pub zeros: Zeros,
     pub cost: super::raw::Cost,
     pub always_suppress: Vec<CellRule>,
@@ -410,6 +414,9 @@ pub const DEFAULT_MISSING_IDS: &[&str] = &[
 pub const MAX_NAME_LEN: usize = 100;
 /// Largest `threshold`: a threshold is a small count of persons.
 pub const MAX_THRESHOLD: u64 = 1_000;
+/// Default `p_percent` of the p% rule for sums.
+pub const DEFAULT_P_PERCENT: u32 = 10;
+
 /// Largest `protection_level`.
 pub const MAX_PROTECTION_LEVEL: u64 = 100_000;
 /// Largest `max_cells_per_person` and `max_records_per_cell`.

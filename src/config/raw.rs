@@ -499,6 +499,9 @@ pub struct RawProtection {
     pub threshold: u32,
     /// Minimum width of a primary cell's feasibility interval; defaults to the threshold.
     pub protection_level: Option<u32>,
+    /// The p% rule for sums: a cell is confidential when the contributions of all but its two
+    /// largest contributors add up to less than `p_percent` % of the largest; 0 turns it off.
+    pub p_percent: Option<u32>,
     #[serde(default)]
     pub zeros: Zeros,
     #[serde(default)]
@@ -569,6 +572,7 @@ impl Default for RawProtection {
             method: ProtectionMethod::default(),
             threshold: default_threshold(),
             protection_level: None,
+            p_percent: None,
             zeros: Zeros::default(),
             cost: Cost::default(),
             always_suppress: Vec::new(),

@@ -63,6 +63,9 @@ pub struct Summary {
     pub primary: usize,
     /// Of the primary cells, those listed in `always_suppress`.
     pub primary_by_request: usize,
+    /// Of the primary cells, those with persons at or above the threshold whose sum fails the p%
+    /// rule (one person's contribution could be estimated too closely by another's).
+    pub primary_by_p_percent: usize,
     pub secondary: usize,
     /// Cells below the threshold published because `always_publish` lists them.
     pub published_by_request: usize,
@@ -158,8 +161,21 @@ fn protect(tables: Vec<Table>, plan: &Plan, secondary: bool) -> Result<Protected
     let mut primary = vec![false; n_atoms];
     let mut requested = vec![false; n_atoms];
     let mut frozen = vec![false; n_atoms];
+    // Per variable, what the p% rule asks of a dominated sum's interval (0: nothing).
+    let mut needs = vec![0i64; system.vars()];
+    let mut dominated = vec![false; n_atoms];
     let k = i64::from(protection.threshold.get());
     for (t, table) in tables.iter().enumerate() {
+        for (m, top) in table.largest.iter().enumerate() {
+            let Some(top) = top else { continue };
+            for (cell, &[x1, x2]) in top.iter().enumerate() {
+                let need = p_percent_need(protection.p_percent, table.values[m][cell], x1, x2);
+                if need > 0 {
+                    needs[system.var_of[t][m][cell] as usize] = need;
+                    dominated[system.atom_of[t][cell] as usize] = true;
+                }
+            }
+        }
         for cell in 0..table.len() {
             let atom = system.atom_of[t][cell] as usize;
             let p = table.persons[cell];
@@ -175,6 +191,11 @@ fn protect(tables: Vec<Table>, plan: &Plan, secondary: bool) -> Result<Protected
             primary[atom] |= small;
         }
     }
+    let mut by_p_percent = vec![false; n_atoms];
+    for a in 0..n_atoms {
+        by_p_percent[a] = dominated[a] && !primary[a];
+        primary[a] |= dominated[a];
+    }
     let mut summary = Summary {
         cells: n_atoms,
         ..Summary::default()
@@ -187,6 +208,7 @@ fn protect(tables: Vec<Table>, plan: &Plan, secondary: bool) -> Result<Protected
             sensitive[a] = true;
             summary.primary += 1;
             summary.primary_by_request += usize::from(requested[a] && !primary[a]);
+            summary.primary_by_p_percent += usize::from(by_p_percent[a]);
         }
     }
 
@@ -201,6 +223,7 @@ fn protect(tables: Vec<Table>, plan: &Plan, secondary: bool) -> Result<Protected
             sensitive: &sensitive,
             frozen: &frozen,
             level: i64::from(protection.level),
+            needs: &needs,
             cost: protection.cost,
         })?
     } else {
@@ -267,7 +290,28 @@ pub struct Problem<'a> {
     pub frozen: &'a [bool],
     /// Integers a sensitive count's interval must hold beyond its lowest.
     pub level: i64,
+    /// Per variable, integers its interval must hold beyond its lowest whatever `level` asks (a
+    /// sum the p% rule finds dominated, [`p_percent_need`]); empty or 0 for nothing more.
+    pub needs: &'a [i64],
     pub cost: Cost,
+}
+
+/// What the p% rule asks of a sum `total` whose two largest contributions are `x1 ≥ x2`: none (0)
+/// when the other contributions add up to at least `p` % of the largest, else the integers the
+/// sum's interval must hold beyond its lowest so that the second-largest contributor, who knows
+/// their own share, cannot estimate the largest within `p` %: `⌈p·x1/100 − (total − x1 − x2)⌉`
+/// (the rule's protection level, with q = 100). Contributions of zero or less dominate nothing.
+#[must_use]
+pub fn p_percent_need(p: u32, total: i64, x1: i64, x2: i64) -> i64 {
+    if p == 0 || x1 <= 0 {
+        return 0;
+    }
+    let rest = i128::from(total) - i128::from(x1) - i128::from(x2);
+    let short = i128::from(p) * i128::from(x1) - 100 * rest;
+    if short <= 0 {
+        return 0;
+    }
+    i64::try_from((short + 99) / 100).unwrap_or(i64::MAX)
 }
 
 /// A suppression pattern with the audit that proves it.
@@ -338,11 +382,12 @@ fn suppress_in_order(
         sensitive,
         frozen,
         level,
+        needs,
         cost,
     } = *problem;
     let n_atoms = system.atoms();
     let mut suppressed = sensitive.to_vec();
-    let moves = moves::Moves::new(system, truth, weight, frozen, cost);
+    let moves = moves::Moves::new(system, truth, weight, frozen, cost).with_up(needs);
     let mut pattern = Pattern {
         escalation: vec![0; n_atoms],
         moves: &moves,
@@ -353,6 +398,7 @@ fn suppress_in_order(
         weight,
         sensitive,
         level,
+        needs,
         certificates: vec![None; n_atoms],
     };
     let trace = crate::attacker::tracing();

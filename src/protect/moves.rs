@@ -55,6 +55,9 @@ pub struct Moves<'a> {
     max_weight: i64,
     /// Whether some group is searched in windows.
     windowed: bool,
+    /// Per variable, the room a dominated sum must have to rise ([`super::p_percent_need`]);
+    /// empty when no sum is dominated. Such a number is only ever moved up.
+    up: &'a [i64],
 }
 
 impl<'a> Moves<'a> {
@@ -108,6 +111,30 @@ impl<'a> Moves<'a> {
             max_weight: weight.iter().copied().max().unwrap_or(0),
             windowed: groups.iter().any(|g| g.0.len() > WHOLE_GROUP_VARS),
             groups,
+            up: &[],
+        }
+    }
+
+    /// The same, with the room each dominated sum must have to rise (per variable, 0 for none).
+    #[must_use]
+    pub fn with_up(self, up: &'a [i64]) -> Self {
+        Self { up, ..self }
+    }
+
+    /// The room `var` must have to rise (0: none asked).
+    #[must_use]
+    pub fn up_need(&self, var: u32) -> i64 {
+        self.up.get(var as usize).copied().unwrap_or(0)
+    }
+
+    /// The most `var` may be moved down by a proof or a route: its value (never below zero), or
+    /// nothing for a dominated sum, whose protection is room to rise.
+    #[must_use]
+    pub fn down_room(&self, var: u32) -> i64 {
+        if self.up_need(var) > 0 {
+            0
+        } else {
+            self.truth[var as usize]
         }
     }
 
@@ -279,7 +306,7 @@ impl<'a> Moves<'a> {
     /// moves touch; `None` when there is none.
     #[must_use]
     pub fn prove(&self, suppressed: &[bool], var: u32, need: i64) -> Option<(i64, Vec<u32>)> {
-        let most = self.truth[var as usize].min(need);
+        let most = self.down_room(var).min(need);
         let splits: Vec<i64> = if self.windowed() {
             // Routes in windows move up alone where they can; and every failed split costs LPs
             // in several windows: the move up alone, then the widest move down.

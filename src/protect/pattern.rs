@@ -28,11 +28,16 @@ impl Pattern<'_> {
     /// hypercube or sum of hypercubes in one of its tables; else escalation.
     pub(super) fn protect(&mut self, suppressed: &mut [bool], atom: usize, needs: &[(u32, i64)]) {
         let need = needs.iter().map(|n| n.1).max().unwrap_or(1);
+        let up_need = needs
+            .iter()
+            .map(|n| self.moves.up_need(n.0))
+            .max()
+            .unwrap_or(0);
         let occurrences = self.moves.system.atom_cells[atom].clone();
         let search = self.search(suppressed);
         for &(t, cell) in &occurrences {
             if search
-                .hypercube(t as usize, cell as usize, need, true, 8)
+                .hypercube(t as usize, cell as usize, (need, up_need), true, 8)
                 .is_some()
             {
                 return;
@@ -47,10 +52,12 @@ impl Pattern<'_> {
         let search = self.search(suppressed);
         let found = occurrences
             .iter()
-            .find_map(|&(t, cell)| search.hypercube(t as usize, cell as usize, need, false, 64))
+            .find_map(|&(t, cell)| {
+                search.hypercube(t as usize, cell as usize, (need, up_need), false, 64)
+            })
             .or_else(|| {
                 occurrences.iter().find_map(|&(t, cell)| {
-                    search.hypercube_sum(t as usize, cell as usize, need, 64)
+                    search.hypercube_sum(t as usize, cell as usize, (need, up_need), 64)
                 })
             });
         match found {
@@ -74,7 +81,7 @@ impl Pattern<'_> {
         let mut route: Vec<u32> = Vec::new();
         for &(v, need) in needs {
             let mut best: Option<((i64, i64), Vec<u32>)> = None;
-            for down in 0..=self.moves.truth[v as usize].min(need) {
+            for down in 0..=self.moves.down_room(v).min(need) {
                 // In windows, where every LP counts, a move up alone when there is one.
                 if down > 0 && best.is_some() && self.moves.windowed() {
                     break;

@@ -96,6 +96,8 @@ pub(super) struct Prover<'a> {
     pub(super) weight: &'a [i64],
     pub(super) sensitive: &'a [bool],
     pub(super) level: i64,
+    /// Per variable, what more its interval must hold ([`super::Problem::needs`]).
+    pub(super) needs: &'a [i64],
     /// Per atom, the certificate that last proved it, if any.
     pub(super) certificates: Vec<Option<secondary::Certificate>>,
 }
@@ -108,6 +110,20 @@ impl Prover<'_> {
             &self.system.var_measure[v],
             self.level,
         )
+        .max(self.needs.get(v).copied().unwrap_or(0))
+    }
+
+    /// The room a dominated sum must have to rise (0: none asked).
+    pub(super) fn up_need_of_var(&self, v: usize) -> i64 {
+        self.needs.get(v).copied().unwrap_or(0)
+    }
+
+    pub(super) fn up_need_of_atom(&self, a: usize) -> i64 {
+        self.system.atom_vars[a]
+            .iter()
+            .map(|&v| self.up_need_of_var(v as usize))
+            .max()
+            .unwrap_or(0)
     }
 
     pub(super) fn need_of_atom(&self, a: usize) -> i64 {
@@ -149,7 +165,7 @@ impl Prover<'_> {
         let found: Vec<Option<secondary::Certificate>> = atoms
             .par_iter()
             .map(|&a| {
-                let need = self.need_of_atom(a);
+                let need = (self.need_of_atom(a), self.up_need_of_atom(a));
                 sys.atom_cells[a].iter().find_map(|&(t, cell)| {
                     search.hypercube(t as usize, cell as usize, need, true, 8)
                 })
@@ -224,8 +240,31 @@ impl Prover<'_> {
             .map(|v| (!suppressed[sys.var_atom[v] as usize]).then_some(self.truth[v]))
             .collect();
         let certified: std::collections::HashSet<u32> = out.iter().map(|v| v.var).collect();
-        let lp = verdicts(sys, &published, Some(&uncertified), |v| self.need_of_var(v))?;
-        out.extend(lp.into_iter().filter(|v| !certified.contains(&v.var)));
+        // A dominated sum's exact upper bound is what decides: no inner interval stands for it.
+        let lp = verdicts(sys, &published, Some(&uncertified), |v| {
+            if self.up_need_of_var(v) > 0 {
+                i64::MAX
+            } else {
+                self.need_of_var(v)
+            }
+        })?;
+        out.extend(
+            lp.into_iter()
+                .filter(|v| !certified.contains(&v.var))
+                .map(|mut verdict| {
+                    let v = verdict.var as usize;
+                    let up = self.up_need_of_var(v);
+                    if up > 0 {
+                        #[allow(clippy::cast_precision_loss, reason = "counts far below 2^52")]
+                        let x = self.truth[v] as f64;
+                        verdict.need = self.need_of_var(v);
+                        verdict.ok = verdict
+                            .upper
+                            .is_none_or(|u| super::rules::int_width(x, u) >= up);
+                    }
+                    verdict
+                }),
+        );
         out.sort_by_key(|v| v.var);
         Ok(out)
     }

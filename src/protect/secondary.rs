@@ -51,6 +51,24 @@ impl Certificate {
         w
     }
 
+    /// Integers `atom` can rise by along the direction (its weight times the step), from where it is.
+    #[must_use]
+    pub fn up_width(&self, atom: u32) -> i64 {
+        let k = self
+            .atoms
+            .iter()
+            .find(|e| e.0 == atom)
+            .map_or(0.0, |e| f64::from(e.1));
+        let up = if k > 0.0 {
+            k * self.upper
+        } else {
+            k * self.lower
+        };
+        #[allow(clippy::cast_possible_truncation, reason = "bounded by counts")]
+        let w = up.clamp(0.0, 1e15).floor() as i64;
+        w
+    }
+
     /// Integers `atom` can take beyond its lowest along the direction (its weight times the step).
     #[must_use]
     pub fn target_width(&self, atom: u32) -> i64 {
@@ -183,7 +201,8 @@ impl Search<'_> {
             .collect()
     }
 
-    /// The cheapest hypercube through `atom`'s cell in `table` that gives the atom at least `need`,
+    /// The cheapest hypercube through `atom`'s cell in `table` that gives the atom at least `need`
+    /// and room to rise by `up_need` (a dominated sum, [`super::p_percent_need`]; 0 for none),
     /// among at most `tries` certified candidates; `only_suppressed` restricts it to cells already
     /// suppressed (a proof that the current pattern protects the atom).
     #[must_use]
@@ -191,13 +210,14 @@ impl Search<'_> {
         &self,
         table: usize,
         cell: usize,
-        need: i64,
+        (need, up_need): (i64, i64),
         only_suppressed: bool,
         tries: usize,
     ) -> Option<Certificate> {
+        let atom = self.system.atom_of[table][cell];
         self.hypercubes(table, cell, only_suppressed, tries)
             .into_iter()
-            .find(|c| c.width() >= need)
+            .find(|c| c.width() >= need && (up_need == 0 || c.up_width(atom) >= up_need))
     }
 
     /// When no single hypercube is wide enough: the sum of several, cheapest first, each kept only
@@ -208,7 +228,7 @@ impl Search<'_> {
         &self,
         table: usize,
         cell: usize,
-        need: i64,
+        (need, up_need): (i64, i64),
         tries: usize,
     ) -> Option<Certificate> {
         let atom = self.system.atom_of[table][cell];
@@ -221,10 +241,15 @@ impl Search<'_> {
             let Some(next) = next else {
                 continue;
             };
-            let width = next.target_width(atom);
+            // Room to rise is what a dominated sum needs; room either way what others need.
+            let width = if up_need > 0 {
+                next.up_width(atom).min(next.target_width(atom))
+            } else {
+                next.target_width(atom)
+            };
             if sum.as_ref().is_none_or(|(_, w)| width > *w) {
                 sum = Some((next, width));
-                if width >= need {
+                if width >= need.max(up_need) {
                     return sum.map(|(c, _)| c);
                 }
             }
@@ -404,10 +429,10 @@ mod tests {
             cost: Cost::Cells,
         };
         let cert = search
-            .hypercube(0, 0, 3, false, 16)
+            .hypercube(0, 0, (3, 0), false, 16)
             .expect("a rectangle exists");
         assert_eq!(cert.atoms.len(), 4, "{cert:?}");
         assert!(cert.width() >= 3);
-        assert!(search.hypercube(0, 0, 3, true, 16).is_none());
+        assert!(search.hypercube(0, 0, (3, 0), true, 16).is_none());
     }
 }

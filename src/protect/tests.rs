@@ -27,6 +27,7 @@ fn solve(system: &System, truth: &[i64], frozen: Option<&[bool]>) -> Solution {
         sensitive: &sensitive,
         frozen: frozen.unwrap_or(&none),
         level: K,
+        needs: &[],
         cost: Cost::Cells,
     })
     .expect("the table can be protected")
@@ -382,6 +383,7 @@ fn privstat_suppresses_no_more_than_tau_argus_at_the_guarantee_tau_argus_gives()
                 sensitive: &sensitive,
                 frozen: &none,
                 level,
+                needs: &[],
                 cost: Cost::Cells,
             })
             .expect("protected")
@@ -398,4 +400,83 @@ fn privstat_suppresses_no_more_than_tau_argus_at_the_guarantee_tau_argus_gives()
         let at_3 = ours(3);
         assert!(narrowest(&at_3) >= 3, "{name}");
     }
+}
+
+/// One dimension of three leaves and its total, persons and hours: leaf 0 has four persons (above
+/// the threshold) and 300 hours, 290 of them one person's. What is suppressed, with the p% rule
+/// (10 %) and without it, at the cost that prefers fewer persons.
+fn dominated(p_rule: bool) -> (System, Vec<i64>, Solution, i64) {
+    let system = System::new(vec![Shape {
+        measures: vec!["persons".into(), "sum_hours".into()],
+        additive: vec![vec![true]; 2],
+        ..shape("t", vec![flat("a", 3)])
+    }]);
+    let mut truth = vec![0i64; system.vars()];
+    let (persons, hours) = ([4, 5, 6, 15], [300, 3, 40, 343]);
+    for cell in 0..4 {
+        truth[system.var_of[0][0][cell] as usize] = persons[cell];
+        truth[system.var_of[0][1][cell] as usize] = hours[cell];
+    }
+    let hours_var = system.var_of[0][1][0] as usize;
+    let need = p_percent_need(10, 300, 290, 6);
+    let mut needs = vec![0i64; system.vars()];
+    if p_rule {
+        needs[hours_var] = need;
+    }
+    let weight = persons.to_vec();
+    let sensitive = [true, false, false, false];
+    let solution = suppress(&Problem {
+        system: &system,
+        truth: &truth,
+        weight: &weight,
+        sensitive: &sensitive,
+        frozen: &[false; 4],
+        level: K,
+        needs: &needs,
+        cost: Cost::Persons,
+    })
+    .expect("protected");
+    (system, truth, solution, need)
+}
+
+#[test]
+fn a_dominated_sum_gets_room_to_rise_not_only_a_wide_interval() {
+    // ⌈10 % of 290 − (300 − 290 − 6)⌉: the rest is 4 hours.
+    assert_eq!(p_percent_need(10, 300, 290, 6), 25);
+    let upper = |system: &System, truth: &[i64], solution: &Solution| {
+        let published: Vec<Option<i64>> = (0..system.vars())
+            .map(|v| (!solution.suppressed[system.var_atom[v] as usize]).then_some(truth[v]))
+            .collect();
+        let var = system.var_of[0][1][0];
+        crate::attacker::lp::intervals(system, &published, Solver::default(), None, None)
+            .expect("the attack runs")
+            .into_iter()
+            .find(|i| i.var == var)
+            .expect("the hours are suppressed")
+            .upper
+    };
+    // Without the rule, the partner with fewest persons is leaf 1 and its 3 hours: the interval
+    // [0, 303] is wide, but the second-largest contributor reads the largest as at most 303 − 6 − 0,
+    // within 3 % of the truth.
+    let (system, truth, plain, need) = dominated(false);
+    assert!(upper(&system, &truth, &plain) - 300.0 < need as f64);
+    // With it, the hours can rise by at least the need, and every verdict says so.
+    let (system, truth, ruled, need) = dominated(true);
+    assert!(upper(&system, &truth, &ruled) - 300.0 >= need as f64);
+    assert!(ruled.verdicts.iter().all(|v| v.ok), "{:?}", ruled.verdicts);
+}
+
+#[test]
+fn the_p_percent_rule_asks_nothing_of_spread_contributions_and_never_overflows() {
+    // The rest (21) is well above 10 % of the largest (10).
+    assert_eq!(p_percent_need(10, 40, 10, 9), 0);
+    // Exactly p % is safe; one hour short is not.
+    assert_eq!(p_percent_need(10, 120, 100, 10), 0);
+    assert_eq!(p_percent_need(10, 119, 100, 10), 1);
+    // One or two contributors: everything is the largest's (or the second's) to read.
+    assert_eq!(p_percent_need(10, 50, 50, 0), 5);
+    assert_eq!(p_percent_need(0, 50, 50, 0), 0);
+    assert_eq!(p_percent_need(10, 0, 0, 0), 0);
+    assert_eq!(p_percent_need(10, -5, -1, -4), 0);
+    assert!(p_percent_need(100, i64::MAX, i64::MAX, 0) > 0);
 }

@@ -148,6 +148,9 @@ pub struct ProtectionEntry {
     pub zeros: crate::config::raw::Zeros,
     /// Minimum width of every primary cell's feasibility interval, in integers beyond its lowest.
     pub protection_level: u32,
+    /// The p% rule for sums (suppression releases that publish a sum; 0: off).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub p_percent: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub secondary_suppression: Option<&'static str>,
     pub cost: crate::protect::Cost,
@@ -394,10 +397,24 @@ impl Manifest {
                      low_noisy_count, which looks at no true count"
                 } else {
                     "a cell is suppressed when 0 < distinct persons behind it < threshold, \
-                     for every measure, or when always_suppress lists it"
+                     for every measure, or when always_suppress lists it, or (the p% rule, \
+                     for a table that publishes a sum) when the contributions of all but the \
+                     two largest persons add up to less than p_percent % of the largest; \
+                     the interval of such a sum then holds at least ceil(p_percent % of the \
+                     largest - the rest) integers beyond its lowest, proven when the release \
+                     is made (the contributions are not in the release, so privstat audit \
+                     checks only that no sum is exactly recoverable)"
                 },
                 zeros: input.protected.protection.zeros,
                 protection_level: input.protected.protection.level,
+                p_percent: (dp.is_none()
+                    && input.protected.tables.iter().any(|t| {
+                        t.table
+                            .measures
+                            .iter()
+                            .any(|m| matches!(m, crate::config::plan::Measure::Sum { .. }))
+                    }))
+                .then_some(input.protected.protection.p_percent),
                 secondary_suppression: (dp.is_none() && input.microdata.is_empty()).then_some(
                     "cheapest perturbations (LP) of every sensitive number over all \
                      tables of the release together, re-routed until they settle, \

@@ -70,6 +70,10 @@ pub struct Table {
     /// What contribution bounding removed (DP releases only). For the operator: exact counts are
     /// never published in a DP release.
     pub bounding: Option<BoundingReport>,
+    /// `[measure]`: for a sum under the p% rule, per cell the two largest contributions of single
+    /// persons (a person's contribution to a margin is the sum of theirs to the cells under it;
+    /// 0 where there is none). Never published: the rule's input.
+    pub largest: Vec<Option<Vec<[i64; 2]>>>,
 }
 
 /// Per-person contribution bounds of one table, for differential privacy.
@@ -394,7 +398,18 @@ fn count_table(
         period,
         share_of: spec.share_of,
         bounding,
+        largest: Vec::new(),
     };
+    // The p% rule for sums needs each cell's two largest contributions (suppression only: a DP
+    // release bounds contributions instead).
+    let p_rule = bounder.is_none()
+        && plan.protection.method == crate::config::raw::ProtectionMethod::Suppression
+        && plan.protection.p_percent > 0;
+    let mut largest: Vec<Option<Vec<[i64; 2]>>> = spec
+        .measures
+        .iter()
+        .map(|m| (p_rule && matches!(m, Measure::Sum { .. })).then(|| vec![[0, 0]; n_cells]))
+        .collect();
 
     for levels in level_combinations(&table.axes) {
         let (lf, pos_names) = map_levels(person_cells.clone().lazy(), &table.axes, &levels)?;
@@ -434,6 +449,38 @@ fn count_table(
                 };
             }
         }
+        for (m, measure) in spec.measures.iter().enumerate() {
+            let (Some(top), Measure::Sum { field: f, .. }) = (&mut largest[m], measure) else {
+                continue;
+            };
+            let (lf, pos_names) = map_levels(person_cells.clone().lazy(), &table.axes, &levels)?;
+            // Each person's contribution to each cell at these levels, then the two largest.
+            let by_person: Vec<Expr> = pos_names
+                .iter()
+                .map(|p| col(p.as_str()))
+                .chain(std::iter::once(col(columns::PERSON)))
+                .collect();
+            let lf = lf
+                .group_by(by_person)
+                .agg([col(f.as_str()).sum().cast(DataType::Int64).alias("__c")]);
+            let agg = aggregate(
+                lf,
+                &pos_names,
+                vec![
+                    col("__c").max().alias("__x1"),
+                    col("__c")
+                        .sort(SortOptions::default().with_order_descending(true))
+                        .slice(lit(1), lit(1))
+                        .first()
+                        .alias("__x2"),
+                ],
+            )?;
+            let cells = cell_indices(&table, &agg, &pos_names, &levels)?;
+            let (x1, x2) = (agg.column("__x1")?.i64()?, agg.column("__x2")?.i64()?);
+            for (i, &cell) in cells.iter().enumerate() {
+                top[cell] = [x1.get(i).unwrap_or(0), x2.get(i).unwrap_or(0)];
+            }
+        }
         for (m, keys) in distinct_keys.iter().enumerate() {
             let Some(frame) = &distinct_frames[m] else {
                 continue;
@@ -455,6 +502,7 @@ fn count_table(
     }
     table.values = values;
     table.persons = persons;
+    table.largest = largest;
     Ok(table)
 }
 

@@ -2,6 +2,7 @@
 //! domain, totals, no identifiers, refusal to overwrite, Big5 = UTF-8.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
 
 use super::support::{
     TestResult, exit, privstat, publish, read_csv, root, seed_pipeline_text, stderr, texts_under,
@@ -602,5 +603,149 @@ fn an_attached_page_is_published_listed_and_audited() -> TestResult {
         assert_eq!(check.status.code(), Some(2), "{name}");
         assert!(stderr(&check).contains(why), "{name}: {}", stderr(&check));
     }
+    Ok(())
+}
+
+/// A valid Taiwan national ID: `A`, then `digits` (eight), then the check digit.
+fn taiwan_id(digits: &str) -> String {
+    // A counts as 10: its digits 1 and 0 weigh 1 and 9; the eight digits 8 down to 1.
+    let sum: u32 = 1 + digits
+        .bytes()
+        .zip((1..=8).rev())
+        .map(|(d, w)| u32::from(d - b'0') * w)
+        .sum::<u32>();
+    format!("A{digits}{}", (10 - sum % 10) % 10)
+}
+
+/// Volunteers' training hours by gender and origin: women from Vietnam are four, one of whom
+/// trained 100 of their 105 hours; every other cell's hours are spread.
+fn dominated_hours(
+    dir: &Path,
+    p_percent: Option<u32>,
+) -> Result<PathBuf, Box<dyn std::error::Error>> {
+    let cells: [(&str, &str, &[u32]); 4] = [
+        ("女", "越南", &[100, 2, 2, 1]),
+        ("女", "印尼", &[10, 9, 8, 7, 6]),
+        ("男", "越南", &[5, 5, 5, 5]),
+        ("男", "印尼", &[6, 5, 4, 3]),
+    ];
+    let mut csv = String::from("日期,證號,性別,原屬國籍,時數\n");
+    let mut n = 0;
+    for (gender, origin, hours) in cells {
+        for h in hours {
+            n += 1;
+            let id = taiwan_id(&format!("{}{n:07}", if gender == "女" { 2 } else { 1 }));
+            csv.push_str(&format!(
+                "114/03/{:02},{id},{gender},{origin},{h}\n",
+                1 + n % 28
+            ));
+        }
+    }
+    std::fs::write(dir.join("volunteers.csv"), csv)?;
+    let rule = p_percent
+        .map(|p| format!("p_percent = {p}\n"))
+        .unwrap_or_default();
+    let pipeline = format!(
+        "[release]\nname = \"hours\"\nperiod = {{ start = \"2025-01-01\", end = \"2025-06-30\" }}\n\n\
+         [sources.volunteers]\npath = \"volunteers.csv\"\nperson = {{ column = \"證號\" }}\n\
+         date = {{ column = \"日期\" }}\n\n[sources.volunteers.columns]\ngender = \"性別\"\n\
+         origin = \"原屬國籍\"\nhours = {{ column = \"時數\", type = \"integer\" }}\n\n\
+         [domains.gender]\nlabel = {{ zh = \"性別\", en = \"Gender\" }}\n\
+         codes = [{{ code = \"F\", zh = \"女\", en = \"Female\" }}, {{ code = \"M\", zh = \"男\", en = \"Male\" }}]\n\n\
+         [domains.origin]\nlabel = {{ zh = \"原屬國籍\", en = \"Origin\" }}\n\
+         codes = [{{ code = \"VN\", zh = \"越南\", en = \"Vietnam\" }}, {{ code = \"ID\", zh = \"印尼\", en = \"Indonesia\" }}]\n\n\
+         [tables.hours]\nsource = \"volunteers\"\nby = [\"gender\", \"origin\"]\n\
+         measures = [\"persons\", {{ sum = \"hours\" }}]\n\n[protection]\n{rule}\n[publish]\ndir = \"out\"\n"
+    );
+    let path = dir.join("hours.toml");
+    std::fs::write(&path, pipeline)?;
+    let out = dir.join("out");
+    let run = privstat([
+        "run".as_ref(),
+        path.as_os_str(),
+        "--out".as_ref(),
+        out.as_os_str(),
+    ]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    Ok(out.join("hours"))
+}
+
+/// `(gender, origin, measure)` → (value, status) of the published table.
+type Cells = BTreeMap<(String, String, String), (String, String)>;
+
+fn hours_cells(release: &Path) -> Result<Cells, Box<dyn std::error::Error>> {
+    let (header, rows) = read_csv(&release.join("hours.csv"))?;
+    let at = |name: &str| header.get(name).copied().ok_or(format!("no {name}"));
+    let (g, o, m, v, s) = (
+        at("gender")?,
+        at("origin")?,
+        at("measure")?,
+        at("value")?,
+        at("status")?,
+    );
+    Ok(rows
+        .iter()
+        .map(|r| {
+            (
+                (r[g].clone(), r[o].clone(), r[m].clone()),
+                (r[v].clone(), r[s].clone()),
+            )
+        })
+        .collect())
+}
+
+#[test]
+fn a_sum_one_person_dominates_is_suppressed_by_the_p_percent_rule_and_kept_out_of_reach()
+-> TestResult {
+    let tmp = tempfile::tempdir()?;
+    let release = dominated_hours(tmp.path(), None)?;
+    let cells = hours_cells(&release)?;
+    // Four women from Vietnam pass the threshold of 3, but one trained 100 of their 105 hours:
+    // the second (2 hours), knowing her own, would put the first's at 103 at most, within 3 %.
+    // The whole cell is withheld, its persons with its hours.
+    for measure in ["persons", "sum_hours"] {
+        let (value, status) = &cells[&("F".into(), "VN".into(), measure.into())];
+        assert_eq!(
+            (value.as_str(), status.as_str()),
+            ("", "suppressed_primary"),
+            "{measure}"
+        );
+    }
+    // Indonesian women's hours are spread: the rule asks nothing of them.
+    assert!(
+        cells
+            .iter()
+            .filter(|(_, (_, s))| s == "suppressed_primary")
+            .all(|((g, o, _), _)| g == "F" && o == "VN"),
+        "{cells:?}"
+    );
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(release.join("manifest.json"))?)?;
+    assert_eq!(manifest["protection"]["p_percent"], 10, "{manifest}");
+    assert_eq!(manifest["protection"]["summary"]["primary_by_p_percent"], 1);
+    assert_eq!(manifest["protection"]["summary"]["under_protected"], 0);
+    // What an attacker derives from the published table: the hours lie in an interval at least
+    // ⌈10 % of 100 − 3⌉ = 7 hours wide (3: what all but the two largest trained), so that no
+    // one estimates the largest to within 10 %.
+    let audit = tmp.path().join("out/.operator/hours/audit.json");
+    let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(audit)?)?;
+    let hours = report["intervals"]
+        .as_array()
+        .ok_or("no intervals")?
+        .iter()
+        .find(|i| {
+            i["measure"] == "sum_hours" && i["cell"]["gender"] == "F" && i["cell"]["origin"] == "VN"
+        })
+        .ok_or("no interval for the dominated hours")?;
+    assert!(hours["width"].as_i64().is_none_or(|w| w >= 7), "{hours}");
+
+    // With the rule off, the cell is published as the threshold alone allows.
+    let off = tempfile::tempdir()?;
+    let release = dominated_hours(off.path(), Some(0))?;
+    let cells = hours_cells(&release)?;
+    assert_eq!(
+        cells[&("F".into(), "VN".into(), "sum_hours".into())],
+        ("105".to_owned(), "published".to_owned())
+    );
     Ok(())
 }

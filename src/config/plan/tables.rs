@@ -296,6 +296,13 @@ impl Checker<'_> {
                 "a protection level is a width in persons, usually the threshold or a little more",
             );
         }
+        let p_percent = p.p_percent.unwrap_or(super::DEFAULT_P_PERCENT);
+        self.in_range(
+            "protection.p_percent",
+            u64::from(p_percent),
+            0..=100,
+            "p is a percentage of the largest contribution, usually 10 to 20 (0 turns the rule off)",
+        );
         if level == 0 {
             self.push(
                 "protection.protection_level",
@@ -324,6 +331,7 @@ impl Checker<'_> {
             method: p.method,
             threshold: NonZeroU32::new(threshold.max(2)).expect("max(2) is non-zero"),
             level: level.max(1),
+            p_percent: p_percent.min(100),
             zeros: p.zeros,
             cost: p.cost,
             always_suppress,

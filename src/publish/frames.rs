@@ -209,6 +209,29 @@ pub fn dictionary_rows(protected: &Protected, plan: &Plan) -> Vec<[String; 6]> {
             format!("count (for {})", sums.join(", "))
         };
         let value_desc_text = format!("{counted}; empty when the cell is suppressed");
+        // With a sum under the p% rule, a cell can also be primary because one person's share of
+        // the sum dominates it.
+        let p_rule = !sums.is_empty() && protected.protection.p_percent > 0;
+        let status_text = format!(
+            "published = 公布; suppressed_primary = 因人數少於門檻{}或資料提供者要求而不公布 \
+             (withheld: fewer persons than the threshold{}, or listed by the data owner); \
+             suppressed_secondary = 為避免由總計推算出前者而不公布 \
+             (withheld so that the former cannot be derived from totals)",
+            if p_rule {
+                "、單一個人占總和比例過高"
+            } else {
+                ""
+            },
+            if p_rule {
+                format!(
+                    ", a sum whose contributions beyond its two largest persons' add up to less \
+                     than {} % of the largest (p% rule)",
+                    protected.protection.p_percent
+                )
+            } else {
+                String::new()
+            },
+        );
         let (value_zh, value_en, value_desc, status_desc) = if dp {
             (
                 "數值（含差分隱私雜訊）",
@@ -226,10 +249,7 @@ pub fn dictionary_rows(protected: &Protected, plan: &Plan) -> Vec<[String; 6]> {
                 "數值",
                 "Value",
                 value_desc_text.as_str(),
-                "published = 公布; suppressed_primary = 因人數少於門檻或資料提供者要求而不公布 \
-                 (withheld: fewer persons than the threshold, or listed by the data owner); \
-                 suppressed_secondary = 為避免由總計推算出前者而不公布 \
-                 (withheld so that the former cannot be derived from totals)",
+                status_text.as_str(),
             )
         };
         rows.push([

@@ -317,7 +317,7 @@ fn protection_facts(p: &Value, dp: bool) -> Vec<Fact> {
         ));
         facts
     } else {
-        vec![
+        let mut facts = vec![
             fact(
                 "方法 Method",
                 "小格抑制 small-cell suppression, primary and secondary, audited".into(),
@@ -329,6 +329,19 @@ fn protection_facts(p: &Value, dp: bool) -> Vec<Fact> {
                     p["threshold"].as_i64().unwrap_or(0) - 1
                 ),
             ),
+        ];
+        if let Some(rule) = p["p_percent"].as_i64().filter(|&r| r > 0) {
+            facts.push(fact(
+                "總和 Sums",
+                format!(
+                    "p% rule, p = {rule}: a cell is also withheld when one person's share of a sum \
+                     is so large that the others' contributions beyond the two largest add up to \
+                     less than {rule} % of it ({} cells not already under the threshold)",
+                    text(&s["primary_by_p_percent"])
+                ),
+            ));
+        }
+        facts.extend([
             fact(
                 "不公布的格 Cells withheld",
                 format!(
@@ -354,7 +367,8 @@ fn protection_facts(p: &Value, dp: bool) -> Vec<Fact> {
                     )
                 },
             ),
-        ]
+        ]);
+        facts
     }
 }
 

@@ -94,6 +94,10 @@ const CASES: &[(&str, Outcome)] = &[
         Refused("cannot read as Parquet: not a Parquet file, or a damaged or truncated one"),
     ),
     ("nul_bytes.csv", Publishes(40, 38, 2, 0)),
+    (
+        "p_percent_over_100.toml",
+        BadPipeline("[protection.p_percent] = 150 is outside the allowed range 0..=100"),
+    ),
     ("parquet_date32.parquet", Publishes(40, 39, 1, 0)),
     ("parquet_timestamp_ns.parquet", Publishes(40, 39, 1, 0)),
     ("parquet_timestamp_tz.parquet", Publishes(40, 39, 1, 0)),

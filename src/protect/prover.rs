@@ -110,7 +110,7 @@ impl Prover<'_> {
             &self.system.var_measure[v],
             self.level,
         )
-        .max(self.needs.get(v).copied().unwrap_or(0))
+        .max(self.up_need_of_var(v))
     }
 
     /// The room a dominated sum must have to rise (0: none asked).
@@ -118,20 +118,21 @@ impl Prover<'_> {
         self.needs.get(v).copied().unwrap_or(0)
     }
 
-    pub(super) fn up_need_of_atom(&self, a: usize) -> i64 {
+    /// The largest of `of` over the atom's variables, `none` for an atom without any.
+    fn most_of_atom(&self, a: usize, of: impl Fn(usize) -> i64, none: i64) -> i64 {
         self.system.atom_vars[a]
             .iter()
-            .map(|&v| self.up_need_of_var(v as usize))
+            .map(|&v| of(v as usize))
             .max()
-            .unwrap_or(0)
+            .unwrap_or(none)
+    }
+
+    pub(super) fn up_need_of_atom(&self, a: usize) -> i64 {
+        self.most_of_atom(a, |v| self.up_need_of_var(v), 0)
     }
 
     pub(super) fn need_of_atom(&self, a: usize) -> i64 {
-        self.system.atom_vars[a]
-            .iter()
-            .map(|&v| self.need_of_var(v as usize))
-            .max()
-            .unwrap_or(1)
+        self.most_of_atom(a, |v| self.need_of_var(v), 1)
     }
 
     /// Each variable of the atom with the integers its interval must hold beyond its lowest.

@@ -51,14 +51,18 @@ impl Certificate {
         w
     }
 
+    /// The weight of `atom` in the direction (0 when it does not move).
+    fn weight(&self, atom: u32) -> f64 {
+        self.atoms
+            .iter()
+            .find(|e| e.0 == atom)
+            .map_or(0.0, |e| f64::from(e.1))
+    }
+
     /// Integers `atom` can rise by along the direction (its weight times the step), from where it is.
     #[must_use]
     pub fn up_width(&self, atom: u32) -> i64 {
-        let k = self
-            .atoms
-            .iter()
-            .find(|e| e.0 == atom)
-            .map_or(0.0, |e| f64::from(e.1));
+        let k = self.weight(atom);
         let up = if k > 0.0 {
             k * self.upper
         } else {
@@ -72,11 +76,7 @@ impl Certificate {
     /// Integers `atom` can take beyond its lowest along the direction (its weight times the step).
     #[must_use]
     pub fn target_width(&self, atom: u32) -> i64 {
-        let k = self
-            .atoms
-            .iter()
-            .find(|e| e.0 == atom)
-            .map_or(0.0, |e| f64::from(e.1.abs()));
+        let k = self.weight(atom).abs();
         #[allow(clippy::cast_possible_truncation, reason = "bounded by counts")]
         let w = ((k * self.upper).min(1e15).floor() - (k * self.lower).max(-1e15).ceil()) as i64;
         w

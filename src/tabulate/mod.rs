@@ -411,27 +411,62 @@ fn count_table(
         .map(|m| (p_rule && matches!(m, Measure::Sum { .. })).then(|| vec![[0, 0]; n_cells]))
         .collect();
 
+    let p_sums = largest.iter().any(Option::is_some);
     for levels in level_combinations(&table.axes) {
         let (lf, pos_names) = map_levels(person_cells.clone().lazy(), &table.axes, &levels)?;
-        let mut aggs = vec![
-            col(columns::PERSON)
-                .drop_nulls()
-                .n_unique()
-                .cast(DataType::Int64)
-                .alias("__persons"),
-            col("__times").sum().cast(DataType::Int64).alias("__times"),
-        ];
-        for m in &spec.measures {
-            if let Measure::Sum { field: f, .. } = m {
+        let sum_of = |name: &str| col(name).sum().cast(DataType::Int64).alias(name);
+        let sums: Vec<&str> = spec
+            .measures
+            .iter()
+            .filter_map(|m| match m {
+                Measure::Sum { field: f, .. } => Some(f.as_str()),
+                _ => None,
+            })
+            .collect();
+        let agg = if p_sums {
+            // Under the p% rule: each person's record count and sums per cell at these levels
+            // first; then per cell its persons, person-times and sums, and each sum's two largest
+            // contributions (the largest, and the next after sorting).
+            let by_person: Vec<Expr> = pos_names
+                .iter()
+                .map(|p| col(p.as_str()))
+                .chain(std::iter::once(col(columns::PERSON)))
+                .collect();
+            let mut person_aggs = vec![sum_of("__times")];
+            person_aggs.extend(sums.iter().map(|f| sum_of(f)));
+            let lf = lf.group_by(by_person).agg(person_aggs);
+            let mut aggs = vec![
+                col(columns::PERSON)
+                    .is_not_null()
+                    .sum()
+                    .cast(DataType::Int64)
+                    .alias("__persons"),
+                sum_of("__times"),
+            ];
+            for f in &sums {
+                aggs.push(sum_of(f));
+                aggs.push(col(*f).max().alias(format!("__x1_{f}")));
                 aggs.push(
-                    col(f.as_str())
-                        .sum()
-                        .cast(DataType::Int64)
-                        .alias(f.as_str()),
+                    col(*f)
+                        .sort(SortOptions::default().with_order_descending(true))
+                        .slice(lit(1), lit(1))
+                        .first()
+                        .alias(format!("__x2_{f}")),
                 );
             }
-        }
-        let agg = aggregate(lf, &pos_names, aggs)?;
+            aggregate(lf, &pos_names, aggs)?
+        } else {
+            let mut aggs = vec![
+                col(columns::PERSON)
+                    .drop_nulls()
+                    .n_unique()
+                    .cast(DataType::Int64)
+                    .alias("__persons"),
+                sum_of("__times"),
+            ];
+            aggs.extend(sums.iter().map(|f| sum_of(f)));
+            aggregate(lf, &pos_names, aggs)?
+        };
         let cells = cell_indices(&table, &agg, &pos_names, &levels)?;
         let persons_col = agg.column("__persons")?.i64()?.clone();
         let times_col = agg.column("__times")?.i64()?.clone();
@@ -453,30 +488,8 @@ fn count_table(
             let (Some(top), Measure::Sum { field: f, .. }) = (&mut largest[m], measure) else {
                 continue;
             };
-            let (lf, pos_names) = map_levels(person_cells.clone().lazy(), &table.axes, &levels)?;
-            // Each person's contribution to each cell at these levels, then the two largest.
-            let by_person: Vec<Expr> = pos_names
-                .iter()
-                .map(|p| col(p.as_str()))
-                .chain(std::iter::once(col(columns::PERSON)))
-                .collect();
-            let lf = lf
-                .group_by(by_person)
-                .agg([col(f.as_str()).sum().cast(DataType::Int64).alias("__c")]);
-            let agg = aggregate(
-                lf,
-                &pos_names,
-                vec![
-                    col("__c").max().alias("__x1"),
-                    col("__c")
-                        .sort(SortOptions::default().with_order_descending(true))
-                        .slice(lit(1), lit(1))
-                        .first()
-                        .alias("__x2"),
-                ],
-            )?;
-            let cells = cell_indices(&table, &agg, &pos_names, &levels)?;
-            let (x1, x2) = (agg.column("__x1")?.i64()?, agg.column("__x2")?.i64()?);
+            let x1 = agg.column(&format!("__x1_{f}"))?.i64()?;
+            let x2 = agg.column(&format!("__x2_{f}"))?.i64()?;
             for (i, &cell) in cells.iter().enumerate() {
                 top[cell] = [x1.get(i).unwrap_or(0), x2.get(i).unwrap_or(0)];
             }

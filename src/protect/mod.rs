@@ -262,6 +262,19 @@ fn protect(tables: Vec<Table>, plan: &Plan, secondary: bool) -> Result<Protected
     }
     fill_audit_summary(&mut summary, &verdicts);
     let mut warnings = Vec::new();
+    let sums = tables_out.iter().any(|t| {
+        t.table
+            .measures
+            .iter()
+            .any(|m| matches!(m, crate::config::plan::Measure::Sum { .. }))
+    });
+    if sums && protection.p_percent == 0 {
+        warnings.push(
+            "p_percent = 0: sums are protected by the persons threshold alone; where one person's \
+             share of a sum dominates it, another contributor can estimate that share closely"
+                .to_owned(),
+        );
+    }
     if summary.published_by_request > 0 {
         warnings.push(format!(
             "{} cells below the threshold are published because `always_publish` lists them",

@@ -747,5 +747,11 @@ fn a_sum_one_person_dominates_is_suppressed_by_the_p_percent_rule_and_kept_out_o
         cells[&("F".into(), "VN".into(), "sum_hours".into())],
         ("105".to_owned(), "published".to_owned())
     );
+    // And the release says what it gave up.
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(release.join("manifest.json"))?)?;
+    assert_eq!(manifest["protection"]["p_percent"], 0);
+    let warnings = manifest["protection"]["warnings"].to_string();
+    assert!(warnings.contains("p_percent = 0"), "{warnings}");
     Ok(())
 }

@@ -971,6 +971,11 @@ fn print_audit(r: &crate::audit::Report) {
                 .map_or_else(|| "?".to_owned(), |w| w.to_string()),
         );
     }
+    if let Some(p) = r.p_percent.filter(|&p| p > 0) {
+        say!(
+            "  sums: the p% rule (p = {p}) was proven when the release was made; its contributions are not in the release, so here a suppressed sum is only checked not to be exactly recoverable"
+        );
+    }
     for m in &r.microdata {
         say!(
             "  {}: {} records of {} persons in {} classes; smallest class {} (k = {}){}",

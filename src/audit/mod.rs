@@ -138,6 +138,11 @@ pub struct Report {
     pub min_primary_width: Option<i64>,
     pub threshold: Option<u32>,
     pub protection_level: Option<u32>,
+    /// The p% rule the manifest declares for sums: proven when the release was made, from the
+    /// contributions, which are not in the release; here a suppressed sum needs only to be not
+    /// exactly recoverable.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub p_percent: Option<u32>,
     pub seconds: f64,
     pub findings: Vec<Finding>,
     pub intervals: Vec<CellInterval>,
@@ -167,6 +172,7 @@ impl Report {
             min_primary_width: None,
             threshold: None,
             protection_level: None,
+            p_percent: None,
             seconds: 0.0,
             findings: Vec::new(),
             intervals: Vec::new(),
@@ -264,6 +270,7 @@ pub fn audit(dir: &Path, exact: bool) -> Report {
         report.release = Some(manifest.release.clone());
         report.threshold = Some(manifest.protection.threshold);
         report.protection_level = Some(manifest.protection.protection_level);
+        report.p_percent = manifest.protection.p_percent;
         verify_files(dir, &manifest, &mut report);
         scan_identifiers(dir, &manifest, &mut report);
         check_tables(dir, &manifest, exact, &mut report);

@@ -49,6 +49,9 @@ pub struct Protection {
     pub method: crate::config::raw::ProtectionMethod,
     pub threshold: u32,
     pub protection_level: u32,
+    /// The p% rule for sums, when a table publishes one.
+    #[serde(default)]
+    pub p_percent: Option<u32>,
     pub zeros: crate::config::raw::Zeros,
     #[serde(default)]
     pub summary: Summary,

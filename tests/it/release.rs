@@ -729,6 +729,8 @@ fn a_sum_one_person_dominates_is_suppressed_by_the_p_percent_rule_and_kept_out_o
     // one estimates the largest to within 10 %.
     let audit = tmp.path().join("out/.operator/hours/audit.json");
     let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(audit)?)?;
+    // The audit says it takes the rule on trust: the contributions are not in the release.
+    assert_eq!(report["p_percent"], 10, "{report}");
     let hours = report["intervals"]
         .as_array()
         .ok_or("no intervals")?

@@ -303,17 +303,19 @@ pub struct Problem<'a> {
     pub frozen: &'a [bool],
     /// Integers a sensitive count's interval must hold beyond its lowest.
     pub level: i64,
-    /// Per variable, integers its interval must hold beyond its lowest whatever `level` asks (a
-    /// sum the p% rule finds dominated, [`p_percent_need`]); empty or 0 for nothing more.
+    /// Per variable, the room its value must have to *rise* within what the attacker can derive,
+    /// whatever `level` asks: a sum the p% rule finds dominated ([`p_percent_need`]). Such a
+    /// number is only ever moved up. Empty, or 0 for a variable, asks nothing more.
     pub needs: &'a [i64],
     pub cost: Cost,
 }
 
 /// What the p% rule asks of a sum `total` whose two largest contributions are `x1 ≥ x2`: none (0)
-/// when the other contributions add up to at least `p` % of the largest, else the integers the
-/// sum's interval must hold beyond its lowest so that the second-largest contributor, who knows
-/// their own share, cannot estimate the largest within `p` %: `⌈p·x1/100 − (total − x1 − x2)⌉`
-/// (the rule's protection level, with q = 100). Contributions of zero or less dominate nothing.
+/// when the other contributions add up to at least `p` % of the largest, else the room the sum must
+/// have to rise above `total` so that the second-largest contributor, who knows their own share
+/// and that the rest is at least 0, cannot bound the largest from above within `p` % of it:
+/// `⌈p·x1/100 − (total − x1 − x2)⌉` (the rule's upper protection level, with q = 100).
+/// Contributions of zero or less dominate nothing.
 #[must_use]
 pub fn p_percent_need(p: u32, total: i64, x1: i64, x2: i64) -> i64 {
     if p == 0 || x1 <= 0 {

@@ -422,6 +422,7 @@ impl Prepared {
             verdicts: Vec::new(),
             summary,
             warnings,
+            dominated: Vec::new(),
         };
         let report = DpReport {
             plan: dp_plan,

@@ -90,6 +90,26 @@ pub struct Protected {
     pub summary: Summary,
     /// What the protection does not guarantee, for the manifest.
     pub warnings: Vec<String>,
+    /// The sums the p% rule found dominated, for the operator only.
+    pub dominated: Vec<DominatedSum>,
+}
+
+/// A sum the p% rule found dominated, with the room to rise it needed and the room the release
+/// leaves it. For the operator's directory only: the need tells how large the largest
+/// contribution is.
+#[derive(Debug, Clone, Serialize)]
+pub struct DominatedSum {
+    pub table: String,
+    /// Dimension → code.
+    pub cell: std::collections::BTreeMap<String, String>,
+    pub measure: String,
+    pub persons: i64,
+    pub value: i64,
+    pub room_needed: i64,
+    /// How far the sum can rise within what the release lets an attacker derive, as the audit
+    /// when the release was made found it; `None` when nothing bounds it (or it was not audited:
+    /// `check` without `--protect`, or a cell published because `always_publish` lists it).
+    pub room_proven: Option<f64>,
 }
 
 impl Protected {
@@ -103,6 +123,7 @@ impl Protected {
             verdicts: Vec::new(),
             summary: Summary::default(),
             warnings: Vec::new(),
+            dominated: Vec::new(),
         }
     }
 }
@@ -233,6 +254,38 @@ fn protect(tables: Vec<Table>, plan: &Plan, secondary: bool) -> Result<Protected
         }
     };
 
+    let upper: std::collections::HashMap<u32, Option<f64>> =
+        verdicts.iter().map(|v| (v.var, v.upper)).collect();
+    let mut dominated_sums = Vec::new();
+    for (t, table) in tables.iter().enumerate() {
+        for (m, top) in table.largest.iter().enumerate() {
+            if top.is_none() {
+                continue;
+            }
+            for cell in 0..table.len() {
+                let var = system.var_of[t][m][cell];
+                let need = needs[var as usize];
+                if need == 0 {
+                    continue;
+                }
+                let value = table.values[m][cell];
+                #[allow(clippy::cast_precision_loss, reason = "counts far below 2^52")]
+                let room_proven = upper.get(&var).copied().flatten().map(|u| u - value as f64);
+                dominated_sums.push(DominatedSum {
+                    table: table.name.clone(),
+                    cell: cell_codes(table, cell)
+                        .into_iter()
+                        .map(|(d, c)| (d.to_owned(), c.to_owned()))
+                        .collect(),
+                    measure: table.measures[m].name(),
+                    persons: table.persons[cell],
+                    value,
+                    room_needed: need,
+                    room_proven,
+                });
+            }
+        }
+    }
     let mut tables_out = Vec::with_capacity(tables.len());
     for (t, table) in tables.into_iter().enumerate() {
         let status = system.atom_of[t]
@@ -288,6 +341,7 @@ fn protect(tables: Vec<Table>, plan: &Plan, secondary: bool) -> Result<Protected
         verdicts,
         summary,
         warnings,
+        dominated: dominated_sums,
     })
 }
 

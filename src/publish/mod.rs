@@ -10,7 +10,8 @@
 //! The operator's files go to the operator directory (`DIR/.operator/<release>/` unless
 //! `[publish] operator_dir` says otherwise), never into the release nor linked from it:
 //! `quarantine.csv` (where each rejected value is and why), `audit.json` and `run.json` (the inputs'
-//! exact counts, which a DP manifest withholds).
+//! exact counts, which a DP manifest withholds) and, when the p% rule withheld a sum,
+//! `p-percent.json` (each such sum with the room to rise it needed and the room it got).
 
 mod atomic;
 pub mod datapackage;
@@ -288,6 +289,20 @@ pub fn write(input: &ReleaseInput<'_>) -> Result<Published, PublishError> {
     write_atomic(&quarantine_path, &bytes)?;
     let json = serde_json::to_vec_pretty(input.sources).map_err(|e| frame_error("run.json", &e))?;
     write_atomic(&operator.join("run.json"), &json)?;
+    // Which sums the p% rule withheld, and the room each needed and got: the need tells how large
+    // the largest contribution is, so it is the operator's alone. A stale file of an earlier run
+    // is removed.
+    let dominated_path = operator.join("p-percent.json");
+    if input.protected.dominated.is_empty() {
+        if dominated_path.exists() {
+            std::fs::remove_file(&dominated_path)
+                .map_err(|e| PublishError::io(&dominated_path, e))?;
+        }
+    } else {
+        let json = serde_json::to_vec_pretty(&input.protected.dominated)
+            .map_err(|e| frame_error("p-percent.json", &e))?;
+        write_atomic(&dominated_path, &json)?;
+    }
 
     let mut audit = crate::audit::audit(staging.path(), false);
     audit.directory = target.display().to_string();

@@ -740,6 +740,37 @@ fn a_sum_one_person_dominates_is_suppressed_by_the_p_percent_rule_and_kept_out_o
         })
         .ok_or("no interval for the dominated hours")?;
     assert!(hours["width"].as_i64().is_none_or(|w| w >= 7), "{hours}");
+    // The operator learns which sums the rule withheld and the room each got; the release does not.
+    let operator = tmp.path().join("out/.operator/hours/p-percent.json");
+    let dominated: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(operator)?)?;
+    let entry = dominated
+        .as_array()
+        .ok_or("a list")?
+        .iter()
+        .find(|d| d["cell"]["gender"] == "F" && d["cell"]["origin"] == "VN")
+        .ok_or("the dominated hours are listed")?;
+    assert_eq!(
+        (
+            &entry["measure"],
+            &entry["persons"],
+            &entry["value"],
+            &entry["room_needed"]
+        ),
+        (
+            &serde_json::json!("sum_hours"),
+            &serde_json::json!(4),
+            &serde_json::json!(105),
+            &serde_json::json!(7)
+        ),
+        "{entry}"
+    );
+    assert!(
+        entry["room_proven"].is_null() || entry["room_proven"].as_f64() >= Some(7.0),
+        "{entry}"
+    );
+    let mut published = Vec::new();
+    texts_under(&release, &mut published)?;
+    assert!(!published.iter().any(|t| t.contains("room_needed")));
 
     // With the rule off, the cell is published as the threshold alone allows.
     let off = tempfile::tempdir()?;

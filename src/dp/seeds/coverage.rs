@@ -240,10 +240,13 @@ fn coverage_of(seed: &Seed) {
              moe95 {bias:+.3}; away from zero {inner:.3} over {} pairs",
             seed.pipeline, tally.pairs, tally.inner_pairs
         );
-        // 93 %, or 3.5 standard errors of a 95 % coverage below it where a pattern has few cells
-        // (one cell over 500 releases: 1 %), so that chance fails a run less than once in 4 000.
+        // 93 %, or 4 standard errors of a 95 % coverage below it where a pattern has few cells
+        // (one cell over 500 releases: 1 %, floor 91.1 %). The binomial tail of one cell at 95 %
+        // reaches that floor once in 7 700 runs; the 20 or so such patterns of the four seeds,
+        // about once in 400. At 3.5 standard errors it was once in 2 100 per pattern, and CI
+        // met it: SoCO's grand total covered 0.914 once, after 0.954 twice.
         #[allow(clippy::cast_precision_loss, reason = "test sizes")]
-        let floor = 0.93f64.min(0.95 - 3.5 * (0.95 * 0.05 / tally.pairs as f64).sqrt());
+        let floor = 0.93f64.min(0.95 - 4.0 * (0.95 * 0.05 / tally.pairs as f64).sqrt());
         if rate < floor {
             failures.push(format!("{table}.{measure} {pattern}: coverage {rate:.3}"));
         }

@@ -112,7 +112,23 @@ pub struct DominatedSum {
     pub room_proven: Option<f64>,
 }
 
+/// Whether some table publishes a sum (which the p% rule protects).
+fn publishes_sums(tables: &[ProtectedTable]) -> bool {
+    tables.iter().any(|t| {
+        t.table
+            .measures
+            .iter()
+            .any(|m| matches!(m, crate::config::plan::Measure::Sum { .. }))
+    })
+}
+
 impl Protected {
+    /// Whether some table publishes a sum (which the p% rule protects).
+    #[must_use]
+    pub fn publishes_sums(&self) -> bool {
+        publishes_sums(&self.tables)
+    }
+
     /// No table at all: what a record-level release carries in place of protected tables.
     #[must_use]
     pub fn none(plan: &Plan) -> Self {
@@ -315,13 +331,7 @@ fn protect(tables: Vec<Table>, plan: &Plan, secondary: bool) -> Result<Protected
     }
     fill_audit_summary(&mut summary, &verdicts);
     let mut warnings = Vec::new();
-    let sums = tables_out.iter().any(|t| {
-        t.table
-            .measures
-            .iter()
-            .any(|m| matches!(m, crate::config::plan::Measure::Sum { .. }))
-    });
-    if sums && protection.p_percent == 0 {
+    if publishes_sums(&tables_out) && protection.p_percent == 0 {
         warnings.push(
             "p_percent = 0: sums are protected by the persons threshold alone; where one person's \
              share of a sum dominates it, another contributor can estimate that share closely"

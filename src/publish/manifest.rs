@@ -407,14 +407,8 @@ impl Manifest {
                 },
                 zeros: input.protected.protection.zeros,
                 protection_level: input.protected.protection.level,
-                p_percent: (dp.is_none()
-                    && input.protected.tables.iter().any(|t| {
-                        t.table
-                            .measures
-                            .iter()
-                            .any(|m| matches!(m, crate::config::plan::Measure::Sum { .. }))
-                    }))
-                .then_some(input.protected.protection.p_percent),
+                p_percent: (dp.is_none() && input.protected.publishes_sums())
+                    .then_some(input.protected.protection.p_percent),
                 secondary_suppression: (dp.is_none() && input.microdata.is_empty()).then_some(
                     "cheapest perturbations (LP) of every sensitive number over all \
                      tables of the release together, re-routed until they settle, \

@@ -412,21 +412,21 @@ fn count_table(
         .collect();
 
     let p_sums = largest.iter().any(Option::is_some);
+    let sums: Vec<&str> = spec
+        .measures
+        .iter()
+        .filter_map(|m| match m {
+            Measure::Sum { field: f, .. } => Some(f.as_str()),
+            _ => None,
+        })
+        .collect();
+    let sum_of = |name: &str| col(name).sum().cast(DataType::Int64).alias(name);
     for levels in level_combinations(&table.axes) {
         let (lf, pos_names) = map_levels(person_cells.clone().lazy(), &table.axes, &levels)?;
-        let sum_of = |name: &str| col(name).sum().cast(DataType::Int64).alias(name);
-        let sums: Vec<&str> = spec
-            .measures
-            .iter()
-            .filter_map(|m| match m {
-                Measure::Sum { field: f, .. } => Some(f.as_str()),
-                _ => None,
-            })
-            .collect();
-        let agg = if p_sums {
-            // Under the p% rule: each person's record count and sums per cell at these levels
-            // first; then per cell its persons, person-times and sums, and each sum's two largest
-            // contributions (the largest, and the next after sorting).
+        let (lf, persons_of_cell) = if p_sums {
+            // Under the p% rule, each person's record count and sums per cell at these levels
+            // first: a cell's persons are then its rows, and each sum's two largest contributions
+            // the largest and the next after sorting.
             let by_person: Vec<Expr> = pos_names
                 .iter()
                 .map(|p| col(p.as_str()))
@@ -435,16 +435,17 @@ fn count_table(
             let mut person_aggs = vec![sum_of("__times")];
             person_aggs.extend(sums.iter().map(|f| sum_of(f)));
             let lf = lf.group_by(by_person).agg(person_aggs);
-            let mut aggs = vec![
-                col(columns::PERSON)
-                    .is_not_null()
-                    .sum()
-                    .cast(DataType::Int64)
-                    .alias("__persons"),
-                sum_of("__times"),
-            ];
-            for f in &sums {
-                aggs.push(sum_of(f));
+            (lf, col(columns::PERSON).is_not_null().sum())
+        } else {
+            (lf, col(columns::PERSON).drop_nulls().n_unique())
+        };
+        let mut aggs = vec![
+            persons_of_cell.cast(DataType::Int64).alias("__persons"),
+            sum_of("__times"),
+        ];
+        for f in &sums {
+            aggs.push(sum_of(f));
+            if p_sums {
                 aggs.push(col(*f).max().alias(format!("__x1_{f}")));
                 aggs.push(
                     col(*f)
@@ -454,19 +455,8 @@ fn count_table(
                         .alias(format!("__x2_{f}")),
                 );
             }
-            aggregate(lf, &pos_names, aggs)?
-        } else {
-            let mut aggs = vec![
-                col(columns::PERSON)
-                    .drop_nulls()
-                    .n_unique()
-                    .cast(DataType::Int64)
-                    .alias("__persons"),
-                sum_of("__times"),
-            ];
-            aggs.extend(sums.iter().map(|f| sum_of(f)));
-            aggregate(lf, &pos_names, aggs)?
-        };
+        }
+        let agg = aggregate(lf, &pos_names, aggs)?;
         let cells = cell_indices(&table, &agg, &pos_names, &levels)?;
         let persons_col = agg.column("__persons")?.i64()?.clone();
         let times_col = agg.column("__times")?.i64()?.clone();

@@ -204,7 +204,8 @@ impl SourceFormat {
 /// Declared text encoding of a CSV source.
 #[derive(Debug, Clone, Copy, Default, Deserialize, serde::Serialize, PartialEq, Eq)]
 pub enum EncodingChoice {
-    /// Byte-order mark, then strict UTF-8, then Big5/CP950.
+    /// Byte-order mark (UTF-8, UTF-16LE/BE), then strict UTF-8, then Big5/CP950. A byte-order mark
+    /// wins over the other declarations too.
     #[default]
     #[serde(rename = "auto")]
     Auto,

@@ -5,10 +5,14 @@
 //! the CSV's shape (column count, line length, quotes, line ends) so that a broken file stops with
 //! its line number instead of reaching the CSV reader, whose messages quote the data.
 //!
-//! A Big5 file is transcoded, streaming, to a temporary UTF-8 file (mode 0600, named with the
-//! process id) that polars then scans and that is removed when ingest ends; copies left by a killed
-//! run are removed by the next run ([`sweep_stale`]). Undecodable bytes and user-defined (造字,
-//! EUDC) characters are counted, never guessed silently.
+//! A UTF-16 file (Excel's "Unicode" exports), known by its byte-order mark, is transcoded first and
+//! its shape checked on the UTF-8 copy: in UTF-16 a CJK character's bytes can be a comma, a quote
+//! or a line end.
+//!
+//! A Big5 or UTF-16 file is transcoded, streaming, to a temporary UTF-8 file (mode 0600, named with
+//! the process id) that polars then scans and that is removed when ingest ends; copies left by a
+//! killed run are removed by the next run ([`sweep_stale`]). Undecodable bytes and user-defined
+//! (造字, EUDC) or private-use characters are counted, never guessed silently.
 
 use std::fs::File;
 use std::io::{BufWriter, Read, Write};
@@ -22,6 +26,7 @@ use crate::config::raw::EncodingChoice;
 
 const CHUNK: usize = 1 << 20;
 const BOM: &[u8] = b"\xEF\xBB\xBF";
+/// Transcoded copies (Big5 and UTF-16 alike; the name is kept so older runs' copies are swept).
 const TEMP_PREFIX: &str = "privstat-big5-";
 /// Valid multi-byte UTF-8 characters per bad sequence above which a file is UTF-8 with damage.
 const UTF8_EVIDENCE: u64 = 8;
@@ -33,6 +38,9 @@ pub enum DetectedEncoding {
     Utf8,
     Utf8Bom,
     Big5,
+    /// UTF-16 with a byte-order mark, little or big endian (`utf16-le`, `utf16-be`).
+    Utf16Le,
+    Utf16Be,
 }
 
 /// A CSV file ready for polars: UTF-8, possibly a transcoded temporary copy.
@@ -85,6 +93,13 @@ pub fn prepare(
     choice: EncodingChoice,
     limits: &Limits,
 ) -> Result<Prepared, IngestError> {
+    if let Some(utf16) = utf16_bom(path)? {
+        let prepared = transcode(path, utf16)?;
+        // Messages name the export, not the copy; lines are the same in both.
+        let shape = scan_file_as(&prepared.path, path, limits)?;
+        check_shape(path, &shape)?;
+        return Ok(prepared);
+    }
     let shape = scan_shape(path, limits)?;
     check_shape(path, &shape)?;
     let not_utf8 = |shape: &Shape| IngestError::NotUtf8 {
@@ -108,14 +123,34 @@ pub fn prepare(
         };
     }
     match choice {
-        EncodingChoice::Big5 => transcode_big5(path),
+        EncodingChoice::Big5 => transcode(path, encoding_rs::BIG5),
         _ if shape.utf8_invalid == 0 => Ok(utf8(DetectedEncoding::Utf8)),
         EncodingChoice::Utf8 => Err(not_utf8(&shape)),
         EncodingChoice::Auto if shape.utf8_multibyte >= UTF8_EVIDENCE * shape.utf8_invalid => {
             Err(not_utf8(&shape))
         }
-        EncodingChoice::Auto => transcode_big5(path),
+        EncodingChoice::Auto => transcode(path, encoding_rs::BIG5),
     }
+}
+
+/// The UTF-16 encoding a file's byte-order mark names, if it starts with one.
+fn utf16_bom(path: &Path) -> Result<Option<&'static encoding_rs::Encoding>, IngestError> {
+    let mut head = [0u8; 2];
+    let mut file = File::open(path).map_err(|e| IngestError::io(path, e))?;
+    let mut filled = 0;
+    while filled < head.len() {
+        match file.read(&mut head[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(IngestError::io(path, e)),
+        }
+    }
+    Ok(match head[..filled] {
+        [0xFF, 0xFE] => Some(encoding_rs::UTF_16LE),
+        [0xFE, 0xFF] => Some(encoding_rs::UTF_16BE),
+        _ => None,
+    })
 }
 
 /// Refuses a shape the CSV reader would misread or choke on.
@@ -159,11 +194,16 @@ fn check_shape(path: &Path, shape: &Shape) -> Result<(), IngestError> {
 /// [`IngestError::Io`], or [`IngestError::Malformed`] for a header wider than
 /// [`Limits::max_columns`] or a line longer than [`Limits::max_line_bytes`].
 pub fn scan_shape(path: &Path, limits: &Limits) -> Result<Shape, IngestError> {
-    let mut file = File::open(path).map_err(|e| IngestError::io(path, e))?;
+    scan_file_as(path, path, limits)
+}
+
+/// [`scan_shape`] of `read`, with errors naming `named` (the export a transcoded copy came from).
+fn scan_file_as(read: &Path, named: &Path, limits: &Limits) -> Result<Shape, IngestError> {
+    let mut file = File::open(read).map_err(|e| IngestError::io(named, e))?;
     scan_reader(&mut file, limits).map_err(|e| match e {
-        ScanError::Io(e) => IngestError::io(path, e),
+        ScanError::Io(e) => IngestError::io(named, e),
         ScanError::Limit { line, problem } => IngestError::Malformed {
-            file: path.to_path_buf(),
+            file: named.to_path_buf(),
             line,
             problem,
         },
@@ -443,8 +483,15 @@ pub fn sweep_stale() {
     }
 }
 
-fn transcode_big5(path: &Path) -> Result<Prepared, IngestError> {
+/// Transcodes `path` from `encoding` (Big5, or UTF-16 with its byte-order mark) to a temporary
+/// UTF-8 copy, counting what does not decode and user-defined characters (Big5 EUDC byte pairs;
+/// private-use code points in UTF-16).
+fn transcode(
+    path: &Path,
+    encoding: &'static encoding_rs::Encoding,
+) -> Result<Prepared, IngestError> {
     let io = |e| IngestError::io(path, e);
+    let big5 = encoding == encoding_rs::BIG5;
     let mut input = File::open(path).map_err(io)?;
     let temp = tempfile::Builder::new()
         .prefix(&format!("{TEMP_PREFIX}{}-", std::process::id()))
@@ -453,19 +500,25 @@ fn transcode_big5(path: &Path) -> Result<Prepared, IngestError> {
         .map_err(io)?;
     let (out_file, temp_path) = temp.into_parts();
     let mut out = BufWriter::new(out_file);
-    let mut decoder = encoding_rs::BIG5.new_decoder_without_bom_handling();
+    let mut decoder = if big5 {
+        encoding.new_decoder_without_bom_handling()
+    } else {
+        encoding.new_decoder_with_bom_removal()
+    };
     let mut buf = vec![0u8; CHUNK];
     let mut text = String::with_capacity(CHUNK * 3 / 2 + 16);
     let mut lead: Option<u8> = None;
-    let (mut undecodable, mut eudc) = (0u64, 0u64);
+    let (mut undecodable, mut private_use) = (0u64, 0u64);
     loop {
         let n = input.read(&mut buf).map_err(io)?;
         let last = n == 0;
-        for &b in &buf[..n] {
-            match lead.take() {
-                Some(l) => eudc += u64::from(is_big5_eudc(l, b)),
-                None if (0x81..0xFF).contains(&b) => lead = Some(b),
-                None => {}
+        if big5 {
+            for &b in &buf[..n] {
+                match lead.take() {
+                    Some(l) => private_use += u64::from(is_big5_eudc(l, b)),
+                    None if (0x81..0xFF).contains(&b) => lead = Some(b),
+                    None => {}
+                }
             }
         }
         let mut consumed = 0;
@@ -474,6 +527,9 @@ fn transcode_big5(path: &Path) -> Result<Prepared, IngestError> {
             let (result, read, _) = decoder.decode_to_string(&buf[consumed..n], &mut text, last);
             consumed += read;
             undecodable += text.chars().filter(|&c| c == '\u{FFFD}').count() as u64;
+            if !big5 {
+                private_use += count_private_use_utf8(text.as_bytes());
+            }
             out.write_all(text.as_bytes()).map_err(io)?;
             if result == encoding_rs::CoderResult::InputEmpty {
                 break;
@@ -486,9 +542,13 @@ fn transcode_big5(path: &Path) -> Result<Prepared, IngestError> {
     out.flush().map_err(io)?;
     Ok(Prepared {
         path: temp_path.to_path_buf(),
-        encoding: DetectedEncoding::Big5,
+        encoding: match encoding.name() {
+            "UTF-16LE" => DetectedEncoding::Utf16Le,
+            "UTF-16BE" => DetectedEncoding::Utf16Be,
+            _ => DetectedEncoding::Big5,
+        },
         undecodable,
-        private_use: eudc,
+        private_use,
         _temp: Some(temp_path),
     })
 }

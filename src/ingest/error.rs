@@ -52,16 +52,30 @@ pub enum IngestError {
     },
     #[error(
         "{}: source `{source_name}`: none of its {wanted} configured columns is in the file's first \
-         row ({fields} fields), so the first row does not look like a header\n  hint: the file \
-         must start with a header row naming its columns (the first row is never shown, as it may \
-         be data)",
-        file.display()
+         row ({fields} fields), so the first row does not look like a header\n  hint: {}",
+        file.display(),
+        match separator {
+            Some((name, count)) => format!(
+                "the first row has no comma but {count} {name}(s): the file looks \
+                 {name}-separated{}; export it as CSV, comma-separated",
+                match *name {
+                    "tab" => " (as Excel's \"Unicode Text\" is)",
+                    "semicolon" => " (as Excel writes CSV where the comma is the decimal mark)",
+                    _ => "",
+                }
+            ),
+            None => "the file must start with a header row naming its columns (the first row is \
+                     never shown, as it may be data)"
+                .to_owned(),
+        }
     )]
     NoHeader {
         file: PathBuf,
         source_name: String,
         wanted: usize,
         fields: usize,
+        /// When the first row is one field holding another separator: its name and count.
+        separator: Option<(&'static str, usize)>,
     },
     #[error(
         "{}: source `{source_name}`: {quarantined} of {read} rows ({:.1} %) are quarantined, more \

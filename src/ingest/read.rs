@@ -332,14 +332,24 @@ fn mapped_columns<'a>(
         .chain(source.dates.iter().map(|c| c.column.as_str()))
         .collect();
     if wanted.iter().all(|w| lookup(w).is_none()) {
+        let fields: Vec<&String> = available
+            .iter()
+            .filter(|a| a.as_str() != columns::ROW)
+            .collect();
+        // One field holding another separator: say which, by count only (the row may be data).
+        let separator = match fields.as_slice() {
+            [only] => [("tab", '\t'), ("semicolon", ';'), ("pipe", '|')]
+                .into_iter()
+                .map(|(name, c)| (name, only.matches(c).count()))
+                .find(|&(_, n)| n > 0),
+            _ => None,
+        };
         return Err(IngestError::NoHeader {
             file: source.path.clone(),
             source_name: source.name.clone(),
             wanted: wanted.len(),
-            fields: available
-                .iter()
-                .filter(|a| a.as_str() != columns::ROW)
-                .count(),
+            fields: fields.len(),
+            separator,
         });
     }
     let find = |wanted: &str| -> Result<String, IngestError> {

@@ -126,7 +126,11 @@ const CASES: &[(&str, Outcome)] = &[
     ),
     (
         "semicolon_delimiter.csv",
-        Refused("none of its 5 configured columns is in the file's first row (1 fields)"),
+        Refused(
+            "none of its 5 configured columns is in the file's first row (1 fields), so the first \
+             row does not look like a header\n  hint: the first row has no comma but 6 \
+             semicolon(s): the file looks semicolon-separated",
+        ),
     ),
     ("some_out_of_period.csv", Publishes(40, 33, 1, 6)),
     (
@@ -182,6 +186,11 @@ const CASES: &[(&str, Outcome)] = &[
         "unquoted_comma.csv",
         Refused("line 14: this row has 8 fields but the header has 7"),
     ),
+    (
+        "utf16_tab_separated.csv",
+        Refused("the first row has no comma but 6 tab(s): the file looks tab-separated"),
+    ),
+    ("utf16le_bom.csv", Publishes(40, 39, 1, 0)),
     ("walk_in_tokens.csv", Publishes(40, 35, 5, 0)),
 ];
 

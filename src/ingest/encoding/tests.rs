@@ -353,3 +353,81 @@ fn skipping_ordinary_bytes_finds_what_the_bytewise_scan_finds() {
         );
     }
 }
+
+/// UTF-16 as Excel's "Unicode" exports write it: in little-endian, 丢 is `22 4E` and 丬 `2C 4E`, a
+/// quote and a comma to a byte scanner; read through its byte-order mark, they are characters.
+#[test]
+fn utf16_with_a_byte_order_mark_is_transcoded_before_its_shape_is_checked()
+-> Result<(), IngestError> {
+    let text = "姓名,區\n丢丬,中\n";
+    let utf16 = |big_endian: bool| -> Vec<u8> {
+        let mut bytes = if big_endian {
+            vec![0xFE, 0xFF]
+        } else {
+            vec![0xFF, 0xFE]
+        };
+        for unit in text.encode_utf16() {
+            let pair = if big_endian {
+                unit.to_be_bytes()
+            } else {
+                unit.to_le_bytes()
+            };
+            bytes.extend_from_slice(&pair);
+        }
+        bytes
+    };
+    assert!(utf16(false).windows(2).any(|w| w == [0x22, 0x4E]));
+    for (big_endian, expected) in [
+        (false, DetectedEncoding::Utf16Le),
+        (true, DetectedEncoding::Utf16Be),
+    ] {
+        let f = write(&utf16(big_endian));
+        // The mark wins over a declaration, as a UTF-8 mark does.
+        let p = prepare(f.path(), EncodingChoice::Big5, &Limits::default())?;
+        assert_eq!(p.encoding, expected);
+        assert_ne!(p.path.as_path(), f.path());
+        assert_eq!(
+            std::fs::read_to_string(&p.path).map_err(|e| IngestError::io(&p.path, e))?,
+            text
+        );
+        assert_eq!((p.undecodable, p.private_use), (0, 0));
+    }
+    Ok(())
+}
+
+#[test]
+fn a_lone_utf16_surrogate_and_private_use_characters_are_counted() -> Result<(), IngestError> {
+    let mut bytes = vec![0xFF, 0xFE];
+    for unit in [
+        u16::from(b'a'),
+        u16::from(b'\n'),
+        0xD800,
+        0xE000,
+        u16::from(b'\n'),
+    ] {
+        bytes.extend_from_slice(&unit.to_le_bytes());
+    }
+    let p = prepare(
+        write(&bytes).path(),
+        EncodingChoice::Auto,
+        &Limits::default(),
+    )?;
+    assert_eq!((p.undecodable, p.private_use), (1, 1));
+    Ok(())
+}
+
+#[test]
+fn a_utf16_file_with_a_broken_shape_is_refused_naming_the_export() {
+    // An unclosed quote on line 2, found in the UTF-8 copy and reported against the export.
+    let mut bytes = vec![0xFF, 0xFE];
+    for unit in "a,b\n\"x,y\n".encode_utf16() {
+        bytes.extend_from_slice(&unit.to_le_bytes());
+    }
+    let f = write(&bytes);
+    match prepare(f.path(), EncodingChoice::Auto, &Limits::default()) {
+        Err(IngestError::Malformed { file, line, .. }) => {
+            assert_eq!((file.as_path(), line), (f.path(), 2));
+        }
+        other => panic!("expected a malformed file, got {other:?}"),
+    }
+}

@@ -99,9 +99,11 @@ impl Progress {
                 .map_or(0, |kib| kib / 1024)
         };
         eprintln!(
-            "timing: {stage}: {:.2} s; rss {} MiB, peak {} MiB",
+            "timing: {stage}: {:.2} s; rss {} MiB (anonymous {} MiB, file-backed {} MiB), peak {} MiB",
             began.elapsed().as_secs_f64(),
             mib("VmRSS:"),
+            mib("RssAnon:"),
+            mib("RssFile:"),
             mib("VmHWM:")
         );
         *current = (next, std::time::Instant::now());

@@ -140,7 +140,7 @@ pub fn read_source(
 
     // One streaming pass: every mapped column as a categorical of its own, so each row keeps a
     // 4-byte code and each column one dictionary of its distinct raw values.
-    let codes = lf
+    let mut codes = lf
         .select(
             std::iter::once(col(columns::ROW))
                 .chain(renamed.into_iter().map(|e| {
@@ -154,16 +154,17 @@ pub fn read_source(
         .unwrap_single();
     let rows_read = codes.height() as u64;
 
-    // Each column's dictionary is parsed once; rows take their parsed value by their code.
+    // Each column's dictionary is parsed once; rows take their parsed value by their code. A
+    // column's codes are dropped once taken, and a note (ambiguous dates, codes mapped to `other`)
+    // is counted without being kept, so the rows are held about once at a time.
     let mut person_ids = Vec::new();
     let mut crosswalk_ids = Vec::new();
     let mut notes = Vec::new();
-    let mut keep: Vec<Column> = vec![codes.column(columns::ROW).map_err(polars_err)?.clone()];
+    let mut note_counts: HashMap<String, u64> = HashMap::new();
+    let mut keep: Vec<Column> = vec![codes.drop_in_place(columns::ROW).map_err(polars_err)?];
     for m in &mapped {
-        let cat = codes
-            .column(m.raw.as_str())
-            .and_then(Column::cat32)
-            .map_err(polars_err)?;
+        let column = codes.drop_in_place(m.raw.as_str()).map_err(polars_err)?;
+        let cat = column.cat32().map_err(polars_err)?;
         let mapping = cat.get_mapping();
         let values: Vec<String> = (0..mapping.num_cats_upper_bound())
             .map(|i| {
@@ -207,47 +208,48 @@ pub fn read_source(
                 .as_materialized_series()
                 .extend_constant(last, 1)
                 .map_err(polars_err)?;
-            keep.push(c.take(&ids).map_err(polars_err)?.into_column());
+            let taken = c.take(&ids).map_err(polars_err)?;
+            if notes.iter().any(|n| n.as_str() == taken.name().as_str()) {
+                let count = taken.sum::<u64>().map_err(polars_err)?;
+                note_counts.insert(taken.name().to_string(), count);
+            } else {
+                keep.push(taken.into_column());
+            }
         }
     }
     drop(codes);
     let df = DataFrame::new_infer_height(keep).map_err(polars_err)?;
 
-    let note_counts: HashMap<String, u64> = notes
-        .iter()
-        .map(|n| {
-            let count = df
-                .column(n.as_str())
-                .ok()
-                .and_then(|c| c.as_materialized_series().sum::<u64>().ok())
-                .unwrap_or(0);
-            (n.clone(), count)
-        })
-        .collect();
-
     let any_bad = mapped
         .iter()
         .fold(lit(false), |acc, m| acc.or(col(m.why()).is_not_null()));
-    let bad = df
+    let bad_mask = df
         .clone()
         .lazy()
-        .filter(any_bad.clone())
-        .select(
-            std::iter::once(col(columns::ROW))
-                .chain(mapped.iter().map(|m| col(m.why())))
-                .collect::<Vec<_>>(),
-        )
+        .select([any_bad.alias("__bad")])
         .collect()
+        .map_err(polars_err)?
+        .column("__bad")
+        .and_then(Column::bool)
+        .map_err(polars_err)?
+        .clone();
+    let bad = df
+        .select(std::iter::once(columns::ROW.to_owned()).chain(mapped.iter().map(Mapped::why)))
+        .and_then(|b| b.filter(&bad_mask))
         .map_err(polars_err)?;
-    let mut good = df
-        .lazy()
-        .filter(any_bad.not())
-        .select(mapped.iter().fold(vec![col(columns::ROW)], |mut v, m| {
-            v.push(col(m.field()));
-            v
-        }))
-        .collect()
-        .map_err(polars_err)?;
+    // The usable rows, one column at a time, each dropped from `df` once filtered.
+    let good_mask = !&bad_mask;
+    let mut df = df;
+    let mut good = std::iter::once(columns::ROW)
+        .chain(mapped.iter().map(Mapped::field))
+        .map(|name| {
+            df.drop_in_place(name)
+                .and_then(|c| c.filter(&good_mask))
+                .map_err(polars_err)
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .and_then(|columns| DataFrame::new_infer_height(columns).map_err(polars_err))?;
+    drop(df);
     // Rows dated outside every period the source's tables count are not used, and are counted.
     let mut rows_out_of_period = 0;
     if let Some(p) = scope.filter(|_| source.date.is_some()) {

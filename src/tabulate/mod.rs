@@ -334,8 +334,9 @@ fn count_table(
             (frame, Some(report))
         }
         None => {
-            for (axis, name) in axes.iter_mut().zip(&dim_names) {
-                axis.persons_additive = at_most_one_code(&person_cells, columns::PERSON, name)?;
+            let one = one_code_per_key(&person_cells, &[columns::PERSON.to_owned()], &dim_names)?;
+            for (axis, one) in axes.iter_mut().zip(one) {
+                axis.persons_additive = one;
             }
             (person_cells, None)
         }
@@ -378,10 +379,9 @@ fn count_table(
     for (m, measure) in spec.measures.iter().enumerate() {
         additive.push(match (measure, &distinct_frames[m]) {
             (Measure::Persons, _) => axes.iter().map(|a| a.persons_additive).collect(),
-            (Measure::Distinct { .. }, Some(frame)) => dim_names
-                .iter()
-                .map(|name| at_most_one_code_of(frame, &distinct_keys[m], name))
-                .collect::<PolarsResult<_>>()?,
+            (Measure::Distinct { .. }, Some(frame)) => {
+                one_code_per_key(frame, &distinct_keys[m], &dim_names)?
+            }
             _ => vec![true; axes.len()],
         });
     }
@@ -615,27 +615,90 @@ pub fn population_key(
     }
 }
 
-/// Whether no value of `key` has two codes of the dimension `dim` in `frame`.
-fn at_most_one_code(frame: &DataFrame, key: &str, dim: &str) -> PolarsResult<bool> {
-    at_most_one_code_of(frame, &[key.to_owned()], dim)
-}
-
-/// Whether no value of the `keys` together (none of them null) appears under two codes of `dim`.
-fn at_most_one_code_of(frame: &DataFrame, keys: &[String], dim: &str) -> PolarsResult<bool> {
+/// For each dimension of `dims`, whether no value of the `keys` together (none of them null)
+/// appears under two of its codes in `frame` (a missing code counting as one more code).
+fn one_code_per_key(
+    frame: &DataFrame,
+    keys: &[String],
+    dims: &[String],
+) -> PolarsResult<Vec<bool>> {
+    if dims.is_empty() {
+        return Ok(Vec::new());
+    }
+    let u32_column = |name: &str| {
+        frame
+            .column(name)
+            .is_ok_and(|c| c.dtype() == &DataType::UInt32)
+    };
+    if let [key] = keys
+        && u32_column(key)
+        && dims.iter().all(|d| u32_column(d))
+    {
+        // One key of `u32` codes (a person): distinct keys against distinct (key, code) pairs,
+        // each pair packed into one integer, so no group-by over millions of persons is needed.
+        let present = col(key.as_str()).is_not_null();
+        let key = || col(key.as_str()).cast(DataType::UInt64);
+        let mut counts = vec![
+            key()
+                .filter(present.clone())
+                .n_unique()
+                .cast(DataType::Int64)
+                .alias("__keys"),
+        ];
+        counts.extend(dims.iter().enumerate().map(|(i, d)| {
+            let code = col(d.as_str())
+                .fill_null(lit(u32::MAX))
+                .cast(DataType::UInt64);
+            (key() * lit(1u64 << 32) + code)
+                .filter(present.clone())
+                .n_unique()
+                .cast(DataType::Int64)
+                .alias(format!("__pairs{i}"))
+        }));
+        let counted = frame.clone().lazy().select(counts).collect()?;
+        let count = |name: &str| -> PolarsResult<i64> {
+            Ok(counted.column(name)?.i64()?.get(0).unwrap_or(0))
+        };
+        let persons = count("__keys")?;
+        return (0..dims.len())
+            .map(|i| Ok(count(&format!("__pairs{i}"))? <= persons))
+            .collect();
+    }
     let not_null = keys
         .iter()
         .map(|k| col(k.as_str()).is_not_null())
         .reduce(Expr::and)
         .unwrap_or_else(|| lit(true));
-    let most = frame
+    // Codes as 64-bit integers, a missing one below every code; a key's codes are one when its
+    // smallest and largest are equal.
+    let code = |d: &str| col(d).cast(DataType::Int64).fill_null(lit(-1i64));
+    let widest = frame
         .clone()
         .lazy()
         .filter(not_null)
         .group_by(keys.iter().map(|k| col(k.as_str())).collect::<Vec<_>>())
-        .agg([col(dim).n_unique().alias("__k")])
-        .select([col("__k").max().cast(DataType::Int64)])
+        .agg(
+            dims.iter()
+                .enumerate()
+                .map(|(i, d)| (code(d).max() - code(d).min()).alias(format!("__span{i}")))
+                .collect::<Vec<_>>(),
+        )
+        .select(
+            (0..dims.len())
+                .map(|i| col(format!("__span{i}")).max().cast(DataType::Int64))
+                .collect::<Vec<_>>(),
+        )
         .collect()?;
-    Ok(most.column("__k")?.i64()?.get(0).unwrap_or(0) <= 1)
+    (0..dims.len())
+        .map(|i| {
+            Ok(widest
+                .column(&format!("__span{i}"))?
+                .i64()?
+                .get(0)
+                .unwrap_or(0)
+                == 0)
+        })
+        .collect()
 }
 
 /// Every combination of levels to aggregate at: leaves only without margins; otherwise each axis at

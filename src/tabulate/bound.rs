@@ -323,4 +323,130 @@ mod tests {
             bound(frame(&all), &dims, &one, BOUNDS, &other_salts, 0).expect("bound");
         assert!((0..40).any(|p| kept_of(&out_all, p) != kept_of(&out_other, p)));
     }
+
+    /// Bounding written out person by person, as the module docs state it: the oracle the
+    /// column-wise implementation must match row for row and count for count.
+    fn bound_by_hand(
+        rows: &[Row],
+        one: [bool; 2],
+        bounds: Bounds,
+        salts: &[u64],
+        table: usize,
+    ) -> (Vec<Row>, BoundingReport) {
+        use std::collections::BTreeMap;
+        let prio = |person: u32, codes: &[u32], step: u64| {
+            mix(salts[person as usize] ^ tag(table, step, codes))
+        };
+        let mut report = BoundingReport {
+            bounds_max_cells: bounds.max_cells,
+            bounds_max_records: bounds.max_records,
+            removed_cap: u64::from(bounds.max_cells) * u64::from(bounds.max_records),
+            ..BoundingReport::default()
+        };
+        let mut by_person: BTreeMap<u32, Vec<Row>> = BTreeMap::new();
+        for r in rows {
+            by_person.entry(r.2).or_default().push(*r);
+        }
+        let mut out = Vec::new();
+        for (person, mut mine) in by_person {
+            let all: i64 = mine.iter().map(|r| r.3).sum();
+            for (d, &one) in one.iter().enumerate() {
+                if !one {
+                    continue;
+                }
+                let code = |r: &Row| if d == 0 { r.0 } else { r.1 };
+                let best = mine
+                    .iter()
+                    .max_by_key(|r| prio(person, &[code(r)], 1 + d as u64))
+                    .map(code);
+                let before: i64 = mine.iter().map(|r| r.3).sum();
+                mine.retain(|r| Some(code(r)) == best);
+                let after: i64 = mine.iter().map(|r| r.3).sum();
+                report.records_other_codes += u64::try_from(before - after).expect("fewer");
+            }
+            mine.sort_by_key(|r| prio(person, &[r.0, r.1], 0));
+            let cells = mine.len();
+            let max = bounds.max_cells as usize;
+            if cells > max {
+                report.persons_over_cells += 1;
+                report.cells_dropped += (cells - max) as u64;
+                mine.truncate(max);
+            }
+            let cap = i64::from(bounds.max_records);
+            report.records_clipped += mine.iter().map(|r| (r.3 - cap).max(0)).sum::<i64>() as u64;
+            let kept: i64 = mine.iter().map(|r| r.3.min(cap)).sum();
+            let removed = u64::try_from(all - kept).expect("fewer");
+            report.persons_cut += u64::from(removed > 0);
+            report.records_removed_capped += removed.min(report.removed_cap);
+            out.extend(mine.into_iter().map(|r| (r.0, r.1, r.2, r.3.min(cap))));
+        }
+        (out, report)
+    }
+
+    #[test]
+    fn bounding_matches_the_rule_written_out_person_by_person() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+        // 2 000 persons, each with up to 12 distinct (district, area) cells of 1 to 9 records.
+        let mut rows: Vec<Row> = Vec::new();
+        for person in 0..2_000u32 {
+            let mut cells = std::collections::BTreeSet::new();
+            for _ in 0..rng.random_range(1..=12) {
+                cells.insert((rng.random_range(0..9u32), rng.random_range(0..8u32)));
+            }
+            rows.extend(
+                cells
+                    .into_iter()
+                    .map(|(d, a)| (d, a, person, rng.random_range(1..=9i64))),
+            );
+        }
+        // Rows in no particular order, as a group-by leaves them.
+        for i in (1..rows.len()).rev() {
+            rows.swap(i, rng.random_range(0..=i));
+        }
+        let salts = person_salts(
+            &[4; 32],
+            &(0..2_000u128).map(|p| p * 7_919).collect::<Vec<_>>(),
+        );
+        let dims = ["district".to_owned(), "area".to_owned()];
+        for one in [[false, false], [true, false], [true, true]] {
+            for (bounds, table) in [
+                (BOUNDS, 0),
+                (
+                    Bounds {
+                        max_cells: 5,
+                        max_records: 1,
+                    },
+                    3,
+                ),
+            ] {
+                let (out, report) =
+                    bound(frame(&rows), &dims, &one, bounds, &salts, table).expect("bound");
+                let (mut expected, expected_report) =
+                    bound_by_hand(&rows, one, bounds, &salts, table);
+                let mut got: Vec<Row> = (0..2_000)
+                    .flat_map(|p| {
+                        kept_of(&out, p)
+                            .into_iter()
+                            .map(move |(d, a, t)| (d, a, p, t))
+                    })
+                    .collect();
+                got.sort_unstable();
+                expected.sort_unstable();
+                assert_eq!(got.len(), out.height());
+                assert_eq!(got, expected, "{one:?} {bounds:?}");
+                assert_eq!(format!("{report:?}"), format!("{expected_report:?}"));
+                // Every step binds somewhere.
+                assert!(report.records_clipped > 0);
+                assert!(report.cells_dropped > 0 || one != [false, false]);
+                assert_eq!(report.records_other_codes > 0, one[0]);
+                // Person by person, in the order of their priorities.
+                let persons = out
+                    .column(columns::PERSON)
+                    .and_then(|c| c.u32())
+                    .expect("p");
+                assert!(persons.iter().is_sorted());
+            }
+        }
+    }
 }

@@ -52,48 +52,38 @@ fn tag(table: usize, step: u64, codes: &[u32]) -> u64 {
     )
 }
 
-/// The keyed priority of each row of `frame` over the dimensions `dims`.
+/// The keyed priority of each row over the code columns `codes`, for its person's salt.
 fn priorities(
-    frame: &DataFrame,
-    dims: &[&str],
+    persons: &[u32],
+    codes: &[&[u32]],
     salts: &[u64],
     table: usize,
     step: u64,
-) -> PolarsResult<Column> {
-    let persons = frame.column(columns::PERSON)?.u32()?;
-    let codes: Vec<&UInt32Chunked> = dims
+) -> Vec<u64> {
+    let mut row = vec![0u32; codes.len()];
+    persons
         .iter()
-        .map(|d| frame.column(d).and_then(|c| c.u32()))
-        .collect::<PolarsResult<_>>()?;
-    let mut row = vec![0u32; dims.len()];
-    let out: Vec<u64> = (0..frame.height())
-        .map(|i| {
-            for (slot, c) in row.iter_mut().zip(&codes) {
-                *slot = c.get(i).unwrap_or(u32::MAX);
+        .enumerate()
+        .map(|(i, &p)| {
+            for (slot, c) in row.iter_mut().zip(codes) {
+                *slot = c[i];
             }
-            let salt = persons
-                .get(i)
-                .and_then(|p| salts.get(p as usize))
-                .copied()
-                .unwrap_or(0);
-            mix(salt ^ tag(table, step, &row))
+            mix(salts[p as usize] ^ tag(table, step, &row))
         })
-        .collect();
-    Ok(Column::new("__priority".into(), out))
-}
-
-/// Sum of `__times` over `frame`.
-fn records(frame: &DataFrame) -> PolarsResult<u64> {
-    let sum = frame.column("__times")?.i64()?.sum().unwrap_or(0);
-    Ok(u64::try_from(sum).unwrap_or(0))
+        .collect()
 }
 
 /// Bounds each person's contribution to table number `table`. `person_cells` holds one row per
 /// (leaf cell, person) with the record count `__times`; `one_per_person[d]` says whether dimension
-/// `d` is declared one code per person.
+/// `d` is declared one code per person. The bounded rows come person by person, each person's in
+/// the order of their cells' priorities.
+///
+/// Persons are dense indices (of `salts`), so every per-person choice is an array indexed by
+/// person: a few passes over the rows, with no grouping or sorting of millions of rows.
 ///
 /// # Errors
-/// Polars errors only.
+/// Polars errors, and a row without a person or with one outside `salts` (never built so: a DP
+/// release has no walk-ins).
 pub fn bound(
     person_cells: DataFrame,
     dim_names: &[String],
@@ -105,87 +95,128 @@ pub fn bound(
     let mut report = BoundingReport {
         bounds_max_cells: bounds.max_cells,
         bounds_max_records: bounds.max_records,
+        removed_cap: u64::from(bounds.max_cells) * u64::from(bounds.max_records),
         ..BoundingReport::default()
     };
-    let before = records(&person_cells)?;
-    let original = person_cells.clone();
-    let mut frame = person_cells;
-    // 1. One code per person on declared dimensions, one dimension after the other.
-    for (d, (name, &one)) in dim_names.iter().zip(one_per_person).enumerate() {
+    let persons: Vec<u32> = person_cells
+        .column(columns::PERSON)?
+        .u32()?
+        .iter()
+        .map(|p| p.filter(|&p| (p as usize) < salts.len()))
+        .collect::<Option<_>>()
+        .ok_or_else(|| {
+            PolarsError::ComputeError("a row to bound has no person of the release".into())
+        })?;
+    let times: Vec<i64> = person_cells
+        .column("__times")?
+        .i64()?
+        .iter()
+        .map(|t| t.unwrap_or(0))
+        .collect();
+    // Each dimension's codes in one slice (a missing code, never built so, as `u32::MAX`).
+    let codes: Vec<Vec<u32>> = dim_names
+        .iter()
+        .map(|d| {
+            let c = person_cells.column(d)?.u32()?;
+            Ok(c.iter().map(|v| v.unwrap_or(u32::MAX)).collect())
+        })
+        .collect::<PolarsResult<_>>()?;
+    let codes: Vec<&[u32]> = codes.iter().map(Vec::as_slice).collect();
+    let mut all = vec![0i64; salts.len()];
+    for (&p, &t) in persons.iter().zip(&times) {
+        all[p as usize] += t;
+    }
+
+    // 1. One code per person on declared dimensions, one dimension after the other: a row stays
+    //    when its code has its person's highest priority among the rows still there.
+    let mut alive = vec![true; persons.len()];
+    for (d, (codes, &one)) in codes.iter().zip(one_per_person).enumerate() {
         if !one {
             continue;
         }
-        let mut with = frame.clone();
-        with.with_column(priorities(
-            &frame,
-            &[name.as_str()],
-            salts,
-            table,
-            1 + d as u64,
-        )?)?;
-        let best = col("__priority").max().over([col(columns::PERSON)])?;
-        frame = with
-            .lazy()
-            .filter(col("__priority").eq(best))
-            .drop(cols(["__priority"]))
-            .collect()?;
+        let priority = priorities(&persons, &[*codes], salts, table, 1 + d as u64);
+        let mut best = vec![0u64; salts.len()];
+        let mut seen = vec![false; salts.len()];
+        for ((&p, &q), _) in persons
+            .iter()
+            .zip(&priority)
+            .zip(&alive)
+            .filter(|(_, a)| **a)
+        {
+            let p = p as usize;
+            if !seen[p] || q > best[p] {
+                best[p] = q;
+                seen[p] = true;
+            }
+        }
+        for ((a, &p), &q) in alive.iter_mut().zip(&persons).zip(&priority) {
+            *a &= q == best[p as usize];
+        }
     }
-    report.records_other_codes = before.saturating_sub(records(&frame)?);
+    let left: i64 = times
+        .iter()
+        .zip(&alive)
+        .filter(|(_, a)| **a)
+        .map(|(t, _)| t)
+        .sum();
+    report.records_other_codes = u64::try_from(all.iter().sum::<i64>() - left).unwrap_or(0);
 
-    // 2. At most `max_cells` cells per person, by priority of the cell's codes.
-    let dims: Vec<&str> = dim_names.iter().map(String::as_str).collect();
-    let prio = priorities(&frame, &dims, salts, table, 0)?;
-    frame.with_column(prio)?;
-    let sorted = frame.sort(
-        [PlSmallStr::from(columns::PERSON), "__priority".into()],
-        SortMultipleOptions::default(),
-    )?;
-    let persons = sorted.column(columns::PERSON)?.u32()?;
-    let mut keep = Vec::with_capacity(sorted.height());
-    let mut previous = None;
-    let mut rank = 0u32;
-    for person in persons.iter() {
-        if person != previous {
-            previous = person;
-            rank = 0;
-        }
-        keep.push(rank < bounds.max_cells);
-        if rank == bounds.max_cells {
-            report.persons_over_cells += 1;
-        }
-        report.cells_dropped += u64::from(rank >= bounds.max_cells);
-        rank = rank.saturating_add(1);
+    // 2. At most `max_cells` cells per person, by priority of the cell's codes: the rows still
+    //    there, bucketed by person (in row order), each person's sorted by priority.
+    let priority = priorities(&persons, &codes, salts, table, 0);
+    let mut start = vec![0usize; salts.len() + 1];
+    for (&p, _) in persons.iter().zip(&alive).filter(|(_, a)| **a) {
+        start[p as usize + 1] += 1;
     }
-    let kept = sorted.filter(&BooleanChunked::from_slice("__keep".into(), &keep))?;
+    for i in 0..salts.len() {
+        start[i + 1] += start[i];
+    }
+    let mut next = start.clone();
+    let mut order = vec![0u32; start[salts.len()]];
+    for (i, (&p, _)) in persons
+        .iter()
+        .zip(&alive)
+        .enumerate()
+        .filter(|(_, (_, a))| **a)
+    {
+        order[next[p as usize]] = u32::try_from(i).map_err(|_| {
+            PolarsError::ComputeError("more (cell, person) pairs than 32 bits index".into())
+        })?;
+        next[p as usize] += 1;
+    }
+    let max_cells = bounds.max_cells as usize;
+    let mut keep: Vec<IdxSize> = Vec::with_capacity(order.len());
+    for window in start.windows(2) {
+        let mine = &mut order[window[0]..window[1]];
+        mine.sort_unstable_by_key(|&i| priority[i as usize]);
+        if mine.len() > max_cells {
+            report.persons_over_cells += 1;
+            report.cells_dropped += (mine.len() - max_cells) as u64;
+        }
+        keep.extend(mine.iter().take(max_cells).map(|&i| i as IdxSize));
+    }
 
     // 3. At most `max_records` records per kept cell.
     let cap = i64::from(bounds.max_records);
-    let clipped = kept
+    let mut kept_records = vec![0i64; salts.len()];
+    for &i in &keep {
+        let (p, t) = (persons[i as usize] as usize, times[i as usize]);
+        report.records_clipped += u64::try_from(t - t.min(cap)).unwrap_or(0);
+        kept_records[p] += t.min(cap);
+    }
+    let kept = person_cells.take(&IdxCa::from_vec("__keep".into(), keep))?;
+    let bounded = kept
         .lazy()
         .with_column(
             when(col("__times").gt(lit(cap)))
                 .then(lit(cap))
                 .otherwise(col("__times"))
-                .alias("__clipped"),
+                .alias("__times"),
         )
-        .drop(cols(["__priority"]))
-        .collect()?;
-    let in_kept = records(&clipped)?;
-    let after = u64::try_from(clipped.column("__clipped")?.i64()?.sum().unwrap_or(0)).unwrap_or(0);
-    report.records_clipped = in_kept.saturating_sub(after);
-    let bounded = clipped
-        .lazy()
-        .with_column(col("__clipped").alias("__times"))
-        .drop(cols(["__clipped"]))
         .collect()?;
 
     // What each person lost, for the release's noisy estimate of it.
-    report.removed_cap = u64::from(bounds.max_cells) * u64::from(bounds.max_records);
-    let kept_records = per_person(&bounded, salts.len())?;
-    for (all, kept) in per_person(&original, salts.len())?
-        .into_iter()
-        .zip(kept_records)
-    {
+    for (all, kept) in all.into_iter().zip(kept_records) {
         let removed = u64::try_from(all - kept).unwrap_or(0);
         report.persons_cut += u64::from(removed > 0);
         report.records_removed_capped += removed.min(report.removed_cap);
@@ -193,29 +224,15 @@ pub fn bound(
     Ok((bounded, report))
 }
 
-/// Per person index (of `persons` in all), the records of `frame` (`__times` summed): one group
-/// per person.
-fn per_person(frame: &DataFrame, persons: usize) -> PolarsResult<Vec<i64>> {
-    let sums = frame
-        .clone()
-        .lazy()
-        .group_by([col(columns::PERSON)])
-        .agg([col("__times").sum()])
-        .collect()?;
-    let mut out = vec![0i64; persons];
-    let ids = sums.column(columns::PERSON)?.u32()?;
-    let records = sums.column("__times")?.i64()?;
-    for (id, n) in ids.iter().zip(records.iter()) {
-        if let (Some(slot), Some(n)) = (id.and_then(|p| out.get_mut(p as usize)), n) {
-            *slot += n;
-        }
-    }
-    Ok(out)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Sum of `__times` over `frame`.
+    fn records(frame: &DataFrame) -> PolarsResult<u64> {
+        let sum = frame.column("__times")?.i64()?.sum().unwrap_or(0);
+        Ok(u64::try_from(sum).unwrap_or(0))
+    }
 
     /// (district, area, person, records) rows.
     type Row = (u32, u32, u32, i64);

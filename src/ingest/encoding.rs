@@ -526,7 +526,7 @@ fn transcode(
             text.clear();
             let (result, read, _) = decoder.decode_to_string(&buf[consumed..n], &mut text, last);
             consumed += read;
-            undecodable += text.chars().filter(|&c| c == '\u{FFFD}').count() as u64;
+            undecodable += memchr::memmem::find_iter(text.as_bytes(), "\u{FFFD}").count() as u64;
             if !big5 {
                 private_use += count_private_use_utf8(text.as_bytes());
             }

@@ -695,7 +695,7 @@ fn print_check(plan: &config::Plan, analysis: &crate::Analysis) {
     for s in &analysis.sources {
         let encoding = s
             .encoding
-            .map_or_else(|| "parquet".to_owned(), |e| format!("{e:?}").to_lowercase());
+            .map_or("parquet", crate::ingest::encoding::DetectedEncoding::name);
         say!(
             "source {} ({}, {encoding}): {} rows read = {} usable + {} quarantined + {} out of period",
             s.name,

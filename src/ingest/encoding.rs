@@ -43,6 +43,20 @@ pub enum DetectedEncoding {
     Utf16Be,
 }
 
+impl DetectedEncoding {
+    /// The encoding's name as the manifest and the operator's report write it.
+    #[must_use]
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Utf8 => "utf8",
+            Self::Utf8Bom => "utf8-bom",
+            Self::Big5 => "big5",
+            Self::Utf16Le => "utf16-le",
+            Self::Utf16Be => "utf16-be",
+        }
+    }
+}
+
 /// A CSV file ready for polars: UTF-8, possibly a transcoded temporary copy.
 #[derive(Debug)]
 pub struct Prepared {

@@ -431,3 +431,19 @@ fn a_utf16_file_with_a_broken_shape_is_refused_naming_the_export() {
         other => panic!("expected a malformed file, got {other:?}"),
     }
 }
+
+#[test]
+fn an_encodings_name_is_the_one_the_manifest_writes() {
+    for e in [
+        DetectedEncoding::Utf8,
+        DetectedEncoding::Utf8Bom,
+        DetectedEncoding::Big5,
+        DetectedEncoding::Utf16Le,
+        DetectedEncoding::Utf16Be,
+    ] {
+        assert_eq!(
+            serde_json::to_value(e).expect("serialises"),
+            serde_json::Value::String(e.name().to_owned())
+        );
+    }
+}

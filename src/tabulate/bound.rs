@@ -135,19 +135,15 @@ pub fn bound(
             continue;
         }
         let priority = priorities(&persons, &[*codes], salts, table, 1 + d as u64);
+        // Priorities are unsigned, so 0 is below or at every one: the maximum needs no flag.
         let mut best = vec![0u64; salts.len()];
-        let mut seen = vec![false; salts.len()];
         for ((&p, &q), _) in persons
             .iter()
             .zip(&priority)
             .zip(&alive)
             .filter(|(_, a)| **a)
         {
-            let p = p as usize;
-            if !seen[p] || q > best[p] {
-                best[p] = q;
-                seen[p] = true;
-            }
+            best[p as usize] = best[p as usize].max(q);
         }
         for ((a, &p), &q) in alive.iter_mut().zip(&persons).zip(&priority) {
             *a &= q == best[p as usize];

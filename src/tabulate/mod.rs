@@ -669,10 +669,8 @@ fn one_code_per_key(
         .map(|k| col(k.as_str()).is_not_null())
         .reduce(Expr::and)
         .unwrap_or_else(|| lit(true));
-    // Codes as 64-bit integers, a missing one below every code; a key's codes are one when its
-    // smallest and largest are equal.
-    let code = |d: &str| col(d).cast(DataType::Int64).fill_null(lit(-1i64));
-    let widest = frame
+    // Otherwise one group-by over the keys, counting each dimension's distinct codes per key.
+    let most = frame
         .clone()
         .lazy()
         .filter(not_null)
@@ -680,23 +678,23 @@ fn one_code_per_key(
         .agg(
             dims.iter()
                 .enumerate()
-                .map(|(i, d)| (code(d).max() - code(d).min()).alias(format!("__span{i}")))
+                .map(|(i, d)| col(d.as_str()).n_unique().alias(format!("__codes{i}")))
                 .collect::<Vec<_>>(),
         )
         .select(
             (0..dims.len())
-                .map(|i| col(format!("__span{i}")).max().cast(DataType::Int64))
+                .map(|i| col(format!("__codes{i}")).max().cast(DataType::Int64))
                 .collect::<Vec<_>>(),
         )
         .collect()?;
     (0..dims.len())
         .map(|i| {
-            Ok(widest
-                .column(&format!("__span{i}"))?
+            Ok(most
+                .column(&format!("__codes{i}"))?
                 .i64()?
                 .get(0)
                 .unwrap_or(0)
-                == 0)
+                <= 1)
         })
         .collect()
 }

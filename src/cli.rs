@@ -362,7 +362,34 @@ pub fn execute(cli: Cli) -> Result<(), Error> {
             } else {
                 crate::Depth::Primary
             };
-            let analysis = crate::analyse_to(&plan, &Progress::stderr(), depth)?;
+            let progress = Progress::stderr();
+            let intake = crate::intake(&plan, &progress)?;
+            if let Err(refusal) = intake.refusal(&plan) {
+                // `check` is where a refused source is diagnosed: every reason first, then the
+                // refusal itself as the error.
+                drop(progress);
+                if json {
+                    let text = serde_json::to_string_pretty(&serde_json::json!({
+                        "pipeline": plan.file,
+                        "release": plan.release.name,
+                        "sources": intake.sources,
+                        "quarantine": quarantine_json(intake.quarantine()),
+                        "refused": refusal.to_string(),
+                        "written": false,
+                    }))
+                    .map_err(|e| Error::Internal(e.to_string()))?;
+                    say!("{text}");
+                } else {
+                    say!(
+                        "pipeline {} is valid: release `{}`",
+                        plan.file.display(),
+                        plan.release.name
+                    );
+                    print_intake(&intake.sources, intake.quarantine());
+                }
+                return Err(refusal);
+            }
+            let analysis = crate::analyse_intake(&plan, intake, &progress, depth)?;
             if json {
                 let text = serde_json::to_string_pretty(&check_json(&plan, &analysis))
                     .map_err(|e| Error::Internal(e.to_string()))?;
@@ -578,10 +605,9 @@ fn warn_about_key(plan: &config::Plan) {
     }
 }
 
-/// What `check` finds, as JSON: the same facts as its text, nothing written, no noise drawn.
-fn check_json(plan: &config::Plan, analysis: &crate::Analysis) -> serde_json::Value {
-    let quarantine: Vec<serde_json::Value> = analysis
-        .quarantine
+/// The quarantine's reasons per source and column, as JSON.
+fn quarantine_json(quarantine: &crate::ingest::Quarantine) -> serde_json::Value {
+    let reasons: Vec<serde_json::Value> = quarantine
         .summary()
         .into_iter()
         .map(|(source, column, reason, values, first_row)| {
@@ -595,6 +621,11 @@ fn check_json(plan: &config::Plan, analysis: &crate::Analysis) -> serde_json::Va
             })
         })
         .collect();
+    reasons.into()
+}
+
+/// What `check` finds, as JSON: the same facts as its text, nothing written, no noise drawn.
+fn check_json(plan: &config::Plan, analysis: &crate::Analysis) -> serde_json::Value {
     let protection = match &analysis.protection {
         crate::Protection::Suppressed(protected) | crate::Protection::PrimaryOnly(protected) => {
             let complete = matches!(analysis.protection, crate::Protection::Suppressed(_));
@@ -680,19 +711,15 @@ fn check_json(plan: &config::Plan, analysis: &crate::Analysis) -> serde_json::Va
         "pipeline": plan.file,
         "release": plan.release.name,
         "sources": analysis.sources,
-        "quarantine": quarantine,
+        "quarantine": quarantine_json(&analysis.quarantine),
         "protection": protection,
         "written": false,
     })
 }
 
-fn print_check(plan: &config::Plan, analysis: &crate::Analysis) {
-    say!(
-        "pipeline {} is valid: release `{}`",
-        plan.file.display(),
-        plan.release.name
-    );
-    for s in &analysis.sources {
+/// Rows read, usable, quarantined and out of period per source, and the quarantine's reasons.
+fn print_intake(sources: &[crate::ingest::SourceReport], quarantine: &crate::ingest::Quarantine) {
+    for s in sources {
         let encoding = s
             .encoding
             .map_or("parquet", crate::ingest::encoding::DetectedEncoding::name);
@@ -732,7 +759,7 @@ fn print_check(plan: &config::Plan, analysis: &crate::Analysis) {
             say!("  {n} rows mapped to the `other` code of {domain}");
         }
     }
-    let summary = analysis.quarantine.summary();
+    let summary = quarantine.summary();
     if summary.is_empty() {
         say!("quarantine: none");
     } else {
@@ -744,6 +771,15 @@ fn print_check(plan: &config::Plan, analysis: &crate::Analysis) {
             );
         }
     }
+}
+
+fn print_check(plan: &config::Plan, analysis: &crate::Analysis) {
+    say!(
+        "pipeline {} is valid: release `{}`",
+        plan.file.display(),
+        plan.release.name
+    );
+    print_intake(&analysis.sources, &analysis.quarantine);
     match &analysis.protection {
         crate::Protection::Suppressed(protected) | crate::Protection::PrimaryOnly(protected) => {
             let complete = matches!(analysis.protection, crate::Protection::Suppressed(_));

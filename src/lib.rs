@@ -170,6 +170,40 @@ pub fn analyse(plan: &Plan, progress: &Progress) -> Result<Analysis, Error> {
 /// # Errors
 /// As [`analyse`].
 pub fn analyse_to(plan: &Plan, progress: &Progress, depth: Depth) -> Result<Analysis, Error> {
+    analyse_intake(plan, intake(plan, progress)?, progress, depth)
+}
+
+/// What the sources gave, read and pseudonymised, before anything is counted: enough for `check`
+/// to show why rows were quarantined even when the run would refuse them.
+pub struct Intake {
+    key: pseudonymise::Key,
+    keyed: pseudonymise::Keyed,
+    /// Rows read, used, quarantined and out of period per source; they reconcile.
+    pub sources: Vec<SourceReport>,
+}
+
+impl Intake {
+    /// The quarantined rows' reasons, per source and column.
+    #[must_use]
+    pub fn quarantine(&self) -> &Quarantine {
+        &self.keyed.quarantine
+    }
+
+    /// Why a release of these sources would mislead, if it would: a source with no usable row, or
+    /// with more of its rows quarantined than `[limits] max_quarantined_share` allows.
+    ///
+    /// # Errors
+    /// [`ingest::IngestError::NoUsableRows`] or [`ingest::IngestError::TooManyQuarantined`].
+    pub fn refusal(&self, plan: &Plan) -> Result<(), Error> {
+        refuse_misleading(plan, &self.sources, &self.keyed.quarantine)
+    }
+}
+
+/// Reads and pseudonymises every source and reconciles its row counts.
+///
+/// # Errors
+/// Any stage's error; [`Error::Internal`] if rows do not reconcile.
+pub fn intake(plan: &Plan, progress: &Progress) -> Result<Intake, Error> {
     let key = pseudonymise::Key::load(&plan.pseudonymise.key)?;
     progress.stage("reading sources");
     let bytes: u64 = plan
@@ -189,7 +223,29 @@ pub fn analyse_to(plan: &Plan, progress: &Progress, depth: Depth) -> Result<Anal
     progress.stage("pseudonymising");
     let keyed = pseudonymise::apply(ingested, &plan.sources, &plan.pseudonymise, &key)?;
     let sources = reconcile(&keyed)?;
-    refuse_misleading(plan, &sources, &keyed.quarantine)?;
+    Ok(Intake {
+        key,
+        keyed,
+        sources,
+    })
+}
+
+/// The stages after [`intake`]: refuses misleading sources, then tabulates and protects to `depth`.
+///
+/// # Errors
+/// [`Intake::refusal`]'s, or any later stage's error.
+pub fn analyse_intake(
+    plan: &Plan,
+    intake: Intake,
+    progress: &Progress,
+    depth: Depth,
+) -> Result<Analysis, Error> {
+    intake.refusal(plan)?;
+    let Intake {
+        key,
+        keyed,
+        sources,
+    } = intake;
     if !plan.microdata.is_empty() {
         progress.stage("protecting");
         let shared = microdata::build_all(&keyed, plan)?;

@@ -362,3 +362,59 @@ fn a_device_or_a_pipe_as_source_is_refused_at_once() -> TestResult {
     }
     Ok(())
 }
+
+/// `check` is where a refused source is diagnosed: it prints every quarantine reason, then exits
+/// with the refusal `run` would give, in text and in JSON.
+#[test]
+fn check_shows_why_rows_were_quarantined_before_refusing_them() -> TestResult {
+    let source = "members=fixtures/bad/mostly_invalid_ids.csv";
+    let o = privstat(["check", SOCO, "--source", source]);
+    assert_eq!(o.status.code(), exit(EXIT_DATA), "{}", stderr(&o));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        stdout.contains("40 rows read = 8 usable + 32 quarantined + 0 out of period"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(
+            "members, Member HKID, the identifier's check digit is wrong: 31, first at row 3"
+        ),
+        "{stdout}"
+    );
+    assert!(
+        stderr(&o).contains("32 of 40 rows (80.0 %) are quarantined, more than the limit"),
+        "{}",
+        stderr(&o)
+    );
+
+    let o = privstat(["check", SOCO, "--source", source, "--json"]);
+    assert_eq!(o.status.code(), exit(EXIT_DATA), "{}", stderr(&o));
+    let json: serde_json::Value = serde_json::from_slice(&o.stdout)?;
+    assert_eq!(json["sources"][0]["rows_quarantined"], 32, "{json}");
+    let check_digits = json["quarantine"]
+        .as_array()
+        .and_then(|q| q.iter().find(|r| r["reason"] == "id_check_digit"));
+    assert_eq!(
+        check_digits.map(|r| &r["values"]),
+        Some(&31.into()),
+        "{json}"
+    );
+    assert!(
+        json["refused"]
+            .as_str()
+            .is_some_and(|r| r.contains("more than the limit of 20.0 %")),
+        "{json}"
+    );
+    // Within the limit, the same source is checked through to its tables.
+    let o = privstat([
+        "check",
+        SOCO,
+        "--source",
+        source,
+        "--allow-quarantined-share",
+        "0.9",
+    ]);
+    assert_eq!(o.status.code(), exit(EXIT_OK), "{}", stderr(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("table "));
+    Ok(())
+}

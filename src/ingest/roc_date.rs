@@ -38,6 +38,7 @@ pub fn parse_date(
         .trim_start_matches("中華民國")
         .trim_start_matches("民國")
         .trim();
+    let s = date_part(s).ok_or(DateProblem::Unrecognised)?;
     let (fields, compact_len) = split_fields(s).ok_or(DateProblem::Unrecognised)?;
     let max_roc = today.year() - 1911 + 1;
     let ambiguous = compact_len == Some(6);
@@ -80,9 +81,95 @@ pub fn parse_date(
     Ok(ParsedDate { date, ambiguous })
 }
 
+/// The date of a value that may carry a local time of day after it, as exports of timestamps
+/// write them: `2025-01-05T10:00:00`, `2025/1/5 10:00`, `114/1/5 上午 10:00:00` (Excel in
+/// Taiwan), `2025/1/5 03:04:05 PM`. A value without `:` is returned whole. `None` when what
+/// follows the date is not a clock time (hours 0–23, or 0–12 with a morning or afternoon marker;
+/// minutes and seconds 0–59; a decimal fraction of a second), or carries a zone (`Z`, `+08:00`):
+/// the day of a zoned time depends on the zone, and is not guessed.
+fn date_part(s: &str) -> Option<&str> {
+    let Some(colon) = s.find(':') else {
+        return Some(s);
+    };
+    let hour_start = s[..colon]
+        .trim_end_matches(|c: char| c.is_ascii_digit())
+        .len();
+    let (date, marked_before) = date_before_clock(&s[..hour_start])?;
+    let rest = s[hour_start..].trim_end();
+    let (clock, marked_after) = match strip_marker(rest) {
+        Some(clock) => (clock.trim_end(), true),
+        None => (rest, false),
+    };
+    let max_hour = match (marked_before, marked_after) {
+        (true, true) => return None,
+        (false, false) => 23,
+        _ => 12,
+    };
+    clock_ok(clock, max_hour).then_some(date)
+}
+
+/// The text before a clock time: the date, and whether a morning or afternoon marker stands
+/// between them. White space, a marker or ISO's `T` must separate the two.
+fn date_before_clock(head: &str) -> Option<(&str, bool)> {
+    if let Some(date) = head.strip_suffix('T') {
+        return Some((date, false));
+    }
+    let trimmed = head.trim_end();
+    let (date, marked) = match strip_marker(trimmed) {
+        Some(date) => (date.trim_end(), true),
+        None => (trimmed, false),
+    };
+    (!date.is_empty() && (marked || trimmed.len() < head.len())).then_some((date, marked))
+}
+
+/// The text before a trailing morning or afternoon marker (上午, 下午, AM, PM, a.m., p.m.).
+fn strip_marker(text: &str) -> Option<&str> {
+    ["上午", "下午"]
+        .iter()
+        .find_map(|m| text.strip_suffix(m))
+        .or_else(|| {
+            ["AM", "PM", "A.M.", "P.M."].iter().find_map(|m| {
+                let at = text.len().checked_sub(m.len())?;
+                (text.is_char_boundary(at) && text[at..].eq_ignore_ascii_case(m))
+                    .then(|| &text[..at])
+            })
+        })
+}
+
+/// Whether `clock` is `H:MM`, `H:MM:SS` or `H:MM:SS.fff` with the hour at most `max_hour`.
+fn clock_ok(clock: &str, max_hour: u32) -> bool {
+    let number = |p: &str, max: u32, widths: std::ops::RangeInclusive<usize>| {
+        widths.contains(&p.len())
+            && p.bytes().all(|b| b.is_ascii_digit())
+            && p.parse::<u32>().is_ok_and(|n| n <= max)
+    };
+    let mut parts = clock.split(':');
+    let (Some(hour), Some(minute)) = (parts.next(), parts.next()) else {
+        return false;
+    };
+    let second_ok = parts.next().is_none_or(|second| {
+        let (whole, fraction) = second.split_once('.').unwrap_or((second, "0"));
+        number(whole, 59, 2..=2)
+            && !fraction.is_empty()
+            && fraction.bytes().all(|b| b.is_ascii_digit())
+    });
+    parts.next().is_none()
+        && number(hour, max_hour, 1..=2)
+        && number(minute, 59, 2..=2)
+        && second_ok
+}
+
 /// Splits a date into year, month, day. For compact digit strings also returns their length
 /// (5 = Excel serial, stored in the year slot).
 fn split_fields(s: &str) -> Option<([u32; 3], Option<usize>)> {
+    // An Excel serial with the time of day as its fraction: `45662.4166667`.
+    if let Some((whole, fraction)) = s.split_once('.')
+        && whole.len() == 5
+        && !fraction.is_empty()
+        && (whole.bytes().chain(fraction.bytes())).all(|b| b.is_ascii_digit())
+    {
+        return Some(([whole.parse().ok()?, 0, 0], Some(5)));
+    }
     if s.bytes().all(|b| b.is_ascii_digit()) {
         let n = |r: std::ops::Range<usize>| s.get(r)?.parse::<u32>().ok();
         return match s.len() {
@@ -165,6 +252,48 @@ mod tests {
         ] {
             assert_eq!(auto(s)?, day, "{s}");
         }
+        Ok(())
+    }
+
+    /// Exports of timestamps: the day is read, the local time of day checked and dropped.
+    #[test]
+    fn a_local_time_of_day_after_the_date_is_dropped() -> Result<(), DateProblem> {
+        let day = NaiveDate::from_ymd_opt(2025, 1, 5).expect("valid");
+        for s in [
+            "2025-01-05T10:00:00",
+            "2025-01-05T10:00:00.123",
+            "2025-01-05 10:00",
+            "2025/1/5 下午 03:04:05",
+            "2025/1/5 上午 12:30:00",
+            "114/1/5 上午 10:00:00",
+            "114/01/05 23:59",
+            "114年1月5日 9:05",
+            "1140105 08:00",
+            "2025/1/5 3:04 PM",
+            "2025/1/5 3:04:05 p.m.",
+            "２０２５／０１／０５　１０：００",
+            "45662.4166667",
+        ] {
+            assert_eq!(auto(s)?, day, "{s}");
+        }
+        for s in [
+            "2025-01-05T10:00:00Z",
+            "2025-01-05T10:00:00+08:00",
+            "2025-01-05 24:00",
+            "2025-01-05 10:60",
+            "2025-01-05 10:0",
+            "2025/1/5 下午 13:00",
+            "2025/1/5 上午 10:00 AM",
+            "2025-01-0510:00",
+            "10:00",
+            "上午 10:00",
+            "2025-01-05 10:00:00.",
+            "2025-01-05 10:00:00:00",
+            "2025-01-05 10:00 tomorrow",
+        ] {
+            assert_eq!(auto(s), Err(DateProblem::Unrecognised), "{s}");
+        }
+        assert_eq!(auto("2025-02-30 10:00"), Err(DateProblem::Impossible));
         Ok(())
     }
 

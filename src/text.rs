@@ -4,8 +4,23 @@
 
 use unicode_normalization::UnicodeNormalization;
 
+/// Characters that show nothing: zero-width spaces and joiners, the word joiner, a byte-order mark
+/// inside text, the soft hyphen, and bidirectional marks. Web forms and copied text leave them in
+/// exports, where `三民區` followed by U+200B looks like `三民區` to anyone reading it.
+fn invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{00AD}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{2066}'..='\u{2069}'
+            | '\u{FEFF}'
+    )
+}
+
 /// Canonical form of an identifier: NFKC (full-width → ASCII, U+3000 → space), upper case, and no
-/// spaces, hyphens, dots or brackets (`A123456（3）` → `A1234563`). Dropping a separator or changing
+/// spaces, invisible characters, hyphens, dots or brackets (`A123456（3）` → `A1234563`). Dropping a separator or changing
 /// case can leave a non-normalised string (a combining mark meeting a new base), so the steps repeat
 /// until the form is stable: the canonical form of a canonical form is itself.
 #[must_use]
@@ -14,6 +29,7 @@ pub fn normalise_identifier(raw: &str) -> String {
         s.nfkc()
             .filter(|c| {
                 !(c.is_whitespace()
+                    || invisible(*c)
                     || matches!(
                         c,
                         '-' | '‐' | '‑' | '–' | '—' | '－' | '.' | '(' | ')' | '[' | ']'
@@ -37,18 +53,24 @@ pub fn normalise_identifier(raw: &str) -> String {
     form
 }
 
-/// Form of a number or date field: NFKC and trimmed, inner punctuation kept.
+/// Form of a number or date field: NFKC, without invisible characters, trimmed; inner
+/// punctuation kept.
 #[must_use]
 pub fn normalise_number(raw: &str) -> String {
-    raw.nfkc().collect::<String>().trim().to_owned()
+    raw.nfkc()
+        .filter(|c| !invisible(*c))
+        .collect::<String>()
+        .trim()
+        .to_owned()
 }
 
-/// Key under which a coded value is looked up: NFKC, no white space, ASCII upper case, and 臺 for 台
+/// Key under which a coded value is looked up: NFKC, no white space or invisible characters, ASCII
+/// upper case, and 臺 for 台
 /// (the official form of place names).
 #[must_use]
 pub fn lookup_key(raw: &str) -> String {
     raw.nfkc()
-        .filter(|c| !c.is_whitespace())
+        .filter(|c| !(c.is_whitespace() || invisible(*c)))
         .map(|c| {
             if c == '台' {
                 '臺'
@@ -95,6 +117,20 @@ mod tests {
         assert_eq!(lookup_key("台北市 "), "臺北市");
         assert_eq!(lookup_key("ｆ"), "F");
         assert_ne!(lookup_key("三民區"), lookup_key("三民鄉"));
+    }
+
+    /// Copied from a web page: a zero-width space after a district, a byte-order mark before a
+    /// code, a soft hyphen inside an identifier, a bidirectional mark before a date.
+    #[test]
+    fn invisible_characters_fold_away_like_white_space() {
+        assert_eq!(lookup_key("三民區\u{200B}"), lookup_key("三民區"));
+        assert_eq!(lookup_key("\u{FEFF}F"), "F");
+        assert_eq!(normalise_identifier("A12345\u{00AD}6789"), "A123456789");
+        assert_eq!(normalise_identifier("\u{2060}K118785(6)"), "K1187856");
+        assert_eq!(normalise_number("\u{200E}114/01/05\u{200B}"), "114/01/05");
+        assert_eq!(normalise_number("1\u{200D}2"), "12");
+        // Visible text is untouched.
+        assert_eq!(lookup_key("三民區"), "三民區");
     }
 
     #[test]

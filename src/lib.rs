@@ -427,21 +427,31 @@ fn refuse_misleading(
                 source_name: report.name.clone(),
                 read: report.rows_read,
                 quarantined: report.rows_quarantined,
+                empty: report.rows_empty,
                 out_of_period: report.rows_out_of_period,
             }
             .into());
         }
-        let share = report.rows_quarantined as f64 / report.rows_read.max(1) as f64;
+        // Empty rows carry nothing to count: a share of the rows that do.
+        let (quarantined, read) = (
+            report.rows_quarantined - report.rows_empty,
+            report.rows_read - report.rows_empty,
+        );
+        let share = quarantined as f64 / read.max(1) as f64;
         if share > plan.limits.max_quarantined_share {
             // Summarised only for the message: a run that goes on never pays for it.
             let summary = quarantine.summary();
-            let mut reasons: Vec<_> = summary.iter().filter(|r| r.0 == report.name).collect();
+            let mut reasons: Vec<_> = summary
+                .iter()
+                .filter(|r| r.0 == report.name && r.2 != ingest::quarantine::Reason::EmptyRow)
+                .collect();
             reasons.sort_by_key(|r| std::cmp::Reverse(r.3));
             return Err(ingest::IngestError::TooManyQuarantined {
                 file: source.path.clone(),
                 source_name: report.name.clone(),
-                read: report.rows_read,
-                quarantined: report.rows_quarantined,
+                read,
+                quarantined,
+                empty: report.rows_empty,
                 limit: plan.limits.max_quarantined_share,
                 reasons: reasons
                     .iter()
@@ -469,6 +479,7 @@ fn reconcile(keyed: &pseudonymise::Keyed) -> Result<Vec<SourceReport>, Error> {
             let mut report = s.report.clone();
             report.rows_used = s.frame.height() as u64;
             report.rows_quarantined = keyed.quarantine.rows_of(&report.name);
+            report.rows_empty = keyed.quarantine.empty_rows_of(&report.name);
             if report.rows_read
                 == report.rows_used + report.rows_quarantined + report.rows_out_of_period
             {

@@ -19,6 +19,12 @@ fn invisible(c: char) -> bool {
     )
 }
 
+/// Whether a value shows nothing: empty, white space and invisible characters only.
+#[must_use]
+pub fn is_blank(raw: &str) -> bool {
+    raw.chars().all(|c| c.is_whitespace() || invisible(c))
+}
+
 /// Canonical form of an identifier: NFKC (full-width → ASCII, U+3000 → space), upper case, and no
 /// spaces, invisible characters, hyphens, dots or brackets (`A123456（3）` → `A1234563`). Dropping a separator or changing
 /// case can leave a non-normalised string (a combining mark meeting a new base), so the steps repeat
@@ -129,6 +135,8 @@ mod tests {
         assert_eq!(normalise_identifier("\u{2060}K118785(6)"), "K1187856");
         assert_eq!(normalise_number("\u{200E}114/01/05\u{200B}"), "114/01/05");
         assert_eq!(normalise_number("1\u{200D}2"), "12");
+        assert!(is_blank(" \u{3000}\u{200B}\t"));
+        assert!(!is_blank(" F "));
         // Visible text is untouched.
         assert_eq!(lookup_key("三民區"), "三民區");
     }

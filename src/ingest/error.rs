@@ -78,20 +78,23 @@ pub enum IngestError {
         separator: Option<(&'static str, usize)>,
     },
     #[error(
-        "{}: source `{source_name}`: {quarantined} of {read} rows ({:.1} %) are quarantined, more \
-         than the limit of {:.1} %\n  top reasons: {}\n  hint: fix the export or the mapping \
-         (see `privstat check`); to publish anyway, raise [limits] max_quarantined_share or pass \
-         --allow-quarantined-share",
+        "{}: source `{source_name}`: {quarantined} of {read} rows ({:.1} %) are quarantined{}, \
+         more than the limit of {:.1} %\n  top reasons: {}\n  hint: fix the export or the \
+         mapping (see `privstat check`); to publish anyway, raise [limits] max_quarantined_share \
+         or pass --allow-quarantined-share",
         file.display(),
         100.0 * *quarantined as f64 / (*read).max(1) as f64,
+        if *empty > 0 { format!(" (besides {empty} empty rows)") } else { String::new() },
         100.0 * limit,
         reasons.join("; ")
     )]
     TooManyQuarantined {
         file: PathBuf,
         source_name: String,
+        /// Rows read and quarantined, both without the empty rows.
         read: u64,
         quarantined: u64,
+        empty: u64,
         limit: f64,
         /// "column: reason (count, first row N)".
         reasons: Vec<String>,
@@ -100,8 +103,8 @@ pub enum IngestError {
         "{}: source `{source_name}` has no usable row: {read} rows read, {quarantined} quarantined, \
          {out_of_period} out of the tables' periods\n  hint: {}",
         file.display(),
-        if *read == 0 {
-            "the file has a header but no data"
+        if *read == *empty {
+            "the file has a header but no data (blank rows at most)"
         } else if *out_of_period >= *quarantined {
             "check that the export covers the release's period"
         } else {
@@ -113,6 +116,8 @@ pub enum IngestError {
         source_name: String,
         read: u64,
         quarantined: u64,
+        /// Of the quarantined rows, those with every field read blank.
+        empty: u64,
         out_of_period: u64,
     },
     #[error(

@@ -78,6 +78,9 @@ pub struct SourceReport {
     pub rows_read: u64,
     pub rows_used: u64,
     pub rows_quarantined: u64,
+    /// Of the quarantined rows, those whose every field read is blank: not counted against
+    /// `[limits] max_quarantined_share`.
+    pub rows_empty: u64,
     /// Usable rows dated outside every period the source's tables count.
     pub rows_out_of_period: u64,
     pub undecodable_bytes: u64,

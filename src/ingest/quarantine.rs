@@ -18,10 +18,12 @@ pub enum Reason {
     IdCheckDigit,
     IdTypeNotAccepted,
     IdExcelDamaged,
+    /// Every field the pipeline reads is blank: one entry for the row, under column `*`.
+    EmptyRow,
 }
 
 impl Reason {
-    const ALL: [Self; 11] = [
+    const ALL: [Self; 12] = [
         Self::MissingValue,
         Self::UnknownCode,
         Self::DateUnrecognised,
@@ -33,6 +35,7 @@ impl Reason {
         Self::IdCheckDigit,
         Self::IdTypeNotAccepted,
         Self::IdExcelDamaged,
+        Self::EmptyRow,
     ];
 
     /// Compact code used inside data frames.
@@ -70,6 +73,10 @@ impl Reason {
             Self::IdCheckDigit => "the identifier's check digit is wrong",
             Self::IdTypeNotAccepted => "the identifier's type is not in the source's id_types",
             Self::IdExcelDamaged => "the identifier was turned into a number by a spreadsheet",
+            Self::EmptyRow => {
+                "every field read is blank (a blank line, or a row of separators as spreadsheets \
+                 leave below the data); not counted against max_quarantined_share"
+            }
         }
     }
 }
@@ -103,6 +110,15 @@ impl Quarantine {
         rows.sort_unstable();
         rows.dedup();
         rows.len() as u64
+    }
+
+    /// Rows of one source quarantined as empty ([`Reason::EmptyRow`]).
+    #[must_use]
+    pub fn empty_rows_of(&self, source: &str) -> u64 {
+        self.rows
+            .iter()
+            .filter(|r| r.source == source && r.reason == Reason::EmptyRow)
+            .count() as u64
     }
 
     /// Counts per (source, column, reason), with the first row of each, in a stable order.

@@ -25,6 +25,9 @@ use crate::config::plan::{Domain, Period, Source};
 use crate::config::raw::SourceFormat;
 use open::{duplicate_headers, regular_file, scan, unreadable};
 
+/// The working column that marks a row whose every mapped field is blank.
+const EMPTY: &str = "__empty";
+
 /// One mapped column: its header in the file, and the field it becomes.
 struct Mapped<'a> {
     header: String,
@@ -162,6 +165,9 @@ pub fn read_source(
     let mut notes = Vec::new();
     let mut note_counts: HashMap<String, u64> = HashMap::new();
     let mut keep: Vec<Column> = vec![codes.drop_in_place(columns::ROW).map_err(polars_err)?];
+    // Whether every mapped field of a row is blank so far: such a row is quarantined once, as
+    // empty, not once per column.
+    let mut empty: Option<BooleanChunked> = None;
     for m in &mapped {
         let column = codes.drop_in_place(m.raw.as_str()).map_err(polars_err)?;
         let cat = column.cat32().map_err(polars_err)?;
@@ -178,6 +184,12 @@ pub fn read_source(
         if matches!(m.kind, Kind::Crosswalk) {
             crosswalk_ids.clone_from(&values);
         }
+        // Per dictionary entry, then the extra last entry of a missing value: blank or not.
+        let blank_values: BooleanChunked = values
+            .iter()
+            .map(|v| super::text::is_blank(v))
+            .chain(std::iter::once(true))
+            .collect();
         let map = value_map(m, values, today, &mut person_ids, &mut notes).map_err(polars_err)?;
         // A missing value takes the extra last entry: its reason, and no value. A missing
         // identifier of a source that counts walk-ins is a blank identifier instead, which
@@ -192,6 +204,11 @@ pub fn read_source(
             .physical()
             .fill_null_with_values(missing)
             .map_err(polars_err)?;
+        let blank_rows = blank_values.take(&ids).map_err(polars_err)?;
+        empty = Some(match empty {
+            Some(so_far) => &so_far & &blank_rows,
+            None => blank_rows,
+        });
         for c in map.columns().iter().skip(1) {
             let last = if c.name().as_str() == m.why() {
                 if walk_in || matches!(m.kind, Kind::Day(_) | Kind::Crosswalk) {
@@ -218,6 +235,9 @@ pub fn read_source(
         }
     }
     drop(codes);
+    if let Some(empty) = empty {
+        keep.push(empty.with_name(EMPTY.into()).into_column());
+    }
     let df = DataFrame::new_infer_height(keep).map_err(polars_err)?;
 
     let any_bad = mapped
@@ -234,7 +254,11 @@ pub fn read_source(
         .map_err(polars_err)?
         .clone();
     let bad = df
-        .select(std::iter::once(columns::ROW.to_owned()).chain(mapped.iter().map(Mapped::why)))
+        .select(
+            [columns::ROW.to_owned(), EMPTY.to_owned()]
+                .into_iter()
+                .chain(mapped.iter().map(Mapped::why)),
+        )
         .and_then(|b| b.filter(&bad_mask))
         .map_err(polars_err)?;
     // The usable rows, one column at a time, each dropped from `df` once filtered.
@@ -285,6 +309,7 @@ pub fn read_source(
         rows_read,
         rows_used: 0,
         rows_quarantined: 0,
+        rows_empty: 0,
         rows_out_of_period,
         undecodable_bytes: prepared.as_ref().map_or(0, |p| p.undecodable),
         private_use_characters: prepared.as_ref().map_or(0, |p| p.private_use),
@@ -559,10 +584,25 @@ fn quarantined_rows(
 ) -> PolarsResult<Vec<QuarantinedRow>> {
     let rows = bad.column(columns::ROW)?.cast(&DataType::UInt64)?;
     let rows = rows.u64()?;
-    let mut out = Vec::new();
+    let empty = bad.column(EMPTY)?.bool()?;
+    let mut out: Vec<QuarantinedRow> = rows
+        .iter()
+        .zip(empty.iter())
+        .filter_map(|(row, empty)| {
+            Some(QuarantinedRow {
+                source: source.name.clone(),
+                row: row.filter(|_| empty == Some(true))?,
+                column: "*".to_owned(),
+                reason: Reason::EmptyRow,
+            })
+        })
+        .collect();
     for m in mapped {
         let why = bad.column(m.why().as_str())?.u32()?.clone();
-        for (row, code) in rows.iter().zip(why.iter()) {
+        for ((row, code), empty) in rows.iter().zip(why.iter()).zip(empty.iter()) {
+            if empty == Some(true) {
+                continue;
+            }
             let reason = code
                 .and_then(|c| u8::try_from(c).ok())
                 .and_then(Reason::from_code);

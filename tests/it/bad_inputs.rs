@@ -163,6 +163,7 @@ const CASES: &[(&str, Outcome)] = &[
         "truncated.parquet",
         Refused("cannot read as Parquet: not a Parquet file, or a damaged or truncated one"),
     ),
+    ("trailing_blank_rows.csv", Publishes(103, 39, 64, 0)),
     ("truncated_big5.csv", Publishes(40, 38, 2, 0)),
     ("truncated_mid_record.csv", Publishes(31, 30, 1, 0)),
     (
@@ -416,5 +417,41 @@ fn check_shows_why_rows_were_quarantined_before_refusing_them() -> TestResult {
     ]);
     assert_eq!(o.status.code(), exit(EXIT_OK), "{}", stderr(&o));
     assert!(String::from_utf8_lossy(&o.stdout).contains("table "));
+    Ok(())
+}
+
+/// A spreadsheet's export with a blank line and 62 rows of bare commas below the data: each is
+/// quarantined once as empty, and they do not count against the quarantine limit.
+#[test]
+fn empty_rows_are_quarantined_once_each_and_not_counted_against_the_limit() -> TestResult {
+    let o = privstat([
+        "check",
+        SOCO,
+        "--source",
+        "members=fixtures/bad/trailing_blank_rows.csv",
+        "--json",
+    ]);
+    assert_eq!(o.status.code(), exit(EXIT_OK), "{}", stderr(&o));
+    let json: serde_json::Value = serde_json::from_slice(&o.stdout)?;
+    let source = &json["sources"][0];
+    assert_eq!(source["rows_read"], 103, "{json}");
+    assert_eq!(source["rows_quarantined"], 64, "{json}");
+    assert_eq!(source["rows_empty"], 63, "{json}");
+    let reasons = json["quarantine"].as_array().ok_or("no quarantine")?;
+    let empty: Vec<_> = reasons
+        .iter()
+        .filter(|r| r["reason"] == "empty_row")
+        .collect();
+    assert_eq!(empty.len(), 1, "{json}");
+    assert_eq!(empty[0]["column"], "*");
+    assert_eq!(empty[0]["values"], 63);
+    assert_eq!(empty[0]["first_row"], 22, "the blank line after 20 records");
+    // No empty row is also reported as a missing identifier or an empty cell.
+    assert!(
+        reasons
+            .iter()
+            .all(|r| r["reason"] == "empty_row" || r["values"].as_u64() < Some(5)),
+        "{json}"
+    );
     Ok(())
 }

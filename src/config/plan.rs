@@ -143,6 +143,9 @@ pub struct Source {
     pub encoding: EncodingChoice,
     /// Excel sources: which sheet, and the row of its header.
     pub sheet: Option<Sheet>,
+    /// Row (1-based) of the column names in a CSV file or a sheet; rows above it (a title, an
+    /// export date) are not read, and data follows it.
+    pub header_row: u32,
     /// Header of the person identifier column.
     pub person_column: String,
     /// Identifier schemes accepted in the person column.
@@ -169,8 +172,6 @@ pub struct Source {
 pub struct Sheet {
     /// The sheet's name; the first sheet when none.
     pub name: Option<String>,
-    /// Spreadsheet row (1-based) of the header; data follows it.
-    pub header_row: u32,
 }
 
 /// The service date column of a source.

@@ -167,7 +167,7 @@ pub struct RawSource {
     pub encoding: EncodingChoice,
     /// Excel sources: the sheet to read (default the first).
     pub sheet: Option<String>,
-    /// Excel sources: the spreadsheet row (1-based) of the column names (default 1).
+    /// CSV and Excel sources: the row (1-based) of the column names (default 1).
     pub header_row: Option<u32>,
     pub person: RawPerson,
     pub date: Option<RawDate>,

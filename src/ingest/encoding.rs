@@ -78,7 +78,7 @@ pub struct Shape {
     pub bom: bool,
     /// Physical lines (a last line without a line end counts).
     pub lines: u64,
-    /// Fields of the first record (the header).
+    /// Fields of the header record (the first, or the `header_row`-th).
     pub header_fields: u64,
     /// The first record with more fields than the header: (its first line, its fields).
     pub first_ragged: Option<(u64, u64)>,
@@ -106,15 +106,16 @@ pub fn prepare(
     path: &Path,
     choice: EncodingChoice,
     limits: &Limits,
+    header_row: u32,
 ) -> Result<Prepared, IngestError> {
     if let Some(utf16) = utf16_bom(path)? {
         let prepared = transcode(path, utf16)?;
         // Messages name the export, not the copy; lines are the same in both.
-        let shape = scan_file_as(&prepared.path, path, limits)?;
+        let shape = scan_file_as(&prepared.path, path, limits, header_row)?;
         check_shape(path, &shape)?;
         return Ok(prepared);
     }
-    let shape = scan_shape(path, limits)?;
+    let shape = scan_file_as(path, path, limits, header_row)?;
     check_shape(path, &shape)?;
     let not_utf8 = |shape: &Shape| IngestError::NotUtf8 {
         file: path.to_path_buf(),
@@ -188,6 +189,14 @@ fn check_shape(path: &Path, shape: &Shape) -> Result<(), IngestError> {
         ));
     }
     if let Some((line, fields)) = shape.first_ragged {
+        if shape.header_fields <= 2 && starts_with_sep_line(path) {
+            return Err(malformed(
+                1,
+                "this is Excel's `sep=` line, not the header; set header_row = 2 (or save the \
+                 file without it)"
+                    .into(),
+            ));
+        }
         return Err(malformed(
             line,
             format!(
@@ -200,6 +209,16 @@ fn check_shape(path: &Path, shape: &Shape) -> Result<(), IngestError> {
     Ok(())
 }
 
+/// Whether the file opens with Excel's delimiter line (`sep=,`, after a byte-order mark or not).
+fn starts_with_sep_line(path: &Path) -> bool {
+    let mut head = [0u8; 7];
+    let n = File::open(path)
+        .and_then(|mut f| f.read(&mut head))
+        .unwrap_or(0);
+    let head = &head[..n];
+    head.strip_prefix(BOM).unwrap_or(head).starts_with(b"sep=")
+}
+
 /// One streaming pass: UTF-8 evidence, line ends, quotes and field counts (on raw bytes, which is
 /// sound for Big5 too: its trail bytes are never `,`, `"`, CR or LF). Stops early when a limit is
 /// passed.
@@ -208,13 +227,19 @@ fn check_shape(path: &Path, shape: &Shape) -> Result<(), IngestError> {
 /// [`IngestError::Io`], or [`IngestError::Malformed`] for a header wider than
 /// [`Limits::max_columns`] or a line longer than [`Limits::max_line_bytes`].
 pub fn scan_shape(path: &Path, limits: &Limits) -> Result<Shape, IngestError> {
-    scan_file_as(path, path, limits)
+    scan_file_as(path, path, limits, 1)
 }
 
-/// [`scan_shape`] of `read`, with errors naming `named` (the export a transcoded copy came from).
-fn scan_file_as(read: &Path, named: &Path, limits: &Limits) -> Result<Shape, IngestError> {
+/// [`scan_shape`] of `read` with its header at record `header_row`, with errors naming `named`
+/// (the export a transcoded copy came from).
+fn scan_file_as(
+    read: &Path,
+    named: &Path,
+    limits: &Limits,
+    header_row: u32,
+) -> Result<Shape, IngestError> {
     let mut file = File::open(read).map_err(|e| IngestError::io(named, e))?;
-    scan_reader(&mut file, limits).map_err(|e| match e {
+    scan_reader_from(&mut file, limits, header_row).map_err(|e| match e {
         ScanError::Io(e) => IngestError::io(named, e),
         ScanError::Limit { line, problem } => IngestError::Malformed {
             file: named.to_path_buf(),
@@ -236,7 +261,21 @@ pub enum ScanError {
 /// # Errors
 /// [`ScanError`].
 pub fn scan_reader(input: &mut impl Read, limits: &Limits) -> Result<Shape, ScanError> {
+    scan_reader_from(input, limits, 1)
+}
+
+/// [`scan_reader`] of a file whose header is its `header_row`-th record (1-based): the records
+/// above it (a title, an export date) are not held to the header's width.
+///
+/// # Errors
+/// [`ScanError`].
+pub fn scan_reader_from(
+    input: &mut impl Read,
+    limits: &Limits,
+    header_row: u32,
+) -> Result<Shape, ScanError> {
     let mut shape = Shape::default();
+    let mut above_header = u64::from(header_row.max(1) - 1);
     let mut buf = vec![0u8; CHUNK + 4];
     let mut carry = 0usize;
     let mut line = 1u64;
@@ -248,8 +287,10 @@ pub fn scan_reader(input: &mut impl Read, limits: &Limits) -> Result<Shape, Scan
     let mut header = true;
     let mut prev_cr = false;
     let mut any = false;
-    let end_record = |shape: &mut Shape, fields: u64, record_line: u64, header: &mut bool| {
-        if *header {
+    let mut end_record = |shape: &mut Shape, fields: u64, record_line: u64, header: &mut bool| {
+        if above_header > 0 {
+            above_header -= 1;
+        } else if *header {
             shape.header_fields = fields;
             *header = false;
         } else if fields > shape.header_fields && shape.first_ragged.is_none() {

@@ -51,9 +51,10 @@ pub enum IngestError {
         second: usize,
     },
     #[error(
-        "{}: source `{source_name}`: none of its {wanted} configured columns is in the file's first \
-         row ({fields} fields), so the first row does not look like a header\n  hint: {}",
+        "{}: source `{source_name}`: none of its {wanted} configured columns is in {} ({fields} \
+         fields), so that row does not look like a header\n  hint: {}",
         file.display(),
+        if *header_row == 1 { "the file's first row".to_owned() } else { format!("row {header_row}") },
         match separator {
             Some((name, count)) => format!(
                 "the first row has no comma but {count} {name}(s): the file looks \
@@ -64,14 +65,20 @@ pub enum IngestError {
                     _ => "",
                 }
             ),
-            None => "the file must start with a header row naming its columns (the first row is \
-                     never shown, as it may be data)"
+            None if *header_row == 1 => "the file must start with a header row naming its \
+                columns, or set header_row to the row that names them when a title or an export \
+                date comes first (the row is never shown, as it may be data)"
+                .to_owned(),
+            None => "set header_row to the row that names the columns (the row is never shown, \
+                     as it may be data)"
                 .to_owned(),
         }
     )]
     NoHeader {
         file: PathBuf,
         source_name: String,
+        /// The row where the header was looked for (1-based).
+        header_row: u32,
         wanted: usize,
         fields: usize,
         /// When the first row is one field holding another separator: its name and count.

@@ -80,7 +80,9 @@ pub fn read_source(
     let (sha256, prepared) = std::thread::scope(|scope| {
         let hash = scope.spawn(|| super::sha256_file(file));
         let prepared = match source.format {
-            SourceFormat::Csv => encoding::prepare(file, source.encoding, limits).map(Some),
+            SourceFormat::Csv => {
+                encoding::prepare(file, source.encoding, limits, source.header_row).map(Some)
+            }
             SourceFormat::Parquet | SourceFormat::Excel => Ok(None),
         };
         let sha256 = hash
@@ -95,21 +97,25 @@ pub fn read_source(
     let mut lf = match &source.sheet {
         // Direct identifiers are not even read out of the sheet.
         Some(sheet) if source.format == SourceFormat::Excel => {
-            let read = excel::read(file, sheet, &|h| {
+            let read = excel::read(file, sheet, source.header_row, &|h| {
                 !source.direct_identifiers.iter().any(|d| d == h)
             })?;
             native_dates = read.native_dates;
             read.frame.lazy()
         }
-        _ => scan(source.format, read_path).map_err(|e| unreadable(file, source.format, &e))?,
+        _ => scan(source.format, read_path, source.header_row)
+            .map_err(|e| unreadable(file, source.format, &e))?,
     };
     let schema = lf
         .collect_schema()
         .map_err(|e| unreadable(file, source.format, &e))?;
     let available: Vec<String> = schema.iter_names().map(|n| n.to_string()).collect();
-    duplicate_headers(file, &available)?;
-
     let mut mapped = mapped_columns(source, domains, &available)?;
+    duplicate_headers(
+        file,
+        &available,
+        &mapped.iter().map(|m| m.header.as_str()).collect::<Vec<_>>(),
+    )?;
     let polars_err = |e: PolarsError| unreadable(file, source.format, &e);
 
     // Each mapped column as text under its working name. A native date or timestamp column
@@ -374,6 +380,7 @@ fn mapped_columns<'a>(
         return Err(IngestError::NoHeader {
             file: source.path.clone(),
             source_name: source.name.clone(),
+            header_row: source.header_row,
             wanted: wanted.len(),
             fields: fields.len(),
             separator,

@@ -29,6 +29,7 @@ const CASES: &[(&str, Outcome)] = &[
         Refused("has no usable row: 40 rows read, 1 quarantined, 39 out of the tables' periods"),
     ),
     ("big5.csv", Publishes(40, 39, 1, 0)),
+    ("blank_header_columns.csv", Publishes(40, 39, 1, 0)),
     ("bom_in_middle.csv", Publishes(40, 39, 1, 0)),
     ("bom_utf8.csv", Publishes(40, 39, 1, 0)),
     ("clean.csv", Publishes(40, 39, 1, 0)),
@@ -127,8 +128,8 @@ const CASES: &[(&str, Outcome)] = &[
     (
         "semicolon_delimiter.csv",
         Refused(
-            "none of its 5 configured columns is in the file's first row (1 fields), so the first \
-             row does not look like a header\n  hint: the first row has no comma but 6 \
+            "none of its 5 configured columns is in the file's first row (1 fields), so that row \
+             does not look like a header\n  hint: the first row has no comma but 6 \
              semicolon(s): the file looks semicolon-separated",
         ),
     ),
@@ -136,6 +137,10 @@ const CASES: &[(&str, Outcome)] = &[
     (
         "source_is_directory.toml",
         Refused("is not a regular file (a directory)"),
+    ),
+    (
+        "sep_line.csv",
+        Refused("line 1: this is Excel's `sep=` line, not the header; set header_row = 2"),
     ),
     (
         "stray_byte_utf8.csv",
@@ -162,6 +167,12 @@ const CASES: &[(&str, Outcome)] = &[
     (
         "truncated.parquet",
         Refused("cannot read as Parquet: not a Parquet file, or a damaged or truncated one"),
+    ),
+    (
+        "title_rows.csv",
+        Refused(
+            "set header_row to the row that names them when a title or an export date comes first",
+        ),
     ),
     ("trailing_blank_rows.csv", Publishes(103, 39, 64, 0)),
     ("truncated_big5.csv", Publishes(40, 38, 2, 0)),
@@ -452,6 +463,51 @@ fn empty_rows_are_quarantined_once_each_and_not_counted_against_the_limit() -> T
             .iter()
             .all(|r| r["reason"] == "empty_row" || r["values"].as_u64() < Some(5)),
         "{json}"
+    );
+    Ok(())
+}
+
+/// The same export with a title and an export date above its header, read with `header_row = 3`
+/// (and with Excel's `sep=` line above it, `header_row = 2`): the same counts as the clean file,
+/// and quarantined rows named by their rows in the file.
+#[test]
+fn a_csv_header_below_title_rows_is_read_from_header_row() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let corpus = root().join("fixtures/bad");
+    let text = std::fs::read_to_string(corpus.join("pipeline_clean.toml"))?;
+    let with_source = |file: &str, header_row: u32| {
+        let source = format!(
+            "path = {:?}\nheader_row = {header_row}\n",
+            corpus.join(file).display().to_string()
+        );
+        text.replacen("path = \"clean.csv\"\n", &source, 1)
+    };
+    let mut rows = Vec::new();
+    for (file, header_row) in [("clean.csv", 1), ("title_rows.csv", 3), ("sep_line.csv", 2)] {
+        let pipeline = dir.path().join(format!("{file}.toml"));
+        std::fs::write(&pipeline, with_source(file, header_row))?;
+        let o = privstat(["check", &pipeline.display().to_string(), "--json"]);
+        assert_eq!(o.status.code(), exit(EXIT_OK), "{file}: {}", stderr(&o));
+        let json: serde_json::Value = serde_json::from_slice(&o.stdout)?;
+        assert_eq!(json["sources"][0]["rows_read"], 40, "{file}: {json}");
+        assert_eq!(json["sources"][0]["rows_used"], 39, "{file}: {json}");
+        let first = json["quarantine"][0]["first_row"]
+            .as_u64()
+            .ok_or("no quarantine")?;
+        rows.push(first - u64::from(header_row));
+    }
+    assert_eq!(rows[0], rows[1], "rows counted from the header: {rows:?}");
+    assert_eq!(rows[0], rows[2], "rows counted from the header: {rows:?}");
+
+    // header_row means nothing to a Parquet file, which names its columns.
+    let pipeline = dir.path().join("parquet.toml");
+    std::fs::write(&pipeline, with_source("parquet_date32.parquet", 2))?;
+    let o = privstat(["check", &pipeline.display().to_string()]);
+    assert_eq!(o.status.code(), exit(EXIT_USAGE), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("applies to CSV and Excel sources only"),
+        "{}",
+        stderr(&o)
     );
     Ok(())
 }

@@ -215,6 +215,7 @@ fn secrets_of(pipeline: &str) -> Result<BTreeSet<String>, Box<dyn std::error::Er
             &source.path,
             source.encoding,
             &privstat::config::Limits::default(),
+            1,
         )?;
         let (h, rows) = read_csv(&utf8.path)?;
         let columns: Vec<usize> = std::iter::once(&source.person_column)

@@ -132,31 +132,32 @@ impl Checker<'_> {
                 None,
             );
         }
+        let header_row = raw.header_row.unwrap_or(1);
+        if header_row == 0 {
+            self.push(
+                &format!("{key}.header_row"),
+                "rows are numbered from 1, as in the spreadsheet".into(),
+                None,
+            );
+        }
+        if format == SourceFormat::Parquet && raw.header_row.is_some() {
+            self.push(
+                &format!("{key}.header_row"),
+                "applies to CSV and Excel sources only (a Parquet file names its columns)".into(),
+                None,
+            );
+        }
         let sheet = if format == SourceFormat::Excel {
-            let header_row = raw.header_row.unwrap_or(1);
-            if header_row == 0 {
-                self.push(
-                    &format!("{key}.header_row"),
-                    "rows are numbered from 1, as in the spreadsheet".into(),
-                    None,
-                );
-            }
             Some(Sheet {
                 name: raw.sheet.clone(),
-                header_row: header_row.max(1),
             })
         } else {
-            for (set, field) in [
-                (raw.sheet.is_some(), "sheet"),
-                (raw.header_row.is_some(), "header_row"),
-            ] {
-                if set {
-                    self.push(
-                        &format!("{key}.{field}"),
-                        "applies to Excel sources only".into(),
-                        None,
-                    );
-                }
+            if raw.sheet.is_some() {
+                self.push(
+                    &format!("{key}.sheet"),
+                    "applies to Excel sources only".into(),
+                    None,
+                );
             }
             None
         };
@@ -286,6 +287,7 @@ impl Checker<'_> {
             format,
             encoding: raw.encoding,
             sheet,
+            header_row: header_row.max(1),
             person_column: raw.person.column.clone(),
             walk_ins: raw.person.walk_ins,
             crosswalk: raw.person.crosswalk.clone(),

@@ -12,7 +12,7 @@ fn big5_trail_byte_backslash_survives_transcoding() -> Result<(), IngestError> {
     assert!(!unmappable);
     assert!(bytes.windows(2).any(|w| w == [0xB3, 0x5C]), "許 is B3 5C");
     let f = write(&bytes);
-    let p = prepare(f.path(), EncodingChoice::Auto, &Limits::default())?;
+    let p = prepare(f.path(), EncodingChoice::Auto, &Limits::default(), 1)?;
     assert_eq!(p.encoding, DetectedEncoding::Big5);
     assert_eq!(
         std::fs::read_to_string(&p.path).map_err(|e| IngestError::io(&p.path, e))?,
@@ -30,6 +30,7 @@ fn eudc_and_undecodable_bytes_are_counted() -> Result<(), IngestError> {
         write(&bytes).path(),
         EncodingChoice::Big5,
         &Limits::default(),
+        1,
     )?;
     assert_eq!(p.private_use, 2);
     assert!(p.undecodable >= 1);
@@ -40,11 +41,11 @@ fn eudc_and_undecodable_bytes_are_counted() -> Result<(), IngestError> {
 fn bom_wins_and_plain_utf8_is_read_in_place() -> Result<(), IngestError> {
     let f = write("\u{FEFF}性別\n女\n".as_bytes());
     assert_eq!(
-        prepare(f.path(), EncodingChoice::Big5, &Limits::default())?.encoding,
+        prepare(f.path(), EncodingChoice::Big5, &Limits::default(), 1)?.encoding,
         DetectedEncoding::Utf8Bom
     );
     let g = write("性別\n女\n".as_bytes());
-    let p = prepare(g.path(), EncodingChoice::Auto, &Limits::default())?;
+    let p = prepare(g.path(), EncodingChoice::Auto, &Limits::default(), 1)?;
     assert_eq!(
         (p.encoding, p.path.as_path()),
         (DetectedEncoding::Utf8, g.path())
@@ -59,6 +60,7 @@ fn declared_utf8_that_is_not_names_the_line() {
         write(&bytes).path(),
         EncodingChoice::Utf8,
         &Limits::default(),
+        1,
     ) {
         Err(IngestError::NotUtf8 { line, .. }) => assert_eq!(line, 3),
         other => panic!("expected NotUtf8, got {other:?}"),
@@ -67,6 +69,22 @@ fn declared_utf8_that_is_not_names_the_line() {
 
 fn shape(bytes: &[u8]) -> Shape {
     scan_reader(&mut &bytes[..], &Limits::default()).expect("no limit is reached")
+}
+
+/// Rows above `header_row` (a title, an export date) are not the header and are not held to its
+/// width; a row below it wider than the header still is.
+#[test]
+fn records_above_the_header_row_are_not_held_to_its_width() -> Result<(), ScanError> {
+    let file = "Member contacts, 2025,,,,\nExported 2026-01-05\na,b,c\n1,2,3\n4,5,6\n";
+    let s = scan_reader_from(&mut file.as_bytes(), &Limits::default(), 3)?;
+    assert_eq!((s.header_fields, s.first_ragged), (3, None));
+    let s = scan_reader(&mut file.as_bytes(), &Limits::default())?;
+    assert_eq!((s.header_fields, s.first_ragged), (6, None));
+    let s = scan_reader_from(&mut file.as_bytes(), &Limits::default(), 2)?;
+    assert_eq!((s.header_fields, s.first_ragged), (1, Some((3, 3))));
+    let s = scan_reader_from(&mut &b"title\na,b\n1,2,3\n"[..], &Limits::default(), 2)?;
+    assert_eq!((s.header_fields, s.first_ragged), (2, Some((3, 3))));
+    Ok(())
 }
 
 #[test]
@@ -96,6 +114,7 @@ fn a_few_bad_bytes_in_utf8_are_damage_but_big5_text_is_big5() {
         write(&utf8).path(),
         EncodingChoice::Auto,
         &Limits::default(),
+        1,
     ) {
         Err(IngestError::NotUtf8 { line, bad, .. }) => assert_eq!((line, bad), (3, 1)),
         other => panic!("expected NotUtf8, got {other:?}"),
@@ -109,6 +128,7 @@ fn a_few_bad_bytes_in_utf8_are_damage_but_big5_text_is_big5() {
         write(&big5).path(),
         EncodingChoice::Auto,
         &Limits::default(),
+        1,
     )
     .expect("Big5 is read");
     assert_eq!(p.encoding, DetectedEncoding::Big5);
@@ -383,7 +403,7 @@ fn utf16_with_a_byte_order_mark_is_transcoded_before_its_shape_is_checked()
     ] {
         let f = write(&utf16(big_endian));
         // The mark wins over a declaration, as a UTF-8 mark does.
-        let p = prepare(f.path(), EncodingChoice::Big5, &Limits::default())?;
+        let p = prepare(f.path(), EncodingChoice::Big5, &Limits::default(), 1)?;
         assert_eq!(p.encoding, expected);
         assert_ne!(p.path.as_path(), f.path());
         assert_eq!(
@@ -411,6 +431,7 @@ fn a_lone_utf16_surrogate_and_private_use_characters_are_counted() -> Result<(),
         write(&bytes).path(),
         EncodingChoice::Auto,
         &Limits::default(),
+        1,
     )?;
     assert_eq!((p.undecodable, p.private_use), (1, 1));
     Ok(())
@@ -424,7 +445,7 @@ fn a_utf16_file_with_a_broken_shape_is_refused_naming_the_export() {
         bytes.extend_from_slice(&unit.to_le_bytes());
     }
     let f = write(&bytes);
-    match prepare(f.path(), EncodingChoice::Auto, &Limits::default()) {
+    match prepare(f.path(), EncodingChoice::Auto, &Limits::default(), 1) {
         Err(IngestError::Malformed { file, line, .. }) => {
             assert_eq!((file.as_path(), line), (f.path(), 2));
         }

@@ -30,6 +30,7 @@ pub struct SheetFrame {
 pub fn read(
     path: &Path,
     sheet: &Sheet,
+    header_row: u32,
     wanted: &dyn Fn(&str) -> bool,
 ) -> Result<SheetFrame, IngestError> {
     let fail = |message: String| IngestError::Unreadable {
@@ -61,11 +62,11 @@ pub fn read(
     let range = workbook
         .worksheet_range(&name)
         .map_err(|_| fail(format!("sheet `{name}` cannot be read")))?;
-    frame(&range, sheet.header_row, wanted).map_err(|e| match e {
+    frame(&range, header_row, wanted).map_err(|e| match e {
         SheetError::NoHeader => fail(format!(
             "sheet `{name}` has no header at row {} (set header_row to the row of the column \
              names)",
-            sheet.header_row
+            header_row
         )),
         SheetError::Duplicate(first, second) => IngestError::DuplicateColumn {
             file: path.to_path_buf(),

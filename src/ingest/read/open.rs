@@ -9,16 +9,19 @@ use crate::config::raw::SourceFormat;
 use crate::ingest::columns;
 use crate::ingest::error::IngestError;
 
-pub(super) fn scan(format: SourceFormat, path: &Path) -> PolarsResult<LazyFrame> {
+/// A lazy scan of `path` with the row index [`columns::ROW`]: a CSV record's spreadsheet row
+/// (its header at `header_row`, records above it skipped), a Parquet record's number.
+pub(super) fn scan(format: SourceFormat, path: &Path, header_row: u32) -> PolarsResult<LazyFrame> {
     let pl_path = PlRefPath::try_from_path(path)?;
     match format {
         SourceFormat::Csv => LazyCsvReader::new(pl_path)
             .with_has_header(true)
+            .with_skip_rows(header_row.saturating_sub(1) as usize)
             .with_infer_schema_length(Some(0))
             .with_missing_is_null(true)
             .with_row_index(Some(RowIndex {
                 name: columns::ROW.into(),
-                offset: 2,
+                offset: header_row.saturating_add(1),
             }))
             .finish(),
         SourceFormat::Excel => Err(PolarsError::InvalidOperation(
@@ -100,13 +103,22 @@ pub(super) fn regular_file(file: &Path) -> Result<(), IngestError> {
     })
 }
 
-/// The CSV reader renames a repeated header `X` to `X_duplicated_N`; a repeated header is an error,
-/// named by column positions (the names may be data when the file has no header row).
-pub(super) fn duplicate_headers(file: &Path, available: &[String]) -> Result<(), IngestError> {
+/// The CSV reader renames a repeated header `X` to `X_duplicated_N`; a repeated header of a column
+/// the pipeline reads is an error, named by column positions (the names may be data when the file
+/// has no header row). Repeats among columns never read, such as the blank headers of the empty
+/// columns a spreadsheet leaves at the right, are no one's concern.
+pub(super) fn duplicate_headers(
+    file: &Path,
+    available: &[String],
+    read: &[&str],
+) -> Result<(), IngestError> {
     for (second, name) in available.iter().enumerate() {
         let Some((base, n)) = name.rsplit_once("_duplicated_") else {
             continue;
         };
+        if !read.contains(&base) {
+            continue;
+        }
         if n.parse::<u32>().is_err() {
             continue;
         }

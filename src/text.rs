@@ -19,14 +19,29 @@ fn invisible(c: char) -> bool {
     )
 }
 
+/// The value inside Excel's text-forcing forms: `="0912345678"` (a formula that yields text, as web
+/// systems export identifiers and codes so that Excel keeps their leading zeros) and a leading `'`.
+fn excel_text(raw: &str) -> &str {
+    let value = raw.trim();
+    if let Some(inner) = value
+        .strip_prefix("=\"")
+        .and_then(|rest| rest.strip_suffix('"'))
+        .filter(|inner| !inner.contains('"'))
+    {
+        return inner;
+    }
+    value.strip_prefix('\'').unwrap_or(value)
+}
+
 /// Whether a value shows nothing: empty, white space and invisible characters only.
 #[must_use]
 pub fn is_blank(raw: &str) -> bool {
     raw.chars().all(|c| c.is_whitespace() || invisible(c))
 }
 
-/// Canonical form of an identifier: NFKC (full-width → ASCII, U+3000 → space), upper case, and no
-/// spaces, invisible characters, hyphens, dots or brackets (`A123456（3）` → `A1234563`). Dropping a separator or changing
+/// Canonical form of an identifier: unwrapped from Excel's text forms (`="…"`, a leading `'`), NFKC
+/// (full-width → ASCII, U+3000 → space), upper case, and no spaces, invisible characters, hyphens,
+/// dots or brackets (`A123456（3）` → `A1234563`). Dropping a separator or changing
 /// case can leave a non-normalised string (a combining mark meeting a new base), so the steps repeat
 /// until the form is stable: the canonical form of a canonical form is itself.
 #[must_use]
@@ -44,7 +59,7 @@ pub fn normalise_identifier(raw: &str) -> String {
             .flat_map(char::to_uppercase)
             .collect()
     };
-    let mut form = step(raw);
+    let mut form = step(excel_text(raw));
     // ASCII is always stable; other text settles within a few rounds.
     for _ in 0..8 {
         if form.is_ascii() {
@@ -59,23 +74,25 @@ pub fn normalise_identifier(raw: &str) -> String {
     form
 }
 
-/// Form of a number or date field: NFKC, without invisible characters, trimmed; inner
-/// punctuation kept.
+/// Form of a number or date field: unwrapped from Excel's text forms, NFKC, without invisible
+/// characters, trimmed; inner punctuation kept.
 #[must_use]
 pub fn normalise_number(raw: &str) -> String {
-    raw.nfkc()
+    excel_text(raw)
+        .nfkc()
         .filter(|c| !invisible(*c))
         .collect::<String>()
         .trim()
         .to_owned()
 }
 
-/// Key under which a coded value is looked up: NFKC, no white space or invisible characters, ASCII
-/// upper case, and 臺 for 台
+/// Key under which a coded value is looked up: unwrapped from Excel's text forms, NFKC, no white
+/// space or invisible characters, ASCII upper case, and 臺 for 台
 /// (the official form of place names).
 #[must_use]
 pub fn lookup_key(raw: &str) -> String {
-    raw.nfkc()
+    excel_text(raw)
+        .nfkc()
         .filter(|c| !(c.is_whitespace() || invisible(*c)))
         .map(|c| {
             if c == '台' {
@@ -123,6 +140,19 @@ mod tests {
         assert_eq!(lookup_key("台北市 "), "臺北市");
         assert_eq!(lookup_key("ｆ"), "F");
         assert_ne!(lookup_key("三民區"), lookup_key("三民鄉"));
+    }
+
+    /// Exported for Excel as text: a formula yielding the text, or a leading apostrophe.
+    #[test]
+    fn excel_text_forms_are_unwrapped() {
+        assert_eq!(normalise_identifier("=\"A123456789\""), "A123456789");
+        assert_eq!(normalise_identifier(" 'A123456789"), "A123456789");
+        assert_eq!(normalise_number("=\"0912345678\""), "0912345678");
+        assert_eq!(normalise_number("'114/01/05"), "114/01/05");
+        assert_eq!(lookup_key("=\"三民區\""), lookup_key("三民區"));
+        // Not a text form: an unbalanced or inner quote is left as it is.
+        assert_eq!(normalise_number("=\"0912"), "=\"0912");
+        assert_eq!(normalise_number("=\"a\"b\""), "=\"a\"b\"");
     }
 
     /// Copied from a web page: a zero-width space after a district, a byte-order mark before a

@@ -49,6 +49,7 @@ const CASES: &[(&str, Outcome)] = &[
         "epsilon_huge.toml",
         BadPipeline("[protection.epsilon] = 1e300 must be a positive number, at most 100.0"),
     ),
+    ("excel_text_ids.csv", Publishes(40, 39, 1, 0)),
     ("fullwidth_and_lowercase_ids.csv", Publishes(40, 39, 1, 0)),
     ("header_only.csv", Refused("has no usable row: 0 rows read")),
     (

@@ -25,9 +25,6 @@ use crate::config::plan::{Domain, Period, Source};
 use crate::config::raw::SourceFormat;
 use open::{duplicate_headers, regular_file, scan, unreadable};
 
-/// The working column that marks a row whose every mapped field is blank.
-const EMPTY: &str = "__empty";
-
 /// One mapped column: its header in the file, and the field it becomes.
 struct Mapped<'a> {
     header: String,
@@ -171,9 +168,10 @@ pub fn read_source(
     let mut notes = Vec::new();
     let mut note_counts: HashMap<String, u64> = HashMap::new();
     let mut keep: Vec<Column> = vec![codes.drop_in_place(columns::ROW).map_err(polars_err)?];
-    // Whether every mapped field of a row is blank so far: such a row is quarantined once, as
-    // empty, not once per column.
-    let mut empty: Option<BooleanChunked> = None;
+    // The positions of the rows whose mapped fields are all blank so far: such a row is
+    // quarantined once, as empty, not once per column. The first column is looked at in full,
+    // the others only at the rows still blank.
+    let mut empty: Option<IdxCa> = None;
     for m in &mapped {
         let column = codes.drop_in_place(m.raw.as_str()).map_err(polars_err)?;
         let cat = column.cat32().map_err(polars_err)?;
@@ -210,10 +208,19 @@ pub fn read_source(
             .physical()
             .fill_null_with_values(missing)
             .map_err(polars_err)?;
-        let blank_rows = blank_values.take(&ids).map_err(polars_err)?;
         empty = Some(match empty {
-            Some(so_far) => &so_far & &blank_rows,
-            None => blank_rows,
+            None => {
+                let height = IdxSize::try_from(ids.len()).unwrap_or(IdxSize::MAX);
+                let positions = IdxCa::from_vec(PlSmallStr::EMPTY, (0..height).collect());
+                positions
+                    .filter(&blank_values.take(&ids).map_err(polars_err)?)
+                    .map_err(polars_err)?
+            }
+            Some(rows) => {
+                let codes = ids.take(&rows).map_err(polars_err)?;
+                rows.filter(&blank_values.take(&codes).map_err(polars_err)?)
+                    .map_err(polars_err)?
+            }
         });
         for c in map.columns().iter().skip(1) {
             let last = if c.name().as_str() == m.why() {
@@ -241,9 +248,19 @@ pub fn read_source(
         }
     }
     drop(codes);
-    if let Some(empty) = empty {
-        keep.push(empty.with_name(EMPTY.into()).into_column());
-    }
+    // Their spreadsheet rows, ascending.
+    let empty_rows: Vec<u64> = match &empty {
+        Some(positions) => keep[0]
+            .take(positions)
+            .and_then(|rows| rows.cast(&DataType::UInt64))
+            .map_err(polars_err)?
+            .u64()
+            .map_err(polars_err)?
+            .into_no_null_iter()
+            .collect(),
+        None => Vec::new(),
+    };
+    drop(empty);
     let df = DataFrame::new_infer_height(keep).map_err(polars_err)?;
 
     let any_bad = mapped
@@ -260,11 +277,7 @@ pub fn read_source(
         .map_err(polars_err)?
         .clone();
     let bad = df
-        .select(
-            [columns::ROW.to_owned(), EMPTY.to_owned()]
-                .into_iter()
-                .chain(mapped.iter().map(Mapped::why)),
-        )
+        .select(std::iter::once(columns::ROW.to_owned()).chain(mapped.iter().map(Mapped::why)))
         .and_then(|b| b.filter(&bad_mask))
         .map_err(polars_err)?;
     // The usable rows, one column at a time, each dropped from `df` once filtered.
@@ -295,7 +308,7 @@ pub fn read_source(
         rows_out_of_period = (before - good.height()) as u64;
     }
 
-    let quarantined = quarantined_rows(source, &mapped, &bad).map_err(polars_err)?;
+    let quarantined = quarantined_rows(source, &mapped, &bad, &empty_rows).map_err(polars_err)?;
     let mapped_to_other = mapped
         .iter()
         .filter_map(|m| match m.kind {
@@ -588,26 +601,25 @@ fn quarantined_rows(
     source: &Source,
     mapped: &[Mapped<'_>],
     bad: &DataFrame,
+    empty_rows: &[u64],
 ) -> PolarsResult<Vec<QuarantinedRow>> {
     let rows = bad.column(columns::ROW)?.cast(&DataType::UInt64)?;
     let rows = rows.u64()?;
-    let empty = bad.column(EMPTY)?.bool()?;
+    let is_empty = |row: u64| empty_rows.binary_search(&row).is_ok();
     let mut out: Vec<QuarantinedRow> = rows
-        .iter()
-        .zip(empty.iter())
-        .filter_map(|(row, empty)| {
-            Some(QuarantinedRow {
-                source: source.name.clone(),
-                row: row.filter(|_| empty == Some(true))?,
-                column: "*".to_owned(),
-                reason: Reason::EmptyRow,
-            })
+        .into_no_null_iter()
+        .filter(|&row| is_empty(row))
+        .map(|row| QuarantinedRow {
+            source: source.name.clone(),
+            row,
+            column: "*".to_owned(),
+            reason: Reason::EmptyRow,
         })
         .collect();
     for m in mapped {
         let why = bad.column(m.why().as_str())?.u32()?.clone();
-        for ((row, code), empty) in rows.iter().zip(why.iter()).zip(empty.iter()) {
-            if empty == Some(true) {
+        for (row, code) in rows.iter().zip(why.iter()) {
+            if row.is_some_and(is_empty) {
                 continue;
             }
             let reason = code

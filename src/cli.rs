@@ -820,6 +820,9 @@ fn print_check(plan: &config::Plan, analysis: &crate::Analysis) {
             }
         }
         crate::Protection::Dp(prepared) => {
+            for warning in prepared.slow_projections() {
+                eprintln!("warning: {warning}");
+            }
             for (table, b) in prepared.bounding() {
                 if let Some(b) = b {
                     say!(

@@ -37,6 +37,8 @@ pub struct Progress {
     /// With `PRIVSTAT_TIMINGS` set: the current stage and when it began, to print each stage's
     /// wall time and memory on standard error (for benchmarks; no data is printed).
     timings: Option<std::sync::Mutex<(&'static str, std::time::Instant)>>,
+    /// Whether warnings are printed (standard error, terminal or not).
+    warns: bool,
 }
 
 impl Progress {
@@ -54,7 +56,11 @@ impl Progress {
         bar.enable_steady_tick(std::time::Duration::from_millis(120));
         let timings = std::env::var_os("PRIVSTAT_TIMINGS")
             .map(|_| std::sync::Mutex::new(("starting", std::time::Instant::now())));
-        Self { bar, timings }
+        Self {
+            bar,
+            timings,
+            warns: true,
+        }
     }
 
     /// No output.
@@ -63,6 +69,7 @@ impl Progress {
         Self {
             bar: indicatif::ProgressBar::hidden(),
             timings: None,
+            warns: false,
         }
     }
 
@@ -74,6 +81,13 @@ impl Progress {
         self.bar.set_prefix(format!("{step}/{}", STAGES.len()));
         self.bar.set_message(message);
         self.time(message);
+    }
+
+    /// Prints a warning above the spinner (nothing when quiet).
+    fn warn(&self, text: &str) {
+        if self.warns {
+            self.bar.suspend(|| eprintln!("warning: {text}"));
+        }
     }
 
     /// Says more about the current stage (its input's size, say) without starting another.
@@ -306,6 +320,9 @@ pub fn run(plan: &Plan, force: bool, progress: &Progress) -> Result<publish::Pub
             ));
         }
         Protection::Dp(prepared) => {
+            for warning in prepared.slow_projections() {
+                progress.warn(&warning);
+            }
             let ledger = ledger.as_ref().ok_or(dp::DpError::NoLedger)?;
             // The spend is on disk before any noise exists.
             let p = &prepared.plan;

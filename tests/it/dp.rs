@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use super::support::{TestResult, exit, privstat, seed_pipeline_text, stderr};
-use privstat::error::EXIT_DATA;
+use privstat::error::{EXIT_DATA, EXIT_OK};
 
 /// The Kaohsiung DP pipeline with a lifetime cap of `cap` (ε = 1 per release), paths made absolute
 /// so it can live in a temporary directory.
@@ -201,5 +201,37 @@ fn a_run_killed_at_any_moment_leaves_a_consistent_ledger_and_no_partial_release(
             assert!(!release.exists(), "a release without a ledger entry");
         }
     }
+    Ok(())
+}
+
+/// A four-dimensional table of 1 350 cells warns before any noise is drawn that its consistency
+/// step can take long; the seed's three-dimensional table does not.
+#[test]
+fn check_warns_of_a_slow_consistency_step_before_anything_is_spent() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let seed = seed_pipeline_text("kaohsiung-districts-dp")?
+        .replace("ledger = \"../out/", "ledger = \"out/");
+    let three = dir.path().join("three.toml");
+    std::fs::write(&three, &seed)?;
+    let four = dir.path().join("four.toml");
+    std::fs::write(
+        &four,
+        seed.replacen(
+            "by = [\"district\", \"gender\", \"work_area\"]",
+            "by = [\"district\", \"gender\", \"work_area\", \"mode\"]",
+            1,
+        ),
+    )?;
+    let o = privstat(["check", &four.display().to_string()]);
+    assert_eq!(o.status.code(), exit(EXIT_OK), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("table by_district_gender_area: 1350 cells in 4 dimensions"),
+        "{}",
+        stderr(&o)
+    );
+    let o = privstat(["check", &three.display().to_string()]);
+    assert_eq!(o.status.code(), exit(EXIT_OK), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("dimensions: making"), "{}", stderr(&o));
+    assert!(!dir.path().join("out").exists(), "check wrote nothing");
     Ok(())
 }

@@ -700,6 +700,7 @@ fn check_json(plan: &config::Plan, analysis: &crate::Analysis) -> serde_json::Va
             serde_json::json!({
                 "method": "dp",
                 "plan": prepared.plan,
+                "warnings": prepared.slow_projections(),
                 "bounding": bounding,
                 "ledger": ledger,
                 "noise_drawn": false,

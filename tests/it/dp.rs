@@ -229,6 +229,13 @@ fn check_warns_of_a_slow_consistency_step_before_anything_is_spent() -> TestResu
         "{}",
         stderr(&o)
     );
+    let o = privstat(["check", &four.display().to_string(), "--json"]);
+    let json: serde_json::Value = serde_json::from_slice(&o.stdout)?;
+    assert_eq!(
+        json["protection"]["warnings"].as_array().map(Vec::len),
+        Some(1),
+        "{json}"
+    );
     let o = privstat(["check", &three.display().to_string()]);
     assert_eq!(o.status.code(), exit(EXIT_OK), "{}", stderr(&o));
     assert!(!stderr(&o).contains("dimensions: making"), "{}", stderr(&o));

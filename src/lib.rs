@@ -451,8 +451,8 @@ fn refuse_misleading(
         }
         // Empty rows carry nothing to count: a share of the rows that do.
         let (quarantined, read) = (
-            report.rows_quarantined - report.rows_empty,
-            report.rows_read - report.rows_empty,
+            report.rows_quarantined.saturating_sub(report.rows_empty),
+            report.rows_read.saturating_sub(report.rows_empty),
         );
         let share = quarantined as f64 / read.max(1) as f64;
         if share > plan.limits.max_quarantined_share {

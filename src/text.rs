@@ -22,15 +22,18 @@ fn invisible(c: char) -> bool {
 /// The value inside Excel's text-forcing forms: `="0912345678"` (a formula that yields text, as web
 /// systems export identifiers and codes so that Excel keeps their leading zeros) and a leading `'`.
 fn excel_text(raw: &str) -> &str {
-    let value = raw.trim();
-    if let Some(inner) = value
-        .strip_prefix("=\"")
-        .and_then(|rest| rest.strip_suffix('"'))
-        .filter(|inner| !inner.contains('"'))
-    {
-        return inner;
+    let mut value = raw.trim();
+    loop {
+        let inner = value
+            .strip_prefix("=\"")
+            .and_then(|rest| rest.strip_suffix('"'))
+            .filter(|inner| !inner.contains('"'))
+            .or_else(|| value.strip_prefix('\''));
+        match inner {
+            Some(inner) => value = inner.trim(),
+            None => return value,
+        }
     }
-    value.strip_prefix('\'').unwrap_or(value)
 }
 
 /// Whether a value shows nothing: empty, white space and invisible characters only.
@@ -46,8 +49,10 @@ pub fn is_blank(raw: &str) -> bool {
 /// until the form is stable: the canonical form of a canonical form is itself.
 #[must_use]
 pub fn normalise_identifier(raw: &str) -> String {
+    // Unwrapped last, so that a form the folding reveals (`=-""` → `=""`) is unwrapped too.
     let step = |s: &str| -> String {
-        s.nfkc()
+        let folded: String = s
+            .nfkc()
             .filter(|c| {
                 !(c.is_whitespace()
                     || invisible(*c)
@@ -57,9 +62,10 @@ pub fn normalise_identifier(raw: &str) -> String {
                     ))
             })
             .flat_map(char::to_uppercase)
-            .collect()
+            .collect();
+        excel_text(&folded).to_owned()
     };
-    let mut form = step(excel_text(raw));
+    let mut form = step(raw);
     // ASCII is always stable; other text settles within a few rounds.
     for _ in 0..8 {
         if form.is_ascii() {
@@ -78,12 +84,8 @@ pub fn normalise_identifier(raw: &str) -> String {
 /// characters, trimmed; inner punctuation kept.
 #[must_use]
 pub fn normalise_number(raw: &str) -> String {
-    excel_text(raw)
-        .nfkc()
-        .filter(|c| !invisible(*c))
-        .collect::<String>()
-        .trim()
-        .to_owned()
+    let folded: String = raw.nfkc().filter(|c| !invisible(*c)).collect();
+    excel_text(&folded).to_owned()
 }
 
 /// Key under which a coded value is looked up: unwrapped from Excel's text forms, NFKC, no white
@@ -91,9 +93,10 @@ pub fn normalise_number(raw: &str) -> String {
 /// (the official form of place names).
 #[must_use]
 pub fn lookup_key(raw: &str) -> String {
-    excel_text(raw)
-        .nfkc()
-        .filter(|c| !(c.is_whitespace() || invisible(*c)))
+    let folded: String = raw.nfkc().filter(|c| !invisible(*c)).collect::<String>();
+    excel_text(&folded)
+        .chars()
+        .filter(|c| !c.is_whitespace())
         .map(|c| {
             if c == '台' {
                 '臺'
@@ -150,6 +153,14 @@ mod tests {
         assert_eq!(normalise_number("=\"0912345678\""), "0912345678");
         assert_eq!(normalise_number("'114/01/05"), "114/01/05");
         assert_eq!(lookup_key("=\"三民區\""), lookup_key("三民區"));
+        assert_eq!(normalise_identifier("''''''''''''A123456789"), "A123456789");
+        assert_eq!(normalise_number("\u{200B}=\"0912\""), "0912");
+        // Found by the `identifiers` fuzz target: folding `=-""` revealed `=""`, which the
+        // second normalisation unwrapped.
+        for raw in ["=-\"\"", "-'A", "=\"'A\"", "\u{200B}'A", "'= \"A\""] {
+            let once = normalise_identifier(raw);
+            assert_eq!(normalise_identifier(&once), once, "{raw:?}");
+        }
         // Not a text form: an unbalanced or inner quote is left as it is.
         assert_eq!(normalise_number("=\"0912"), "=\"0912");
         assert_eq!(normalise_number("=\"a\"b\""), "=\"a\"b\"");

@@ -380,12 +380,7 @@ pub fn execute(cli: Cli) -> Result<(), Error> {
                     .map_err(|e| Error::Internal(e.to_string()))?;
                     say!("{text}");
                 } else {
-                    say!(
-                        "pipeline {} is valid: release `{}`",
-                        plan.file.display(),
-                        plan.release.name
-                    );
-                    print_intake(&intake.sources, intake.quarantine());
+                    print_intake(&plan, &intake.sources, intake.quarantine());
                 }
                 return Err(refusal);
             }
@@ -718,8 +713,18 @@ fn check_json(plan: &config::Plan, analysis: &crate::Analysis) -> serde_json::Va
     })
 }
 
-/// Rows read, usable, quarantined and out of period per source, and the quarantine's reasons.
-fn print_intake(sources: &[crate::ingest::SourceReport], quarantine: &crate::ingest::Quarantine) {
+/// That the pipeline is valid; rows read, usable, quarantined and out of period per source; and
+/// the quarantine's reasons.
+fn print_intake(
+    plan: &config::Plan,
+    sources: &[crate::ingest::SourceReport],
+    quarantine: &crate::ingest::Quarantine,
+) {
+    say!(
+        "pipeline {} is valid: release `{}`",
+        plan.file.display(),
+        plan.release.name
+    );
     for s in sources {
         let encoding = s
             .encoding
@@ -775,12 +780,7 @@ fn print_intake(sources: &[crate::ingest::SourceReport], quarantine: &crate::ing
 }
 
 fn print_check(plan: &config::Plan, analysis: &crate::Analysis) {
-    say!(
-        "pipeline {} is valid: release `{}`",
-        plan.file.display(),
-        plan.release.name
-    );
-    print_intake(&analysis.sources, &analysis.quarantine);
+    print_intake(plan, &analysis.sources, &analysis.quarantine);
     match &analysis.protection {
         crate::Protection::Suppressed(protected) | crate::Protection::PrimaryOnly(protected) => {
             let complete = matches!(analysis.protection, crate::Protection::Suppressed(_));

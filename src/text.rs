@@ -88,13 +88,12 @@ pub fn normalise_number(raw: &str) -> String {
     excel_text(&folded).to_owned()
 }
 
-/// Key under which a coded value is looked up: unwrapped from Excel's text forms, NFKC, no white
-/// space or invisible characters, ASCII upper case, and 臺 for 台
+/// Key under which a coded value is looked up: a number's form ([`normalise_number`]) without white
+/// space, ASCII upper case, and 臺 for 台
 /// (the official form of place names).
 #[must_use]
 pub fn lookup_key(raw: &str) -> String {
-    let folded: String = raw.nfkc().filter(|c| !invisible(*c)).collect::<String>();
-    excel_text(&folded)
+    normalise_number(raw)
         .chars()
         .filter(|c| !c.is_whitespace())
         .map(|c| {

@@ -556,11 +556,30 @@ fn value_map(
             }
             (Series::new(m.field().into(), codes), why)
         }
-        // Identifiers and text fields become the index of their distinct value.
-        Kind::Person | Kind::Crosswalk | Kind::Text(_) => {
+        // Identifiers become the index of their distinct value (pseudonymisation folds them).
+        Kind::Person | Kind::Crosswalk => {
             let index: Vec<Option<u32>> =
                 (0..values.len()).map(|i| u32::try_from(i).ok()).collect();
             let why: Vec<Option<u32>> = vec![None; values.len()];
+            (Series::new(m.field().into(), index), why)
+        }
+        // A text field is only counted (distinct sessions), never published: values that differ
+        // only as exports write them (`="S01"`, `Ｓ０１`, ` S01`, an invisible character) share the
+        // index of the first, and one that shows nothing is missing.
+        Kind::Text(_) => {
+            let mut first: HashMap<String, u32> = HashMap::with_capacity(values.len());
+            let (index, why): (Vec<Option<u32>>, Vec<Option<u32>>) = values
+                .iter()
+                .enumerate()
+                .map(|(i, v)| {
+                    let key = super::text::normalise_number(v);
+                    if key.is_empty() {
+                        return (None, reason(Reason::MissingValue));
+                    }
+                    let i = u32::try_from(i).unwrap_or(u32::MAX);
+                    (Some(*first.entry(key).or_insert(i)), None)
+                })
+                .unzip();
             (Series::new(m.field().into(), index), why)
         }
         Kind::Integer(_) => {

@@ -115,20 +115,23 @@ fn distinct_over_several_fields_counts_each_combination_once() -> TestResult {
         "F100000004",
         "G100000008",
     ];
+    // The code as exports write it: Excel's text form, full width, padded, with a zero-width
+    // space; each is the code itself. A code that shows nothing is missing, not a session.
     let rows = [
-        ("A", "114/01/10", 0),
-        ("A", "114/01/10", 1),
-        ("A", "114/01/10", 2),
-        ("A", "114/02/10", 0),
-        ("A", "114/02/10", 3),
-        ("B", "114/01/10", 4),
-        ("B", "114/01/10", 5),
-        ("B", "114/01/10", 6),
-        ("B", "114/01/11", 4),
+        ("A", "A", "114/01/10", 0),
+        ("A", "\"=\"\"A\"\"\"", "114/01/10", 1),
+        ("A", "Ａ", "114/01/10", 2),
+        ("A", " A ", "114/02/10", 0),
+        ("A", "A\u{200B}", "114/02/10", 3),
+        ("B", "B", "114/01/10", 4),
+        ("B", "'B", "114/01/10", 5),
+        ("B", "B", "114/01/10", 6),
+        ("B", "B", "114/01/11", 4),
+        ("B", " \u{3000}", "114/01/12", 5),
     ];
     let mut csv = String::from("課程,課程代碼,日期,證號\n");
-    for (activity, day, id) in rows {
-        csv.push_str(&format!("{activity},{activity},{day},{}\n", ids[id]));
+    for (activity, code, day, id) in rows {
+        csv.push_str(&format!("{activity},{code},{day},{}\n", ids[id]));
     }
     std::fs::write(dir.path().join("classes.csv"), csv)?;
     std::fs::write(
@@ -173,6 +176,11 @@ formats = ["csv"]
     )?;
     let run = privstat(["run".as_ref(), dir.path().join("classes.toml").as_os_str()]);
     assert!(run.status.success(), "{}", stderr(&run));
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(
+        stdout.contains("10 rows read = 9 used + 1 quarantined + 0 out of period"),
+        "{stdout}"
+    );
     let (header, rows) = read_csv(&dir.path().join("out/classes/sessions.csv"))?;
     let value = |activity: &str, measure: &str| {
         rows.iter()

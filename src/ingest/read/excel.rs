@@ -103,11 +103,13 @@ fn frame(
     if header.iter().all(String::is_empty) {
         return Err(SheetError::NoHeader);
     }
+    // A repeated header is refused only where the pipeline reads it, as in a CSV export: sheets
+    // often repeat a note or a blank-titled column at their right.
     for (second, name) in header.iter().enumerate() {
-        if let Some(first) = header[..second]
-            .iter()
-            .position(|h| h == name && !h.is_empty())
-        {
+        if name.is_empty() || !wanted(name) {
+            continue;
+        }
+        if let Some(first) = header[..second].iter().position(|h| h == name) {
             let column = |i: usize| i + 1 + left as usize;
             return Err(SheetError::Duplicate(column(first), column(second)));
         }
@@ -261,13 +263,22 @@ mod tests {
     }
 
     #[test]
-    fn a_missing_header_or_a_repeated_one_is_refused() {
+    fn a_missing_header_or_a_repeated_one_that_is_read_is_refused() {
         let s = |t: &str| Data::String(t.into());
         let range = sheet(&[&[s("a"), s("b"), s("a")], &[s("1"), s("2"), s("3")]]);
         assert_eq!(
             frame(&range, 1, &|_| true).err(),
             Some(SheetError::Duplicate(1, 3))
         );
+        // Unread, the repeated column is no matter.
+        let frame_b = frame(&range, 1, &|h| h == "b").expect("reads column b");
+        let names: Vec<&str> = frame_b
+            .frame
+            .get_column_names()
+            .iter()
+            .map(|c| c.as_str())
+            .collect();
+        assert_eq!(names, [crate::ingest::columns::ROW, "b"]);
         assert_eq!(
             frame(&range, 9, &|_| true).err(),
             Some(SheetError::NoHeader)

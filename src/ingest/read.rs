@@ -208,6 +208,23 @@ pub fn read_source(
             .physical()
             .fill_null_with_values(missing)
             .map_err(polars_err)?;
+        // A value that shows nothing (a quoted `""`, white space, invisible characters) is the
+        // empty cell it looks like: missing, with the same reason and walk-in standing.
+        let ids = if blank_values
+            .iter()
+            .take(map.height())
+            .any(|b| b == Some(true))
+        {
+            let to: Vec<u32> = blank_values
+                .iter()
+                .zip(0..=missing)
+                .map(|(b, i)| if b == Some(true) { missing } else { i })
+                .collect();
+            let to = UInt32Chunked::from_vec(PlSmallStr::EMPTY, to);
+            to.take(&ids).map_err(polars_err)?
+        } else {
+            ids
+        };
         empty = Some(match empty {
             None => {
                 let height = IdxSize::try_from(ids.len()).unwrap_or(IdxSize::MAX);

@@ -379,8 +379,9 @@ fn tag(prefix: &hmac::Hmac<sha2::Sha256>, id: &str) -> u128 {
 }
 
 fn count_ids(checks: &[Checked], keep_invalid: bool) -> IdCounts {
+    // A value that is empty once canonical (a blank cell, a lone `-`) is no identifier.
     let mut c = IdCounts {
-        distinct_values: checks.len() as u64,
+        distinct_values: checks.iter().filter(|(id, ..)| !id.is_empty()).count() as u64,
         ..IdCounts::default()
     };
     for (_, reason, kind) in checks {

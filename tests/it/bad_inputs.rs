@@ -121,6 +121,7 @@ const CASES: &[(&str, Outcome)] = &[
         "quarantine_share_over_one.toml",
         BadPipeline("[limits.max_quarantined_share] = 2.0 is not a share between 0 and 1"),
     ),
+    ("quoted_empty_fields.csv", Publishes(40, 34, 6, 0)),
     ("quoted_fields.csv", Publishes(40, 39, 1, 0)),
     (
         "release_name_traversal.toml",
@@ -509,6 +510,51 @@ fn a_csv_header_below_title_rows_is_read_from_header_row() -> TestResult {
         stderr(&o).contains("applies to CSV and Excel sources only"),
         "{}",
         stderr(&o)
+    );
+    Ok(())
+}
+
+/// Every field quoted, as web systems export, with `""`, a space and an ideographic space in five
+/// rows: each reads as the empty cell it shows (missing value, missing identifier), exactly as
+/// the same export unquoted does, not as an unknown code, an unreadable date or an identifier.
+#[test]
+fn a_quoted_empty_field_is_the_empty_cell_it_shows() -> TestResult {
+    let quoted = "fixtures/bad/quoted_empty_fields.csv";
+    let dir = tempfile::tempdir()?;
+    let bare = dir.path().join("bare.csv");
+    let text = std::fs::read_to_string(root().join(quoted))?.replace('"', "");
+    std::fs::write(&bare, text)?;
+    let check = |file: &str| -> Result<serde_json::Value, Box<dyn std::error::Error>> {
+        let o = privstat([
+            "check",
+            SOCO,
+            "--source",
+            &format!("members={file}"),
+            "--json",
+        ]);
+        assert_eq!(o.status.code(), exit(EXIT_OK), "{}", stderr(&o));
+        Ok(serde_json::from_slice(&o.stdout)?)
+    };
+    let (q, b) = (check(quoted)?, check(&bare.display().to_string())?);
+    assert_eq!(q["quarantine"], b["quarantine"], "{q}\n{b}");
+    let reasons = q["quarantine"].as_array().ok_or("no quarantine")?;
+    let empty = |column: &str| {
+        reasons
+            .iter()
+            .any(|r| r["column"] == column && r["reason"] == "missing_value")
+    };
+    assert!(
+        ["Date", "District", "Gender", "Support"]
+            .iter()
+            .all(|c| empty(c)),
+        "{q}"
+    );
+    for key in ["rows_read", "rows_quarantined"] {
+        assert_eq!(q["sources"][0][key], b["sources"][0][key], "{key}");
+    }
+    assert_eq!(
+        q["sources"][0]["ids"]["distinct_values"], 32,
+        "the blank identifier is no value: {q}"
     );
     Ok(())
 }

@@ -118,11 +118,15 @@ fn frame(
     let mut values: Vec<Vec<Option<String>>> = vec![Vec::new(); keep.len()];
     let mut row_numbers: Vec<u32> = Vec::new();
     let mut dated = vec![false; keep.len()];
-    for (i, row) in rows.enumerate() {
-        // A row with nothing in it ends no table in Excel; it is skipped like a blank CSV line.
-        if row.iter().all(|c| matches!(c, Data::Empty)) {
-            continue;
-        }
+    // A row with nothing in it inside the data is kept, as a blank CSV line is (ingest quarantines
+    // it once as an empty row); the empty rows below the last record are the sheet's formatting,
+    // which a range may reach, and are no rows at all.
+    let rows: Vec<&[Data]> = rows.collect();
+    let records = rows
+        .iter()
+        .rposition(|row| !row.iter().all(|c| matches!(c, Data::Empty)))
+        .map_or(0, |last| last + 1);
+    for (i, row) in rows.into_iter().take(records).enumerate() {
         let number = u32::try_from(i)
             .ok()
             .and_then(|i| i.checked_add(header_row + 1))
@@ -209,6 +213,7 @@ mod tests {
             &[s("A123456789"), s("女"), Data::Float(3.0)],
             &[Data::Empty, Data::Empty, Data::Empty],
             &[s("B223456789"), Data::Empty, Data::Float(2.5)],
+            &[Data::Empty, Data::Empty, Data::Empty],
         ]);
         let sheet = frame(&range, 2, &|h| h != "性別").expect("frame");
         assert!(sheet.native_dates.is_empty());
@@ -220,7 +225,9 @@ mod tests {
             .expect("rows")
             .into_no_null_iter()
             .collect();
-        assert_eq!(rows, [3, 5]);
+        // The blank row inside the data stays (ingest quarantines it as empty); the one below
+        // the last record is the sheet's end.
+        assert_eq!(rows, [3, 4, 5]);
         let counts: Vec<Option<String>> = df
             .column("人數")
             .and_then(|c| c.str().cloned())
@@ -228,7 +235,7 @@ mod tests {
             .iter()
             .map(|v| v.map(str::to_owned))
             .collect();
-        assert_eq!(counts, [Some("3".to_owned()), Some("2.5".to_owned())]);
+        assert_eq!(counts, [Some("3".to_owned()), None, Some("2.5".to_owned())]);
     }
 
     #[test]

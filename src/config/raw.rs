@@ -213,6 +213,10 @@ pub enum EncodingChoice {
     Utf8,
     #[serde(rename = "big5")]
     Big5,
+    /// Simplified Chinese exports (GBK is its subset); never guessed, since GBK bytes also read
+    /// as Big5.
+    #[serde(rename = "gb18030", alias = "gbk")]
+    Gb18030,
 }
 
 /// The column that identifies a person.

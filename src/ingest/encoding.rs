@@ -38,6 +38,8 @@ pub enum DetectedEncoding {
     Utf8,
     Utf8Bom,
     Big5,
+    /// GB18030 (GBK), declared.
+    Gb18030,
     /// UTF-16 with a byte-order mark, little or big endian (`utf16-le`, `utf16-be`).
     Utf16Le,
     Utf16Be,
@@ -51,6 +53,7 @@ impl DetectedEncoding {
             Self::Utf8 => "utf8",
             Self::Utf8Bom => "utf8-bom",
             Self::Big5 => "big5",
+            Self::Gb18030 => "gb18030",
             Self::Utf16Le => "utf16-le",
             Self::Utf16Be => "utf16-be",
         }
@@ -139,6 +142,7 @@ pub fn prepare(
     }
     match choice {
         EncodingChoice::Big5 => transcode(path, encoding_rs::BIG5),
+        EncodingChoice::Gb18030 => transcode(path, encoding_rs::GB18030),
         _ if shape.utf8_invalid == 0 => Ok(utf8(DetectedEncoding::Utf8)),
         EncodingChoice::Utf8 => Err(not_utf8(&shape)),
         EncodingChoice::Auto if shape.utf8_multibyte >= UTF8_EVIDENCE * shape.utf8_invalid => {
@@ -538,9 +542,9 @@ pub fn sweep_stale() {
     }
 }
 
-/// Transcodes `path` from `encoding` (Big5, or UTF-16 with its byte-order mark) to a temporary
-/// UTF-8 copy, counting what does not decode and user-defined characters (Big5 EUDC byte pairs;
-/// private-use code points in UTF-16).
+/// Transcodes `path` from `encoding` (Big5, GB18030, or UTF-16 with its byte-order mark) to a
+/// temporary UTF-8 copy, counting what does not decode and user-defined characters (Big5 EUDC byte
+/// pairs; private-use code points in GB18030 and UTF-16).
 fn transcode(
     path: &Path,
     encoding: &'static encoding_rs::Encoding,
@@ -600,6 +604,7 @@ fn transcode(
         encoding: match encoding.name() {
             "UTF-16LE" => DetectedEncoding::Utf16Le,
             "UTF-16BE" => DetectedEncoding::Utf16Be,
+            "gb18030" => DetectedEncoding::Gb18030,
             _ => DetectedEncoding::Big5,
         },
         undecodable,

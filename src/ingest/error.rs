@@ -52,7 +52,7 @@ pub enum IngestError {
     },
     #[error(
         "{}: source `{source_name}`: none of its {wanted} configured columns is in {} ({fields} \
-         fields), so that row does not look like a header\n  hint: {}",
+         fields), so that row does not look like a header\n  hint: {}{}",
         file.display(),
         if *header_row == 1 { "the file's first row".to_owned() } else { format!("row {header_row}") },
         match separator {
@@ -72,6 +72,12 @@ pub enum IngestError {
             None => "set header_row to the row that names the columns (the row is never shown, \
                      as it may be data)"
                 .to_owned(),
+        },
+        if *read_as_big5 {
+            "\n  hint: the file is not UTF-8 and was read as Big5; an export in Simplified Chinese \
+             is GBK or GB18030: set encoding = \"gb18030\" for this source, or save it as UTF-8"
+        } else {
+            ""
         }
     )]
     NoHeader {
@@ -83,6 +89,8 @@ pub enum IngestError {
         fields: usize,
         /// When the first row is one field holding another separator: its name and count.
         separator: Option<(&'static str, usize)>,
+        /// Whether the file, not UTF-8, was read as Big5 (as a GBK export would be).
+        read_as_big5: bool,
     },
     #[error(
         "{}: source `{source_name}`: {quarantined} of {read} rows ({:.1} %) are quarantined{}, \

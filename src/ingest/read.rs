@@ -107,7 +107,8 @@ pub fn read_source(
         .collect_schema()
         .map_err(|e| unreadable(file, source.format, &e))?;
     let available: Vec<String> = schema.iter_names().map(|n| n.to_string()).collect();
-    let mut mapped = mapped_columns(source, domains, &available)?;
+    let read_as_big5 = detected == Some(encoding::DetectedEncoding::Big5);
+    let mut mapped = mapped_columns(source, domains, &available, read_as_big5)?;
     duplicate_headers(
         file,
         &available,
@@ -376,6 +377,7 @@ fn mapped_columns<'a>(
     source: &'a Source,
     domains: &'a [Domain],
     available: &[String],
+    read_as_big5: bool,
 ) -> Result<Vec<Mapped<'a>>, IngestError> {
     let fold = |s: &str| super::text::lookup_key(s.trim_start_matches('\u{FEFF}'));
     let lookup = |wanted: &str| {
@@ -414,6 +416,7 @@ fn mapped_columns<'a>(
             wanted: wanted.len(),
             fields: fields.len(),
             separator,
+            read_as_big5,
         });
     }
     let find = |wanted: &str| -> Result<String, IngestError> {

@@ -558,3 +558,61 @@ fn a_quoted_empty_field_is_the_empty_cell_it_shows() -> TestResult {
     );
     Ok(())
 }
+
+/// A Taiwan export saved as GB18030 (as a Simplified-Chinese system writes): read as Big5 by
+/// `auto`, its header is unreadable, and the refusal names the encoding to declare; declared,
+/// it publishes exactly as its UTF-8 original does.
+#[test]
+fn a_gb18030_export_is_refused_with_its_encoding_then_read_when_declared() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let original = root().join("fixtures/bad/damaged_roc_dates.csv");
+    let text = std::fs::read_to_string(&original)?;
+    let (bytes, _, unmappable) = encoding_rs::GB18030.encode(&text);
+    assert!(!unmappable);
+    let gb = dir.path().join("gb18030.csv");
+    std::fs::write(&gb, &bytes)?;
+    let pipeline = std::fs::read_to_string(root().join(TW))?
+        .replace("../keys/", &format!("{}/fixtures/keys/", root().display()));
+    let run = |encoding: &str, file: &std::path::Path| {
+        let toml = dir.path().join(format!("{encoding}.toml"));
+        std::fs::write(
+            &toml,
+            pipeline.replace("encoding = \"auto\"", &format!("encoding = \"{encoding}\"")),
+        )?;
+        let source = format!("contacts={}", file.display());
+        Ok::<_, std::io::Error>(privstat([
+            "check".as_ref(),
+            toml.as_os_str(),
+            "--source".as_ref(),
+            source.as_ref(),
+        ]))
+    };
+    let auto = run("auto", &gb)?;
+    assert_eq!(auto.status.code(), exit(EXIT_DATA), "{}", stderr(&auto));
+    assert!(
+        stderr(&auto).contains("read as Big5; an export in Simplified Chinese is GBK or GB18030: set encoding = \"gb18030\""),
+        "{}",
+        stderr(&auto)
+    );
+    let declared = run("gb18030", &gb)?;
+    let utf8 = run("auto", &original)?;
+    assert_eq!(
+        declared.status.code(),
+        exit(EXIT_OK),
+        "{}",
+        stderr(&declared)
+    );
+    let counts = |o: &std::process::Output| {
+        String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .skip(1)
+            .map(|l| {
+                l.replace(&gb.display().to_string(), "F")
+                    .replace(&original.display().to_string(), "F")
+            })
+            .map(|l| l.replace("gb18030)", "ENC)").replace("utf8-bom)", "ENC)"))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(counts(&declared), counts(&utf8));
+    Ok(())
+}

@@ -459,6 +459,7 @@ fn an_encodings_name_is_the_one_the_manifest_writes() {
         DetectedEncoding::Utf8,
         DetectedEncoding::Utf8Bom,
         DetectedEncoding::Big5,
+        DetectedEncoding::Gb18030,
         DetectedEncoding::Utf16Le,
         DetectedEncoding::Utf16Be,
     ] {
@@ -467,4 +468,25 @@ fn an_encodings_name_is_the_one_the_manifest_writes() {
             serde_json::Value::String(e.name().to_owned())
         );
     }
+}
+
+#[test]
+fn a_declared_gb18030_export_is_transcoded_and_never_guessed() -> Result<(), IngestError> {
+    let text = "身份证号,性别,居住区\nA123456789,女,鼓山区\n";
+    let (bytes, _, unmappable) = encoding_rs::GB18030.encode(text);
+    assert!(!unmappable);
+    let f = write(&bytes);
+    let p = prepare(f.path(), EncodingChoice::Gb18030, &Limits::default(), 1)?;
+    assert_eq!(p.encoding, DetectedEncoding::Gb18030);
+    assert_eq!(
+        std::fs::read_to_string(&p.path).map_err(|e| IngestError::io(&p.path, e))?,
+        text
+    );
+    assert_eq!((p.undecodable, p.private_use), (0, 0));
+    // Auto reads the same bytes as Big5: not the text (which is why the hint names gb18030).
+    let guessed = prepare(f.path(), EncodingChoice::Auto, &Limits::default(), 1)?;
+    assert_eq!(guessed.encoding, DetectedEncoding::Big5);
+    let read = std::fs::read_to_string(&guessed.path).map_err(|e| IngestError::io(&p.path, e))?;
+    assert_ne!(read, text);
+    Ok(())
 }

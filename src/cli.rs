@@ -5,6 +5,7 @@
     reason = "this module writes the command's results"
 )]
 
+use crate::dp::ledger::amount_text;
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
@@ -417,11 +418,11 @@ pub fn execute(cli: Cli) -> Result<(), Error> {
                 say!("dataset\tcap\tspent\tremaining\treleases\tpublished\tlast release");
                 for s in standings {
                     say!(
-                        "{}\t{}\t{:.6}\t{:.6}\t{}\t{}\t{}",
+                        "{}\t{}\t{}\t{}\t{}\t{}\t{}",
                         s.dataset,
                         crate::dp::ledger::cap_text(s.cap),
-                        s.spent,
-                        s.remaining,
+                        amount_text(s.spent),
+                        amount_text(s.remaining),
                         s.releases,
                         s.published,
                         s.last_release.as_deref().unwrap_or("-")
@@ -696,6 +697,7 @@ fn check_json(plan: &config::Plan, analysis: &crate::Analysis) -> serde_json::Va
                 "method": "dp",
                 "plan": prepared.plan,
                 "warnings": prepared.slow_projections(),
+                "noise_forecast": prepared.noise_forecast(),
                 "bounding": bounding,
                 "ledger": ledger,
                 "noise_drawn": false,
@@ -824,6 +826,9 @@ fn print_check(plan: &config::Plan, analysis: &crate::Analysis) {
             for warning in prepared.slow_projections() {
                 eprintln!("warning: {warning}");
             }
+            for line in prepared.noise_forecast() {
+                say!("{line}");
+            }
             for (table, b) in prepared.bounding() {
                 if let Some(b) = b {
                     say!(
@@ -844,13 +849,13 @@ fn print_check(plan: &config::Plan, analysis: &crate::Analysis) {
                     Some(path) => {
                         match crate::dp::ledger::Ledger::at(path).standing(&dp.dataset, dp.cap) {
                             Ok(s) => say!(
-                                "ledger {}: dataset `{}` has spent {:.6} of {}, {:.6} left; this release would charge {:.6}{}",
+                                "ledger {}: dataset `{}` has spent {} of {}, {} left; this release would charge {}{}",
                                 path.display(),
                                 s.dataset,
-                                s.spent,
+                                amount_text(s.spent),
                                 crate::dp::ledger::cap_text(s.cap),
-                                s.remaining,
-                                prepared.plan.charged,
+                                amount_text(s.remaining),
+                                amount_text(prepared.plan.charged),
                                 if prepared.plan.charged > s.remaining {
                                     " — run would refuse it"
                                 } else {
@@ -913,18 +918,18 @@ fn say_microdata(m: &crate::microdata::Shared) {
 
 fn say_dp_plan(p: &crate::dp::DpPlan, indent: &str) {
     say!(
-        "{indent}differential privacy: {:?} mechanism, budget {}, release loss {} = {:.6} (OpenDP composition), charged {:.6} to dataset `{}`",
+        "{indent}differential privacy: {:?} mechanism, budget {}, release loss {} = {} (OpenDP composition), charged {} to dataset `{}`",
         p.mechanism,
         p.budget,
         p.loss_measure,
-        p.loss,
-        p.charged,
+        amount_text(p.loss),
+        amount_text(p.charged),
         p.dataset
     );
     for t in &p.tables {
         for m in &t.measures {
             say!(
-                "{indent}  {}.{}: ≤ {} cells × {} records per person, sensitivity L1 {} / L2 {:.3}, scale {:.3}, {} {:.6}, moe95 of one noisy cell ±{}",
+                "{indent}  {}.{}: ≤ {} cells × {} records per person, sensitivity L1 {} / L2 {:.3}, scale {:.3}, {} {}, moe95 of one noisy cell ±{}",
                 t.table,
                 m.measure,
                 t.max_cells_per_person,
@@ -933,20 +938,20 @@ fn say_dp_plan(p: &crate::dp::DpPlan, indent: &str) {
                 m.sensitivity.l2(),
                 m.scale,
                 p.loss_measure,
-                m.loss,
+                amount_text(m.loss),
                 m.moe95_of_a_measurement
             );
         }
         for m in &t.bounding_loss {
             say!(
-                "{indent}  {}: what bounding removed, {} (each person's records counted up to {}): sensitivity L1 {}, scale {:.3}, {} {:.6}, moe95 ±{}",
+                "{indent}  {}: what bounding removed, {} (each person's records counted up to {}): sensitivity L1 {}, scale {:.3}, {} {}, moe95 ±{}",
                 t.table,
                 m.measure,
                 t.removed_cap_per_person,
                 m.sensitivity.l1,
                 m.scale,
                 p.loss_measure,
-                m.loss,
+                amount_text(m.loss),
                 m.moe95_of_a_measurement
             );
         }

@@ -155,6 +155,17 @@ pub fn cap_text(cap: DpCap) -> String {
     }
 }
 
+/// A privacy loss or budget amount for messages: six decimals, as ledgers are read, or three
+/// significant digits when six decimals would show a positive amount as 0.000000.
+#[must_use]
+pub fn amount_text(x: f64) -> String {
+    if x > 0.0 && x < 1e-3 {
+        format!("{x:.3e}")
+    } else {
+        format!("{x:.6}")
+    }
+}
+
 fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
@@ -255,10 +266,10 @@ impl Ledger {
         if spent + charged > cap_value {
             return Err(LedgerError::OverCap {
                 dataset: dataset.to_owned(),
-                charged: format!("{charged:.6}"),
-                remaining: format!("{:.6}", (cap_value - spent).max(0.0)),
+                charged: amount_text(charged),
+                remaining: amount_text((cap_value - spent).max(0.0)),
                 cap: cap_text(cap),
-                spent: format!("{spent:.6}"),
+                spent: amount_text(spent),
             });
         }
         let id = format!("{release}@{}#{}", now(), entries.len() + 1);

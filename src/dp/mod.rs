@@ -377,6 +377,63 @@ impl Prepared {
             .collect()
     }
 
+    /// Per table, the leaf cells whose bounded count is below the margin of error their reconciled
+    /// estimate will have: where noise will dominate at this budget, said by `check` before
+    /// anything is spent. Read from the true counts, so for the operator's eyes only (a release
+    /// says the same from its noisy values).
+    #[must_use]
+    pub fn noise_forecast(&self) -> Vec<String> {
+        self.tables
+            .iter()
+            .zip(&self.plan.tables)
+            .filter_map(|(table, tp)| {
+                let leaves: Vec<usize> = (0..table.len()).filter(|&c| table.is_leaf(c)).collect();
+                let parts: Vec<String> = table
+                    .measures
+                    .iter()
+                    .zip(&table.values)
+                    .zip(&tp.measures)
+                    .enumerate()
+                    .filter_map(|(m, ((measure, values), plan))| {
+                        let fit = consistency::fit(
+                            &vec![0; table.len()],
+                            &post::axis_models(table, m),
+                        );
+                        let dominated = leaves
+                            .iter()
+                            .filter(|&&c| {
+                                post::moe_of_estimate(
+                                    self.plan.mechanism,
+                                    plan.scale,
+                                    fit.relative_variance[c],
+                                    fit.kurtosis_share[c],
+                                    table.axes.len(),
+                                )
+                                .is_ok_and(|moe| moe > values[c])
+                            })
+                            .count();
+                        (dominated > 0).then(|| {
+                            format!(
+                                "{dominated} of {} {} leaf cells",
+                                leaves.len(),
+                                measure.name()
+                            )
+                        })
+                    })
+                    .collect();
+                (!parts.is_empty()).then(|| {
+                    format!(
+                        "table {}: at this budget noise will dominate {} (their bounded count below \
+                         the margin of error they will have; counted on the data, for the operator \
+                         only)",
+                        table.name,
+                        parts.join(" and ")
+                    )
+                })
+            })
+            .collect()
+    }
+
     /// Draws the noise and post-processes it: the published tables, and what the manifest says
     /// about the release. Call only after the spend is committed.
     ///

@@ -239,6 +239,26 @@ fn check_warns_of_a_slow_consistency_step_before_anything_is_spent() -> TestResu
     let o = privstat(["check", &three.display().to_string()]);
     assert_eq!(o.status.code(), exit(EXIT_OK), "{}", stderr(&o));
     assert!(!stderr(&o).contains("dimensions: making"), "{}", stderr(&o));
+    // The seed's small export at ε = 1: noise will dominate most leaf cells, and check says so
+    // before anything is spent (143 of 144 persons leaves); at ten times the budget, fewer (99).
+    let dominated = |o: &std::process::Output| -> Option<u64> {
+        let out = String::from_utf8_lossy(&o.stdout);
+        let line = out.lines().find(|l| {
+            l.starts_with("table by_district_gender_area: at this budget noise will dominate")
+        })?;
+        line.split_whitespace().nth(8)?.parse().ok()
+    };
+    let at_one = dominated(&o).ok_or("no forecast at epsilon 1")?;
+    let rich = dir.path().join("rich.toml");
+    std::fs::write(
+        &rich,
+        seed.replacen("epsilon = 1.0 ", "epsilon = 10.0 ", 1)
+            .replacen("lifetime_epsilon = 10.0", "lifetime_epsilon = 100.0", 1),
+    )?;
+    let o = privstat(["check", &rich.display().to_string()]);
+    assert_eq!(o.status.code(), exit(EXIT_OK), "{}", stderr(&o));
+    let at_ten = dominated(&o).unwrap_or(0);
+    assert!(at_ten < at_one, "{at_one} then {at_ten}");
     assert!(!dir.path().join("out").exists(), "check wrote nothing");
     Ok(())
 }

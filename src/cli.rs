@@ -960,11 +960,19 @@ fn say_dp_plan(p: &crate::dp::DpPlan, indent: &str) {
 
 /// `N primary (M by request)`, with the cells the p% rule made primary when there are any.
 fn primary_text(s: &crate::protect::Summary) -> String {
-    let rule = if s.primary_by_p_percent > 0 {
-        format!(", {} by the p% rule on sums", s.primary_by_p_percent)
-    } else {
-        String::new()
-    };
+    let mut rule = String::new();
+    if s.primary_by_p_percent > 0 {
+        rule.push_str(&format!(
+            ", {} by the p% rule on sums",
+            s.primary_by_p_percent
+        ));
+    }
+    if s.primary_by_dominance > 0 {
+        rule.push_str(&format!(
+            ", {} by the (n,k)-dominance rule on sums",
+            s.primary_by_dominance
+        ));
+    }
     format!(
         "{} primary ({} by request{rule})",
         s.primary, s.primary_by_request
@@ -1016,9 +1024,24 @@ fn print_audit(r: &crate::audit::Report) {
                 .map_or_else(|| "?".to_owned(), |w| w.to_string()),
         );
     }
+    let mut rules = Vec::new();
     if let Some(p) = r.p_percent.filter(|&p| p > 0) {
+        rules.push(format!("the p% rule (p = {p})"));
+    }
+    if let Some(d) = r.nk_dominance {
+        rules.push(format!(
+            "the (n,k)-dominance rule (n = {}, k = {})",
+            d.n, d.k
+        ));
+    }
+    if !rules.is_empty() {
         say!(
-            "  sums: the p% rule (p = {p}) was proven when the release was made; its contributions are not in the release, so here a suppressed sum is only checked not to be exactly recoverable"
+            "  sums: {} proven when the release was made; contributions are not in the release, so here a suppressed sum is only checked not to be exactly recoverable",
+            if rules.len() == 1 {
+                format!("{} was", rules[0])
+            } else {
+                format!("{} were", rules.join(" and "))
+            }
         );
     }
     for m in &r.microdata {

@@ -143,6 +143,9 @@ pub struct Report {
     /// exactly recoverable.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub p_percent: Option<u32>,
+    /// The (n,k)-dominance rule the manifest declares for sums, likewise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nk_dominance: Option<read::Dominance>,
     pub seconds: f64,
     pub findings: Vec<Finding>,
     pub intervals: Vec<CellInterval>,
@@ -173,6 +176,7 @@ impl Report {
             threshold: None,
             protection_level: None,
             p_percent: None,
+            nk_dominance: None,
             seconds: 0.0,
             findings: Vec::new(),
             intervals: Vec::new(),
@@ -271,6 +275,7 @@ pub fn audit(dir: &Path, exact: bool) -> Report {
         report.threshold = Some(manifest.protection.threshold);
         report.protection_level = Some(manifest.protection.protection_level);
         report.p_percent = manifest.protection.p_percent;
+        report.nk_dominance = manifest.protection.nk_dominance;
         verify_files(dir, &manifest, &mut report);
         scan_identifiers(dir, &manifest, &mut report);
         check_tables(dir, &manifest, exact, &mut report);

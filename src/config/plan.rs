@@ -324,6 +324,10 @@ pub struct Protection {
     /// persons' add up to less than `p_percent` % of the largest is primary, and its sum's interval
     /// must hold what the rule asks ([`crate::protect::p_percent_need`]).
     pub p_percent: u32,
+    /// The (n,k)-dominance rule for sums, if asked for: a cell whose `n` largest persons hold more
+    /// than `k` % of its sum is primary, and its sum's interval must hold what the rule asks
+    /// ([`crate::protect::dominance_need`]).
+    pub dominance: Option<Dominance>,
     pub zeros: Zeros,
     pub cost: super::raw::Cost,
     pub always_suppress: Vec<CellRule>,
@@ -415,6 +419,16 @@ pub const DEFAULT_MISSING_IDS: &[&str] = &[
 pub const MAX_NAME_LEN: usize = 100;
 /// Largest `threshold`: a threshold is a small count of persons.
 pub const MAX_THRESHOLD: u64 = 1_000;
+/// The (n,k)-dominance rule: the `n` largest contributions may hold at most `k` % of a sum.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Dominance {
+    pub n: u32,
+    pub k: u32,
+}
+
+/// Largest `n` of the (n,k)-dominance rule.
+pub const MAX_DOMINANCE_N: u32 = 10;
+
 /// Default `p_percent` of the p% rule for sums.
 pub const DEFAULT_P_PERCENT: u32 = 10;
 

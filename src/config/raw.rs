@@ -494,6 +494,14 @@ pub enum SimpleMeasure {
     PersonTimes,
 }
 
+/// `nk_dominance = { n = 2, k = 85 }`.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDominance {
+    pub n: u32,
+    pub k: u32,
+}
+
 /// `[protection]`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -507,6 +515,9 @@ pub struct RawProtection {
     /// The p% rule for sums: a cell is confidential when the contributions of all but its two
     /// largest contributors add up to less than `p_percent` % of the largest; 0 turns it off.
     pub p_percent: Option<u32>,
+    /// The (n,k)-dominance rule for sums: a cell is confidential when its `n` largest contributors
+    /// hold more than `k` % of its sum. Off unless given; it adds to the p% rule.
+    pub nk_dominance: Option<RawDominance>,
     #[serde(default)]
     pub zeros: Zeros,
     #[serde(default)]
@@ -578,6 +589,7 @@ impl Default for RawProtection {
             threshold: default_threshold(),
             protection_level: None,
             p_percent: None,
+            nk_dominance: None,
             zeros: Zeros::default(),
             cost: Cost::default(),
             always_suppress: Vec::new(),

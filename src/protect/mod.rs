@@ -66,6 +66,11 @@ pub struct Summary {
     /// Of the primary cells, those with persons at or above the threshold whose sum fails the p%
     /// rule (one person's contribution could be estimated too closely by another's).
     pub primary_by_p_percent: usize,
+    /// Of the primary cells, those with persons at or above the threshold whose sum only the
+    /// (n,k)-dominance rule finds dominated (its `n` largest persons hold more than `k` % of it).
+    /// Written only when there are any (the rule is off unless asked for).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub primary_by_dominance: usize,
     pub secondary: usize,
     /// Cells below the threshold published because `always_publish` lists them.
     pub published_by_request: usize,
@@ -201,12 +206,20 @@ fn protect(tables: Vec<Table>, plan: &Plan, secondary: bool) -> Result<Protected
     // Per variable, what the p% rule asks of a dominated sum's interval (0: nothing).
     let mut needs = vec![0i64; system.vars()];
     let mut dominated = vec![false; n_atoms];
+    // Atoms the dominance rule alone made primary (the p% rule did not).
+    let mut by_dominance = vec![false; n_atoms];
     let k = i64::from(protection.threshold.get());
     for (t, table) in tables.iter().enumerate() {
         for (m, top) in table.largest.iter().enumerate() {
             let Some(top) = top else { continue };
-            for (cell, &[x1, x2]) in top.iter().enumerate() {
-                let need = p_percent_need(protection.p_percent, table.values[m][cell], x1, x2);
+            for (cell, &[x1, x2, top_n]) in top.iter().enumerate() {
+                let total = table.values[m][cell];
+                let p_need = p_percent_need(protection.p_percent, total, x1, x2);
+                let nk_need = protection
+                    .dominance
+                    .map_or(0, |d| dominance_need(d.k, total, top_n));
+                by_dominance[system.atom_of[t][cell] as usize] |= nk_need > 0 && p_need == 0;
+                let need = p_need.max(nk_need);
                 if need > 0 {
                     needs[system.var_of[t][m][cell] as usize] = need;
                     dominated[system.atom_of[t][cell] as usize] = true;
@@ -230,7 +243,8 @@ fn protect(tables: Vec<Table>, plan: &Plan, secondary: bool) -> Result<Protected
     }
     let mut by_p_percent = vec![false; n_atoms];
     for a in 0..n_atoms {
-        by_p_percent[a] = dominated[a] && !primary[a];
+        by_dominance[a] &= !primary[a];
+        by_p_percent[a] = dominated[a] && !primary[a] && !by_dominance[a];
         primary[a] |= dominated[a];
     }
     let mut summary = Summary {
@@ -246,6 +260,7 @@ fn protect(tables: Vec<Table>, plan: &Plan, secondary: bool) -> Result<Protected
             summary.primary += 1;
             summary.primary_by_request += usize::from(requested[a] && !primary[a]);
             summary.primary_by_p_percent += usize::from(by_p_percent[a]);
+            summary.primary_by_dominance += usize::from(by_dominance[a]);
         }
     }
 
@@ -331,7 +346,7 @@ fn protect(tables: Vec<Table>, plan: &Plan, secondary: bool) -> Result<Protected
     }
     fill_audit_summary(&mut summary, &verdicts);
     let mut warnings = Vec::new();
-    if publishes_sums(&tables_out) && protection.p_percent == 0 {
+    if publishes_sums(&tables_out) && protection.p_percent == 0 && protection.dominance.is_none() {
         warnings.push(
             "p_percent = 0: sums are protected by the persons threshold alone; where one person's \
              share of a sum dominates it, another contributor can estimate that share closely"
@@ -372,6 +387,31 @@ pub struct Problem<'a> {
     /// number is only ever moved up. Empty, or 0 for a variable, asks nothing more.
     pub needs: &'a [i64],
     pub cost: Cost,
+}
+
+#[allow(
+    clippy::trivially_copy_pass_by_ref,
+    reason = "serde's skip_serializing_if passes a reference"
+)]
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
+/// What the (n,k)-dominance rule asks of a sum `total` whose `n` largest contributions add up to
+/// `top_n`: none (0) when they hold at most `k` % of it, else the room the sum must have to rise
+/// above `total` so that they could hold as little as `k` %: `⌈100·top_n/k − total⌉` (the rule's
+/// upper protection level). Contributions of zero or less dominate nothing.
+#[must_use]
+pub fn dominance_need(k: u32, total: i64, top_n: i64) -> i64 {
+    if k == 0 || top_n <= 0 {
+        return 0;
+    }
+    let short = 100 * i128::from(top_n) - i128::from(k) * i128::from(total);
+    if short <= 0 {
+        return 0;
+    }
+    let k = i128::from(k);
+    i64::try_from((short + k - 1) / k).unwrap_or(i64::MAX)
 }
 
 /// What the p% rule asks of a sum `total` whose two largest contributions are `x1 ≥ x2`: none (0)

@@ -480,3 +480,18 @@ fn the_p_percent_rule_asks_nothing_of_spread_contributions_and_never_overflows()
     assert_eq!(p_percent_need(10, -5, -1, -4), 0);
     assert!(p_percent_need(100, i64::MAX, i64::MAX, 0) > 0);
 }
+
+#[test]
+fn the_dominance_rule_asks_the_room_that_brings_the_top_n_down_to_k_percent() {
+    // Two persons hold 102 of 105 hours; at k = 85 the sum must be able to reach 120.
+    assert_eq!(dominance_need(85, 105, 102), 15);
+    // Exactly k % is safe; above it is not, and the room rounds up.
+    assert_eq!(dominance_need(85, 120, 102), 0);
+    assert_eq!(dominance_need(75, 100, 76), 2);
+    assert_eq!(dominance_need(75, 100, 75), 0);
+    // Nothing to dominate, or a rule asking nothing.
+    assert_eq!(dominance_need(85, 0, 0), 0);
+    assert_eq!(dominance_need(85, -5, -1), 0);
+    assert_eq!(dominance_need(0, 10, 10), 0);
+    assert!(dominance_need(1, i64::MAX, i64::MAX) > 0);
+}

@@ -212,25 +212,36 @@ pub fn dictionary_rows(protected: &Protected, plan: &Plan) -> Vec<[String; 6]> {
         // With a sum under the p% rule, a cell can also be primary because one person's share of
         // the sum dominates it.
         let p_rule = !sums.is_empty() && protected.protection.p_percent > 0;
+        let nk_rule = protected.protection.dominance.filter(|_| !sums.is_empty());
         let status_text = format!(
             "published = 公布; suppressed_primary = 因人數少於門檻{}或資料提供者要求而不公布 \
              (withheld: fewer persons than the threshold{}, or listed by the data owner); \
              suppressed_secondary = 為避免由總計推算出前者而不公布 \
              (withheld so that the former cannot be derived from totals)",
-            if p_rule {
+            if p_rule || nk_rule.is_some() {
                 "、單一個人占總和比例過高"
             } else {
                 ""
             },
-            if p_rule {
-                format!(
-                    ", a sum whose contributions beyond its two largest persons' add up to less \
-                     than {} % of the largest (p% rule)",
-                    protected.protection.p_percent
-                )
-            } else {
-                String::new()
-            },
+            [
+                p_rule.then(|| {
+                    format!(
+                        ", a sum whose contributions beyond its two largest persons' add up to \
+                         less than {} % of the largest (p% rule)",
+                        protected.protection.p_percent
+                    )
+                }),
+                nk_rule.map(|d| {
+                    format!(
+                        ", a sum whose {} largest persons hold more than {} % of it \
+                         ((n,k)-dominance rule)",
+                        d.n, d.k
+                    )
+                }),
+            ]
+            .into_iter()
+            .flatten()
+            .collect::<String>(),
         );
         let (value_zh, value_en, value_desc, status_desc) = if dp {
             (

@@ -151,6 +151,9 @@ pub struct ProtectionEntry {
     /// The p% rule for sums (suppression releases that publish a sum; 0: off).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub p_percent: Option<u32>,
+    /// The (n,k)-dominance rule for sums, when asked for and a table publishes one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nk_dominance: Option<crate::config::plan::Dominance>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub secondary_suppression: Option<&'static str>,
     pub cost: crate::protect::Cost,
@@ -401,14 +404,21 @@ impl Manifest {
                      for a table that publishes a sum) when the contributions of all but the \
                      two largest persons add up to less than p_percent % of the largest; \
                      the interval of such a sum then holds at least ceil(p_percent % of the \
-                     largest - the rest) integers beyond its lowest, proven when the release \
-                     is made (the contributions are not in the release, so privstat audit \
-                     checks only that no sum is exactly recoverable)"
+                     largest - the rest) integers beyond its lowest; with nk_dominance, also \
+                     when its n largest persons hold more than k % of it, its interval then \
+                     rising at least ceil(100 x their sum / k - the sum); both proven when the \
+                     release is made (the contributions are not in the release, so privstat \
+                     audit checks only that no sum is exactly recoverable)"
                 },
                 zeros: input.protected.protection.zeros,
                 protection_level: input.protected.protection.level,
                 p_percent: (dp.is_none() && input.protected.publishes_sums())
                     .then_some(input.protected.protection.p_percent),
+                nk_dominance: input
+                    .protected
+                    .protection
+                    .dominance
+                    .filter(|_| dp.is_none() && input.protected.publishes_sums()),
                 secondary_suppression: (dp.is_none() && input.microdata.is_empty()).then_some(
                     "cheapest perturbations (LP) of every sensitive number over all \
                      tables of the release together, re-routed until they settle, \

@@ -341,6 +341,20 @@ fn protection_facts(p: &Value, dp: bool) -> Vec<Fact> {
                 ),
             ));
         }
+        if let (Some(n), Some(k)) = (
+            p["nk_dominance"]["n"].as_i64(),
+            p["nk_dominance"]["k"].as_i64(),
+        ) {
+            facts.push(fact(
+                "總和 Sums",
+                format!(
+                    "(n,k)-dominance rule, n = {n}, k = {k}: a cell is also withheld when its {n} \
+                     largest contributors hold more than {k} % of a sum ({} cells not already \
+                     withheld by another rule)",
+                    s["primary_by_dominance"].as_u64().unwrap_or(0)
+                ),
+            ));
+        }
         facts.extend([
             fact(
                 "不公布的格 Cells withheld",

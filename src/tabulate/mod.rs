@@ -70,10 +70,11 @@ pub struct Table {
     /// What contribution bounding removed (DP releases only). For the operator: exact counts are
     /// never published in a DP release.
     pub bounding: Option<BoundingReport>,
-    /// `[measure]`: for a sum under the p% rule, per cell the two largest contributions of single
-    /// persons (a person's contribution to a margin is the sum of theirs to the cells under it;
-    /// 0 where there is none). Never published: the rule's input.
-    pub largest: Vec<Option<Vec<[i64; 2]>>>,
+    /// `[measure]`: for a sum under the p% or the (n,k)-dominance rule, per cell the two largest
+    /// contributions of single persons and the sum of the `n` largest (0 without the dominance
+    /// rule); a person's contribution to a margin is the sum of theirs to the cells under it, 0
+    /// where there is none. Never published: the rules' input.
+    pub largest: Vec<Option<Vec<[i64; 3]>>>,
 }
 
 /// Per-person contribution bounds of one table, for differential privacy.
@@ -400,15 +401,16 @@ fn count_table(
         bounding,
         largest: Vec::new(),
     };
-    // The p% rule for sums needs each cell's two largest contributions (suppression only: a DP
-    // release bounds contributions instead).
+    // The rules for sums need each cell's largest contributions (suppression only: a DP release
+    // bounds contributions instead).
+    let dominance_n = plan.protection.dominance.map(|d| d.n);
     let p_rule = bounder.is_none()
         && plan.protection.method == crate::config::raw::ProtectionMethod::Suppression
-        && plan.protection.p_percent > 0;
-    let mut largest: Vec<Option<Vec<[i64; 2]>>> = spec
+        && (plan.protection.p_percent > 0 || dominance_n.is_some());
+    let mut largest: Vec<Option<Vec<[i64; 3]>>> = spec
         .measures
         .iter()
-        .map(|m| (p_rule && matches!(m, Measure::Sum { .. })).then(|| vec![[0, 0]; n_cells]))
+        .map(|m| (p_rule && matches!(m, Measure::Sum { .. })).then(|| vec![[0; 3]; n_cells]))
         .collect();
 
     let p_sums = largest.iter().any(Option::is_some);
@@ -454,6 +456,16 @@ fn count_table(
                         .first()
                         .alias(format!("__x2_{f}")),
                 );
+                if let Some(n) = dominance_n {
+                    aggs.push(
+                        col(*f)
+                            .sort(SortOptions::default().with_order_descending(true))
+                            .head(Some(n as usize))
+                            .sum()
+                            .cast(DataType::Int64)
+                            .alias(format!("__xn_{f}")),
+                    );
+                }
             }
         }
         let agg = aggregate(lf, &pos_names, aggs)?;
@@ -480,8 +492,13 @@ fn count_table(
             };
             let x1 = agg.column(&format!("__x1_{f}"))?.i64()?;
             let x2 = agg.column(&format!("__x2_{f}"))?.i64()?;
+            let xn = match dominance_n {
+                Some(_) => Some(agg.column(&format!("__xn_{f}"))?.i64()?.clone()),
+                None => None,
+            };
             for (i, &cell) in cells.iter().enumerate() {
-                top[cell] = [x1.get(i).unwrap_or(0), x2.get(i).unwrap_or(0)];
+                let top_n = xn.as_ref().and_then(|x| x.get(i)).unwrap_or(0);
+                top[cell] = [x1.get(i).unwrap_or(0), x2.get(i).unwrap_or(0), top_n];
             }
         }
         for (m, keys) in distinct_keys.iter().enumerate() {

@@ -623,6 +623,7 @@ fn taiwan_id(digits: &str) -> String {
 fn dominated_hours(
     dir: &Path,
     p_percent: Option<u32>,
+    extra: &str,
 ) -> Result<PathBuf, Box<dyn std::error::Error>> {
     let cells: [(&str, &str, &[u32]); 4] = [
         ("女", "越南", &[100, 2, 2, 1]),
@@ -645,7 +646,8 @@ fn dominated_hours(
     std::fs::write(dir.join("volunteers.csv"), csv)?;
     let rule = p_percent
         .map(|p| format!("p_percent = {p}\n"))
-        .unwrap_or_default();
+        .unwrap_or_default()
+        + extra;
     let pipeline = format!(
         "[release]\nname = \"hours\"\nperiod = {{ start = \"2025-01-01\", end = \"2025-06-30\" }}\n\n\
          [sources.volunteers]\npath = \"volunteers.csv\"\nperson = {{ column = \"證號\" }}\n\
@@ -699,7 +701,7 @@ fn hours_cells(release: &Path) -> Result<Cells, Box<dyn std::error::Error>> {
 fn a_sum_one_person_dominates_is_suppressed_by_the_p_percent_rule_and_kept_out_of_reach()
 -> TestResult {
     let tmp = tempfile::tempdir()?;
-    let release = dominated_hours(tmp.path(), None)?;
+    let release = dominated_hours(tmp.path(), None, "")?;
     let cells = hours_cells(&release)?;
     // Four women from Vietnam pass the threshold of 3, but one trained 100 of their 105 hours:
     // the second (2 hours), knowing her own, would put the first's at 103 at most, within 3 %.
@@ -775,7 +777,7 @@ fn a_sum_one_person_dominates_is_suppressed_by_the_p_percent_rule_and_kept_out_o
 
     // With the rule off, the cell is published as the threshold alone allows.
     let off = tempfile::tempdir()?;
-    let release = dominated_hours(off.path(), Some(0))?;
+    let release = dominated_hours(off.path(), Some(0), "")?;
     let cells = hours_cells(&release)?;
     assert_eq!(
         cells[&("F".into(), "VN".into(), "sum_hours".into())],
@@ -787,5 +789,67 @@ fn a_sum_one_person_dominates_is_suppressed_by_the_p_percent_rule_and_kept_out_o
     assert_eq!(manifest["protection"]["p_percent"], 0);
     let warnings = manifest["protection"]["warnings"].to_string();
     assert!(warnings.contains("p_percent = 0"), "{warnings}");
+    Ok(())
+}
+
+/// The same hours under the (n,k)-dominance rule alone (p% off), n = 2, k = 85: the two largest
+/// Vietnamese women trained 102 of 105 hours (97 %), so the cell is withheld and its hours must
+/// be able to rise to 120 (⌈100 × 102 / 85⌉), where the two would hold 85 %. Every other cell's
+/// two largest hold at most 84 % (the Vietnamese total: 105 of 125).
+#[test]
+fn a_sum_whose_largest_contributors_hold_more_than_k_percent_is_withheld_by_the_dominance_rule()
+-> TestResult {
+    let tmp = tempfile::tempdir()?;
+    let release = dominated_hours(tmp.path(), Some(0), "nk_dominance = { n = 2, k = 85 }\n")?;
+    let cells = hours_cells(&release)?;
+    let withheld: Vec<_> = cells
+        .iter()
+        .filter(|(_, (_, s))| s == "suppressed_primary")
+        .map(|((g, o, m), _)| (g.as_str(), o.as_str(), m.as_str()))
+        .collect();
+    assert_eq!(
+        withheld,
+        [("F", "VN", "persons"), ("F", "VN", "sum_hours")],
+        "{cells:?}"
+    );
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(release.join("manifest.json"))?)?;
+    let protection = &manifest["protection"];
+    assert_eq!(
+        protection["nk_dominance"],
+        serde_json::json!({ "n": 2, "k": 85 })
+    );
+    assert_eq!(
+        protection["summary"]["primary_by_dominance"], 1,
+        "{protection}"
+    );
+    assert_eq!(
+        protection["summary"]["primary_by_p_percent"], 0,
+        "{protection}"
+    );
+    assert_eq!(protection["summary"]["under_protected"], 0, "{protection}");
+    assert!(
+        !protection["warnings"].to_string().contains("p_percent = 0"),
+        "the dominance rule protects the sums: {protection}"
+    );
+    let operator = tmp.path().join("out/.operator/hours/p-percent.json");
+    let dominated: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(operator)?)?;
+    let entries = dominated.as_array().ok_or("a list")?;
+    assert_eq!(entries.len(), 1, "{dominated}");
+    assert_eq!(entries[0]["room_needed"], 15, "{dominated}");
+    assert!(
+        entries[0]["room_proven"].is_null() || entries[0]["room_proven"].as_f64() >= Some(15.0),
+        "{dominated}"
+    );
+    let audit = tmp.path().join("out/.operator/hours/audit.json");
+    let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(audit)?)?;
+    assert_eq!(report["nk_dominance"]["k"], 85, "{report}");
+    let dictionary = std::fs::read_to_string(release.join("data-dictionary.csv"))?;
+    assert!(
+        dictionary.contains(
+            "a sum whose 2 largest persons hold more than 85 % of it ((n,k)-dominance rule)"
+        ),
+        "{dictionary}"
+    );
     Ok(())
 }

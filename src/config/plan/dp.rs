@@ -63,6 +63,7 @@ impl Checker<'_> {
         let suppression_only = [
             ("protection_level", p.protection_level.is_some()),
             ("p_percent", p.p_percent.is_some()),
+            ("nk_dominance", p.nk_dominance.is_some()),
             ("zeros", p.zeros != Zeros::default()),
             ("cost", p.cost != crate::config::raw::Cost::default()),
             ("always_suppress", !p.always_suppress.is_empty()),

@@ -303,6 +303,24 @@ impl Checker<'_> {
             0..=100,
             "p is a percentage of the largest contribution, usually 10 to 20 (0 turns the rule off)",
         );
+        let dominance = p.nk_dominance.map(|d| {
+            self.in_range(
+                "protection.nk_dominance.n",
+                u64::from(d.n),
+                1..=u64::from(super::MAX_DOMINANCE_N),
+                "n counts the largest contributors taken together, usually 1 to 3",
+            );
+            self.in_range(
+                "protection.nk_dominance.k",
+                u64::from(d.k),
+                1..=99,
+                "k is the percentage of the sum they may hold, usually 75 to 90",
+            );
+            super::Dominance {
+                n: d.n.clamp(1, super::MAX_DOMINANCE_N),
+                k: d.k.clamp(1, 99),
+            }
+        });
         if level == 0 {
             self.push(
                 "protection.protection_level",
@@ -332,6 +350,7 @@ impl Checker<'_> {
             threshold: NonZeroU32::new(threshold.max(2)).expect("max(2) is non-zero"),
             level: level.max(1),
             p_percent: p_percent.min(100),
+            dominance,
             zeros: p.zeros,
             cost: p.cost,
             always_suppress,

@@ -5,13 +5,13 @@
     reason = "this module writes the command's results"
 )]
 
-use crate::dp::ledger::amount_text;
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
 use crate::attacker::CellStatus;
 use crate::config::{self, Overrides};
+use crate::dp::ledger::amount_text;
 use crate::error::Error;
 use crate::{Progress, synth};
 
@@ -958,7 +958,7 @@ fn say_dp_plan(p: &crate::dp::DpPlan, indent: &str) {
     }
 }
 
-/// `N primary (M by request)`, with the cells the p% rule made primary when there are any.
+/// `N primary (M by request)`, with the cells the rules on sums made primary when there are any.
 fn primary_text(s: &crate::protect::Summary) -> String {
     let mut rule = String::new();
     if s.primary_by_p_percent > 0 {

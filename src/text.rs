@@ -36,10 +36,16 @@ fn excel_text(raw: &str) -> &str {
     }
 }
 
-/// Whether a value shows nothing: empty, white space and invisible characters only.
+/// Whether a value shows nothing: empty, white space and invisible characters only, also inside
+/// Excel's text forms (`=""`, a lone `'`), as web systems write every empty cell of an export.
 #[must_use]
 pub fn is_blank(raw: &str) -> bool {
-    raw.chars().all(|c| c.is_whitespace() || invisible(c))
+    let shows_nothing = |s: &str| s.chars().all(|c| c.is_whitespace() || invisible(c));
+    shows_nothing(raw)
+        || (raw.contains(['=', '\''])
+            && shows_nothing(excel_text(
+                &raw.chars().filter(|c| !invisible(*c)).collect::<String>(),
+            )))
 }
 
 /// Canonical form of an identifier: unwrapped from Excel's text forms (`="…"`, a leading `'`), NFKC
@@ -160,6 +166,11 @@ mod tests {
             let once = normalise_identifier(raw);
             assert_eq!(normalise_identifier(&once), once, "{raw:?}");
         }
+        // An empty cell in Excel's text forms shows nothing.
+        for blank in ["=\"\"", "'", " = ", "=\" \u{200B}\"", "''"] {
+            assert_eq!(is_blank(blank), blank != " = ", "{blank:?}");
+        }
+        assert!(!is_blank("=\"0\"") && !is_blank("'0"));
         // Not a text form: an unbalanced or inner quote is left as it is.
         assert_eq!(normalise_number("=\"0912"), "=\"0912");
         assert_eq!(normalise_number("=\"a\"b\""), "=\"a\"b\"");

@@ -277,6 +277,7 @@ pub fn analyse_intake(
         .as_ref()
         .map(|dp| dp::bounding(dp, &key, &plan.release.name));
     let tables = tabulate::count(&keyed, plan, bounding.as_ref())?;
+    refuse_empty_tables(plan, &tables)?;
     progress.stage("protecting");
     let protection = if plan.protection.dp.is_some() {
         Protection::Dp(dp::prepare(tables, plan)?)
@@ -427,6 +428,26 @@ fn abandon(ledger: &dp::ledger::Ledger, id: &str, reason: &str) {
     if let Err(e) = ledger.record(id, Err(&scrub::scrub(reason))) {
         eprintln!("warning: {e}");
     }
+}
+
+/// Stops a run with a table that no usable row falls in (a period set to the wrong year): its
+/// zeros would look like a count.
+fn refuse_empty_tables(plan: &Plan, tables: &[tabulate::Table]) -> Result<(), Error> {
+    for (spec, table) in plan.tables.iter().zip(tables) {
+        let period = spec.period.or(plan.release.period);
+        if let (0, Some(p)) = (table.rows_in_scope, period) {
+            let source = &plan.sources[spec.source];
+            return Err(ingest::IngestError::EmptyTable {
+                file: source.path.clone(),
+                table: spec.name.clone(),
+                source_name: source.name.clone(),
+                start: p.start,
+                end: p.end,
+            }
+            .into());
+        }
+    }
+    Ok(())
 }
 
 /// Stops a run whose numbers would mislead: a source with no usable row, or with more of its rows

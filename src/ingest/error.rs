@@ -136,6 +136,20 @@ pub enum IngestError {
         out_of_period: u64,
     },
     #[error(
+        "{}: table `{table}` has no usable row of source `{source_name}` dated {start} to {end}, \
+         so it would publish only zeros\n  hint: check the table's period (or the release's) \
+         against the dates the export covers (`privstat check` counts the source's rows out of \
+         every table's period)",
+        file.display()
+    )]
+    EmptyTable {
+        file: PathBuf,
+        table: String,
+        source_name: String,
+        start: chrono::NaiveDate,
+        end: chrono::NaiveDate,
+    },
+    #[error(
         "{}: source `{source_name}` has no column `{column}`{}\n  hint: the file's columns are: {}",
         file.display(),
         suggestion.as_deref().map(|s| format!(" ({s})")).unwrap_or_default(),

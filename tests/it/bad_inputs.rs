@@ -185,6 +185,12 @@ const CASES: &[(&str, Outcome)] = &[
             "line 41 is not UTF-8 (1 bad byte sequence(s) in the file, 127 characters decode as UTF-8)\n  hint: the file is UTF-8 with damaged bytes",
         ),
     ),
+    (
+        "table_period_empty.toml",
+        Refused(
+            "table `members_by_gender_2024` has no usable row of source `members` dated 2024-01-01 to 2024-12-31, so it would publish only zeros",
+        ),
+    ),
     ("tw_ids_damaged_by_excel.csv", Publishes(60, 53, 6, 1)),
     (
         "unbalanced_quote.csv",

@@ -749,6 +749,12 @@ fn print_intake(
             s.ids.type_not_accepted,
             s.ids.excel_damaged
         );
+        if !s.direct_identifiers_absent.is_empty() {
+            say!(
+                "  direct identifiers declared but not in the file (a misspelt name? only mapped columns are ever read): {}",
+                s.direct_identifiers_absent.join(", ")
+            );
+        }
         if s.ids.walk_in_rows > 0 {
             say!(
                 "  {} walk-in rows (no identifier): counted in person-times and distinct counts, never in persons",

@@ -93,6 +93,10 @@ pub struct SourceReport {
     /// Columns present in the file but never read.
     pub columns_not_read: usize,
     pub direct_identifiers_dropped: Vec<String>,
+    /// Declared direct identifiers that are no column of the file (a misspelt name?). Only
+    /// mapped columns are ever read, so nothing is read either way.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub direct_identifiers_absent: Vec<String>,
     /// Identifier checks, filled in by pseudonymisation.
     pub ids: IdCounts,
 }

@@ -91,6 +91,8 @@ pub fn read_source(
     let detected = prepared.as_ref().map(|p| p.encoding);
     let read_path = prepared.as_ref().map_or(file, |p| p.path.as_path());
     let mut native_dates = Vec::new();
+    // A sheet's direct identifiers are not read at all, so its headers come with it.
+    let mut sheet_headers = None;
     let mut lf = match &source.sheet {
         // Direct identifiers are not even read out of the sheet.
         Some(sheet) if source.format == SourceFormat::Excel => {
@@ -98,6 +100,7 @@ pub fn read_source(
                 !source.direct_identifiers.iter().any(|d| d == h)
             })?;
             native_dates = read.native_dates;
+            sheet_headers = Some(read.headers);
             read.frame.lazy()
         }
         _ => scan(source.format, read_path, source.header_row)
@@ -337,6 +340,16 @@ pub fn read_source(
             _ => None,
         })
         .collect();
+    // The declared direct identifiers the file has (by header, as columns are found): the manifest
+    // says those were dropped; the others are reported, since a misspelt name drops nothing.
+    let headers = sheet_headers.as_ref().unwrap_or(&available);
+    let fold = |s: &str| super::text::lookup_key(s.trim_start_matches('\u{FEFF}'));
+    let declared_present: Vec<String> = source
+        .direct_identifiers
+        .iter()
+        .filter(|d| headers.iter().any(|h| h == *d || fold(h) == fold(d)))
+        .cloned()
+        .collect();
     let report = SourceReport {
         name: source.name.clone(),
         file: file.to_path_buf(),
@@ -357,7 +370,13 @@ pub fn read_source(
             .iter()
             .filter(|a| a.as_str() != columns::ROW && !mapped.iter().any(|m| &m.header == *a))
             .count(),
-        direct_identifiers_dropped: source.direct_identifiers.clone(),
+        direct_identifiers_dropped: declared_present.clone(),
+        direct_identifiers_absent: source
+            .direct_identifiers
+            .iter()
+            .filter(|d| !declared_present.contains(d))
+            .cloned()
+            .collect(),
         ids: super::IdCounts::default(),
     };
     Ok((

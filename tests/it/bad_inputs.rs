@@ -622,3 +622,54 @@ fn a_gb18030_export_is_refused_with_its_encoding_then_read_when_declared() -> Te
     assert_eq!(counts(&declared), counts(&utf8));
     Ok(())
 }
+
+/// A misspelt direct identifier drops nothing (only mapped columns are read either way): the
+/// manifest's list names only the columns the file has, and `check` names the one it lacks.
+#[test]
+fn a_direct_identifier_the_file_lacks_is_named_and_not_claimed_dropped() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let pipeline = dir.path().join("misspelt.toml");
+    std::fs::write(
+        &pipeline,
+        std::fs::read_to_string(root().join(SOCO))?.replace(
+            "direct_identifiers = [\"Name\", \"Phone\"]",
+            "direct_identifiers = [\"Name\", \"Phone\", \"Nmae\"]",
+        ),
+    )?;
+    let source = format!(
+        "members={}",
+        root().join("fixtures/bad/clean.csv").display()
+    );
+    let check = |json: bool| {
+        let mut args = vec![
+            "check".to_owned(),
+            pipeline.display().to_string(),
+            "--source".to_owned(),
+            source.clone(),
+        ];
+        if json {
+            args.push("--json".to_owned());
+        }
+        privstat(&args)
+    };
+    let o = check(false);
+    assert_eq!(o.status.code(), exit(EXIT_OK), "{}", stderr(&o));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        stdout.contains("direct identifiers declared but not in the file (a misspelt name? only mapped columns are ever read): Nmae"),
+        "{stdout}"
+    );
+    let json: serde_json::Value = serde_json::from_slice(&check(true).stdout)?;
+    let s = &json["sources"][0];
+    assert_eq!(
+        s["direct_identifiers_dropped"],
+        serde_json::json!(["Name", "Phone"]),
+        "{s}"
+    );
+    assert_eq!(
+        s["direct_identifiers_absent"],
+        serde_json::json!(["Nmae"]),
+        "{s}"
+    );
+    Ok(())
+}

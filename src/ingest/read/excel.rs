@@ -19,6 +19,8 @@ pub struct SheetFrame {
     /// Columns with at least one cell stored as an Excel date: written ISO (`YYYY-MM-DD`), so a
     /// date column declared ROC reads them as dates of any calendar.
     pub native_dates: Vec<String>,
+    /// Every header of the sheet, read or not.
+    pub headers: Vec<String>,
 }
 
 /// Reads the sheet's header and the columns `wanted` (by header) as text, with the spreadsheet
@@ -151,6 +153,7 @@ fn frame(
     Ok(SheetFrame {
         frame: DataFrame::new_infer_height(out).map_err(|_| SheetError::Frame)?,
         native_dates,
+        headers: header.into_iter().filter(|h| !h.is_empty()).collect(),
     })
 }
 

@@ -343,11 +343,14 @@ pub fn read_source(
     // The declared direct identifiers the file has (by header, as columns are found): the manifest
     // says those were dropped; the others are reported, since a misspelt name drops nothing.
     let headers = sheet_headers.as_ref().unwrap_or(&available);
-    let fold = |s: &str| super::text::lookup_key(s.trim_start_matches('\u{FEFF}'));
     let declared_present: Vec<String> = source
         .direct_identifiers
         .iter()
-        .filter(|d| headers.iter().any(|h| h == *d || fold(h) == fold(d)))
+        .filter(|d| {
+            headers
+                .iter()
+                .any(|h| h == *d || header_key(h) == header_key(d))
+        })
         .cloned()
         .collect();
     let report = SourceReport {
@@ -398,12 +401,15 @@ fn mapped_columns<'a>(
     available: &[String],
     read_as_big5: bool,
 ) -> Result<Vec<Mapped<'a>>, IngestError> {
-    let fold = |s: &str| super::text::lookup_key(s.trim_start_matches('\u{FEFF}'));
     let lookup = |wanted: &str| {
         available
             .iter()
             .find(|a| a.as_str() == wanted)
-            .or_else(|| available.iter().find(|a| fold(a) == fold(wanted)))
+            .or_else(|| {
+                available
+                    .iter()
+                    .find(|a| header_key(a) == header_key(wanted))
+            })
             .cloned()
     };
     // Without a single configured column, the first row is data, not a header: it is never shown.
@@ -499,6 +505,12 @@ fn mapped_columns<'a>(
         });
     }
     Ok(mapped)
+}
+
+/// A header as a configured column name is matched against it when not written exactly: folded
+/// like a code lookup, without a byte-order mark.
+fn header_key(header: &str) -> String {
+    super::text::lookup_key(header.trim_start_matches('\u{FEFF}'))
 }
 
 /// The quarantine reason of a date that cannot be read.

@@ -434,12 +434,11 @@ fn abandon(ledger: &dp::ledger::Ledger, id: &str, reason: &str) {
 /// zeros would look like a count.
 fn refuse_empty_tables(plan: &Plan, tables: &[tabulate::Table]) -> Result<(), Error> {
     for (spec, table) in plan.tables.iter().zip(tables) {
-        let period = spec.period.or(plan.release.period);
-        if let (0, Some(p)) = (table.rows_in_scope, period) {
+        if let (0, Some(p)) = (table.rows_in_scope, table.period) {
             let source = &plan.sources[spec.source];
             return Err(ingest::IngestError::EmptyTable {
                 file: source.path.clone(),
-                table: spec.name.clone(),
+                table: table.name.clone(),
                 source_name: source.name.clone(),
                 start: p.start,
                 end: p.end,

@@ -310,17 +310,7 @@ pub fn prepare(tables: Vec<Table>, plan: &Plan) -> Result<Prepared, DpError> {
 /// when there are any: a statistician should know where noise dominates. Computed from published
 /// values and margins alone.
 fn noise_dominated_text(table: &Table, moe95: &[Vec<i64>]) -> Option<String> {
-    let leaves: Vec<usize> = (0..table.len()).filter(|&c| table.is_leaf(c)).collect();
-    let parts: Vec<String> = table
-        .measures
-        .iter()
-        .zip(&table.values)
-        .zip(moe95)
-        .filter_map(|((m, values), moe)| {
-            let noisy = leaves.iter().filter(|&&c| moe[c] > values[c]).count();
-            (noisy > 0).then(|| format!("{noisy} of {} {} leaf cells", leaves.len(), m.name()))
-        })
-        .collect();
+    let parts = dominated_leaves(table, moe95);
     let margins = grand_total(table).is_some();
     (!parts.is_empty()).then(|| {
         format!(
@@ -334,6 +324,22 @@ fn noise_dominated_text(table: &Table, moe95: &[Vec<i64>]) -> Option<String> {
             }
         )
     })
+}
+
+/// Per measure of `table`, `N of M <measure> leaf cells` whose margin of error `moe95` exceeds
+/// their value, for the measures that have any.
+fn dominated_leaves(table: &Table, moe95: &[Vec<i64>]) -> Vec<String> {
+    let leaves: Vec<usize> = (0..table.len()).filter(|&c| table.is_leaf(c)).collect();
+    table
+        .measures
+        .iter()
+        .zip(&table.values)
+        .zip(moe95)
+        .filter_map(|((m, values), moe)| {
+            let noisy = leaves.iter().filter(|&&c| moe[c] > values[c]).count();
+            (noisy > 0).then(|| format!("{noisy} of {} {} leaf cells", leaves.len(), m.name()))
+        })
+        .collect()
 }
 
 /// The name of the mechanism's loss: ε for Laplace (pure DP), ρ for Gaussian (zCDP).
@@ -387,21 +393,19 @@ impl Prepared {
             .iter()
             .zip(&self.plan.tables)
             .filter_map(|(table, tp)| {
-                let leaves: Vec<usize> = (0..table.len()).filter(|&c| table.is_leaf(c)).collect();
-                let parts: Vec<String> = table
+                // The margin of error each cell's reconciled estimate will have; one that is no
+                // finite count marks nothing, as before any noise is drawn nothing can say more.
+                let moe95: Vec<Vec<i64>> = tp
                     .measures
                     .iter()
-                    .zip(&table.values)
-                    .zip(&tp.measures)
                     .enumerate()
-                    .filter_map(|(m, ((measure, values), plan))| {
+                    .map(|(m, plan)| {
                         let fit = consistency::fit(
                             &vec![0; table.len()],
                             &post::axis_models(table, m),
                         );
-                        let dominated = leaves
-                            .iter()
-                            .filter(|&&c| {
+                        (0..table.len())
+                            .map(|c| {
                                 post::moe_of_estimate(
                                     self.plan.mechanism,
                                     plan.scale,
@@ -409,18 +413,12 @@ impl Prepared {
                                     fit.kurtosis_share[c],
                                     table.axes.len(),
                                 )
-                                .is_ok_and(|moe| moe > values[c])
+                                .unwrap_or(i64::MIN)
                             })
-                            .count();
-                        (dominated > 0).then(|| {
-                            format!(
-                                "{dominated} of {} {} leaf cells",
-                                leaves.len(),
-                                measure.name()
-                            )
-                        })
+                            .collect()
                     })
                     .collect();
+                let parts = dominated_leaves(table, &moe95);
                 (!parts.is_empty()).then(|| {
                     format!(
                         "table {}: at this budget noise will dominate {} (their bounded count below \

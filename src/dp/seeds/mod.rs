@@ -11,8 +11,12 @@
 //!   every level pattern (leaves, each kind of margin, the grand total) of every table measure, over
 //!   500 releases (where a pattern has too few cells for that to be sure, 4 standard errors below
 //!   95 %), and the mean error of every pattern is within a fifth of its margin of error
-//!   (no margin is biased the way a sum of clamped cells is). Patterns covered above 97.5 % (cells
-//!   near zero, which non-negativity pins) are printed, not failed.
+//!   (no margin is biased the way a sum of clamped cells is). Cells whose truth stands clear of
+//!   their margin are covered at least 90 % in every pattern where they are common. Patterns
+//!   covered above 97.5 % (cells near zero, which non-negativity and the relations pin) are
+//!   printed, not failed: where noise dominates, a published value cannot tell a zero cell from a
+//!   large one, so a margin that covers the large cells over-covers the zeros, and one narrowed to
+//!   the zeros leaves the large cells uncovered (measured; see `coverage`).
 //! - **Consistency keeps what least squares gains**: every grand total's mean squared error stays
 //!   within its least-squares variance, and every release keeps every relation the truth keeps,
 //!   the equal persons totals of tables of one population among them.

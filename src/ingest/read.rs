@@ -189,6 +189,14 @@ pub fn read_source(
                     .to_owned()
             })
             .collect();
+        // A missing value takes an extra last entry of the dictionary.
+        let missing = u32::try_from(values.len()).unwrap_or(u32::MAX);
+        let ids = cat
+            .physical()
+            .fill_null_with_values(missing)
+            .map_err(polars_err)?;
+        // The dictionary is copied out and the codes taken: the categorical goes before parsing.
+        drop(column);
         if matches!(m.kind, Kind::Crosswalk) {
             crosswalk_ids.clone_from(&values);
         }
@@ -207,11 +215,6 @@ pub fn read_source(
             person_ids.push(String::new());
         }
         let blank = u32::try_from(person_ids.len().saturating_sub(1)).unwrap_or(u32::MAX);
-        let missing = u32::try_from(map.height()).unwrap_or(u32::MAX);
-        let ids = cat
-            .physical()
-            .fill_null_with_values(missing)
-            .map_err(polars_err)?;
         // A value that shows nothing (a quoted `""`, white space, invisible characters) is the
         // empty cell it looks like: missing, with the same reason and walk-in standing.
         let ids = if blank_values
@@ -243,7 +246,7 @@ pub fn read_source(
                     .map_err(polars_err)?
             }
         });
-        for c in map.columns().iter().skip(1) {
+        for c in map.columns() {
             let last = if c.name().as_str() == m.why() {
                 if walk_in || matches!(m.kind, Kind::Day(_) | Kind::Crosswalk) {
                     AnyValue::Null
@@ -555,7 +558,6 @@ fn value_map(
             notes.push(note.clone());
             let parsed = Series::new(m.field().into(), days).cast(&DataType::Date)?;
             return DataFrame::new_infer_height(vec![
-                Series::new(m.raw.as_str().into(), &values).into(),
                 parsed.into(),
                 Series::new(m.why().into(), why).into(),
                 Series::new(note.into(), ambiguous).into(),
@@ -599,7 +601,6 @@ fn value_map(
                 let note = format!("{}__other", m.raw);
                 notes.push(note.clone());
                 return DataFrame::new_infer_height(vec![
-                    Series::new(m.raw.as_str().into(), &values).into(),
                     Series::new(m.field().into(), codes).into(),
                     Series::new(m.why().into(), why).into(),
                     Series::new(note.into(), other).into(),
@@ -656,11 +657,8 @@ fn value_map(
             (Series::new(m.field().into(), parsed), why)
         }
     };
-    let frame = DataFrame::new_infer_height(vec![
-        Series::new(m.raw.as_str().into(), &values).into(),
-        parsed.into(),
-        Series::new(m.why().into(), why).into(),
-    ])?;
+    let frame =
+        DataFrame::new_infer_height(vec![parsed.into(), Series::new(m.why().into(), why).into()])?;
     if matches!(m.kind, Kind::Person) {
         *person_ids = values;
     }

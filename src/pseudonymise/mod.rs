@@ -139,19 +139,75 @@ fn is_excel_number(id: &str) -> bool {
     })
 }
 
-/// A distinct raw identifier after checking: canonical form, rejection reason, kind when valid.
-type Checked = (String, Option<Reason>, Option<IdKind>);
+/// A distinct raw identifier after checking: whether it is blank once canonical, its rejection
+/// reason, its kind when valid. The canonical form itself is not kept: it is hashed where it is
+/// made ([`tags_of`]), so the distinct identifiers are held once, as read.
+#[derive(Debug, Clone, Copy)]
+struct Checked {
+    blank: bool,
+    reason: Option<Reason>,
+    kind: Option<IdKind>,
+}
 
 /// Canonicalises one distinct raw identifier and checks it against the source's accepted schemes
-/// and missing-value tokens.
-fn check(raw: &str, source: &Source) -> Checked {
+/// and missing-value tokens: the canonical form and the verdict.
+fn check(raw: &str, source: &Source) -> (String, Checked) {
     let id = normalise_identifier(raw);
-    if id.is_empty() || source.missing_ids.contains(&id) {
-        return (id, Some(Reason::MissingPersonId), None);
+    let blank = id.is_empty();
+    let checked = |reason, kind| Checked {
+        blank,
+        reason,
+        kind,
+    };
+    if blank || source.missing_ids.contains(&id) {
+        return (id, checked(Some(Reason::MissingPersonId), None));
     }
     match classify(&id, &source.id_types) {
-        Verdict::Valid(kind) => (id, None, Some(kind)),
-        Verdict::Invalid(reason) => (id, Some(reason), None),
+        Verdict::Valid(kind) => (id, checked(None, Some(kind))),
+        Verdict::Invalid(reason) => (id, checked(Some(reason), None)),
+    }
+}
+
+/// The distinct identifiers of one column, checked and tagged ([`tags_of`]).
+struct Tagged {
+    checked: Vec<Checked>,
+    /// Each one's pseudonym, when accepted.
+    tags: Vec<Option<u128>>,
+    /// Per link, each one's pseudonym under it, when accepted.
+    linked: Vec<Vec<Option<u128>>>,
+}
+
+/// Checks every distinct raw identifier of `raws` and, where `accepted` takes its verdict, tags
+/// its canonical form under `prefix` and under each of `links`. One pass, in parallel; the
+/// canonical forms live one at a time.
+fn tags_of(
+    raws: &[String],
+    source: &Source,
+    prefix: &hmac::Hmac<sha2::Sha256>,
+    links: &[hmac::Hmac<sha2::Sha256>],
+    accepted: impl Fn(Option<Reason>) -> bool + Sync,
+) -> Tagged {
+    let (checked, tags): (Vec<Checked>, Vec<Option<u128>>) = raws
+        .par_iter()
+        .map(|raw| {
+            let (id, checked) = check(raw, source);
+            (checked, accepted(checked.reason).then(|| tag(prefix, &id)))
+        })
+        .unzip();
+    // A link tags the same canonical forms again: only pipelines that share data pay for it.
+    let linked = links
+        .iter()
+        .map(|link| {
+            raws.par_iter()
+                .zip(&tags)
+                .map(|(raw, t)| t.map(|_| tag(link, &check(raw, source).0)))
+                .collect()
+        })
+        .collect();
+    Tagged {
+        checked,
+        tags,
+        linked,
     }
 }
 
@@ -201,52 +257,40 @@ pub fn apply_linked(
     links: &[Link<'_>],
 ) -> Result<Keyed, PseudonymiseError> {
     let Ingested {
-        sources,
+        mut sources,
         mut quarantine,
     } = ingested;
-
-    // Classify each distinct raw value once; keep canonical forms of accepted ones.
-    // Each source's distinct identifiers, and its cross-walk column's, checked the same way.
-    let check_all = |raws: &[String], plan_source: &Source| -> Vec<Checked> {
-        raws.par_iter().map(|raw| check(raw, plan_source)).collect()
-    };
-    let checked: Vec<Vec<Checked>> = sources
-        .iter()
-        .zip(plan_sources)
-        .map(|(s, plan_source)| check_all(&s.person_ids, plan_source))
-        .collect();
-    let crosswalks: Vec<Vec<Checked>> = sources
-        .iter()
-        .zip(plan_sources)
-        .map(|(s, plan_source)| check_all(&s.crosswalk_ids, plan_source))
-        .collect();
 
     let keep_invalid = settings.invalid_ids == InvalidIds::Keep;
     let accepted = |reason: Option<Reason>| {
         reason.is_none() || (keep_invalid && reason != Some(Reason::MissingPersonId))
     };
     // One HMAC per distinct accepted identifier as written (raw values that normalise alike get
-    // the same tag); persons are numbered by the rank of their pseudonym.
+    // the same tag), and one per link; persons are numbered by the rank of their pseudonym. Each
+    // source's distinct identifiers, and its cross-walk column's (which counts only when valid:
+    // it decides whose a row is), are checked and tagged in one pass and dropped once tagged.
     let prefix = keyed_context(key, &settings.context);
-    let tags: Vec<Vec<Option<u128>>> = checked
+    let link_prefixes: Vec<_> = links
         .iter()
-        .map(|checks| {
-            checks
-                .par_iter()
-                .map(|(id, reason, _)| accepted(*reason).then(|| tag(&prefix, id)))
-                .collect()
-        })
+        .map(|link| keyed_context(link.key, link.context))
         .collect();
-    // A cross-walk identifier counts only when valid: it decides whose a row is.
-    let crosswalk_tags: Vec<Vec<Option<u128>>> = crosswalks
-        .iter()
-        .map(|checks| {
-            checks
-                .par_iter()
-                .map(|(id, reason, _)| reason.is_none().then(|| tag(&prefix, id)))
-                .collect()
-        })
-        .collect();
+    let mut checked = Vec::with_capacity(sources.len());
+    let mut tags = Vec::with_capacity(sources.len());
+    let mut crosswalk_tags = Vec::with_capacity(sources.len());
+    // Per source, per link: the tags under the link of its identifiers, then its cross-walk's.
+    let mut linked: Vec<[Vec<Vec<Option<u128>>>; 2]> = Vec::with_capacity(sources.len());
+    for (source, plan_source) in sources.iter_mut().zip(plan_sources) {
+        let raws = std::mem::take(&mut source.person_ids);
+        let ids = tags_of(&raws, plan_source, &prefix, &link_prefixes, accepted);
+        drop(raws);
+        let raws = std::mem::take(&mut source.crosswalk_ids);
+        let crosswalk = tags_of(&raws, plan_source, &prefix, &link_prefixes, |r| r.is_none());
+        drop(raws);
+        checked.push(ids.checked);
+        tags.push(ids.tags);
+        crosswalk_tags.push(crosswalk.tags);
+        linked.push([ids.linked, crosswalk.linked]);
+    }
     let mut pseudonyms: Vec<u128> = tags
         .iter()
         .chain(&crosswalk_tags)
@@ -264,27 +308,22 @@ pub fn apply_linked(
     };
     // The agreements' pseudonyms, by person index: identifiers that share an internal pseudonym
     // share a canonical form, so they agree under every link too.
-    let linkage: Vec<Vec<u128>> = links
-        .iter()
-        .map(|link| {
-            let prefix = keyed_context(link.key, link.context);
+    let linkage: Vec<Vec<u128>> = (0..links.len())
+        .map(|l| {
             let mut by_person = vec![0u128; pseudonyms.len()];
-            let pairs: Vec<(u32, u128)> = checked
-                .iter()
-                .zip(&tags)
-                .chain(crosswalks.iter().zip(&crosswalk_tags))
-                .flat_map(|(checks, tags)| checks.iter().zip(tags))
-                .filter_map(|((id, _, _), t)| t.map(|t| (id, t)))
-                .collect::<Vec<_>>()
-                .par_iter()
-                .map(|(id, t)| (person_of(t), tag(&prefix, id)))
-                .collect();
-            for (person, linked) in pairs {
-                by_person[person as usize] = linked;
+            for ((t, x), [lt, lx]) in tags.iter().zip(&crosswalk_tags).zip(&linked) {
+                for (tags, under_link) in [(t, &lt[l]), (x, &lx[l])] {
+                    for (t, u) in tags.iter().zip(under_link) {
+                        if let (Some(t), Some(u)) = (t, u) {
+                            by_person[person_of(t) as usize] = *u;
+                        }
+                    }
+                }
             }
             by_person
         })
         .collect();
+    drop(linked);
 
     let mut keyed = Vec::with_capacity(sources.len());
     for ((((source, checks), tags), crosswalk), plan_source) in sources
@@ -309,9 +348,9 @@ pub fn apply_linked(
         };
         let whys: Vec<Option<u32>> = checks
             .iter()
-            .map(|(_, reason, _)| {
-                reason
-                    .filter(|_| !accepted(*reason) && !walk_in(*reason))
+            .map(|c| {
+                c.reason
+                    .filter(|_| !accepted(c.reason) && !walk_in(c.reason))
                     .map(|r| u32::from(r.code()))
             })
             .collect();
@@ -335,8 +374,6 @@ pub fn apply_linked(
             .map_or(0, |n| (n - usize::from(walk_ins > 0)) as u64);
         report.ids.walk_in_rows = walk_ins as u64;
         keyed.push(KeyedSource { frame, report });
-        // The distinct raw identifiers of this source are dropped here.
-        drop(source.person_ids);
     }
 
     Ok(Keyed {
@@ -381,10 +418,10 @@ fn tag(prefix: &hmac::Hmac<sha2::Sha256>, id: &str) -> u128 {
 fn count_ids(checks: &[Checked], keep_invalid: bool) -> IdCounts {
     // A value that is empty once canonical (a blank cell, a lone `-`) is no identifier.
     let mut c = IdCounts {
-        distinct_values: checks.iter().filter(|(id, ..)| !id.is_empty()).count() as u64,
+        distinct_values: checks.iter().filter(|c| !c.blank).count() as u64,
         ..IdCounts::default()
     };
-    for (_, reason, kind) in checks {
+    for &Checked { reason, kind, .. } in checks {
         match (kind, reason) {
             (Some(IdKind::TwNational), _) => c.tw_national += 1,
             (Some(IdKind::TwUiLegacy), _) => c.tw_ui_legacy += 1,
@@ -397,7 +434,7 @@ fn count_ids(checks: &[Checked], keep_invalid: bool) -> IdCounts {
             (None, Some(Reason::IdUnrecognised)) => c.unrecognised += 1,
             _ => {}
         }
-        if keep_invalid && kind.is_none() && *reason != Some(Reason::MissingPersonId) {
+        if keep_invalid && kind.is_none() && reason != Some(Reason::MissingPersonId) {
             c.kept_invalid += 1;
         }
     }

@@ -281,9 +281,29 @@ fn count_table(
         let date = col(columns::DATE).cast(DataType::Int32);
         lf = lf.filter(date.clone().gt_eq(day(p.start)).and(date.lt_eq(day(p.end))));
     }
-    let scoped = lf.collect()?;
-    let rows_in_scope = scoped.height() as u64;
     let dim_names: Vec<String> = axes.iter().map(|a| a.name.clone()).collect();
+    // Only the columns this table counts by are copied out of the period's rows.
+    let mut needed: Vec<&str> = dim_names.iter().map(String::as_str).collect();
+    needed.push(columns::PERSON);
+    for m in &spec.measures {
+        match m {
+            Measure::Sum { field: f, .. } => needed.push(f.as_str()),
+            Measure::Distinct { fields, .. } => needed.extend(fields.iter().map(|f| {
+                if f == DATE_FIELD {
+                    columns::DATE
+                } else {
+                    f.as_str()
+                }
+            })),
+            Measure::Persons | Measure::PersonTimes => {}
+        }
+    }
+    let mut seen = std::collections::HashSet::new();
+    needed.retain(|n| seen.insert(*n));
+    let scoped = lf
+        .select(needed.iter().map(|n| col(*n)).collect::<Vec<_>>())
+        .collect()?;
+    let rows_in_scope = scoped.height() as u64;
 
     // Distinct (cell, person) pairs with their record counts and sums; distinct-value measures need
     // their own (cell, value) pairs.

@@ -282,21 +282,32 @@ fn count_table(
         lf = lf.filter(date.clone().gt_eq(day(p.start)).and(date.lt_eq(day(p.end))));
     }
     let dim_names: Vec<String> = axes.iter().map(|a| a.name.clone()).collect();
+    // Each distinct measure's (leaf cell, value) pairs, its value being one field or several.
+    let distinct_keys: Vec<Vec<String>> = spec
+        .measures
+        .iter()
+        .map(|m| match m {
+            Measure::Distinct { fields, .. } => fields
+                .iter()
+                .map(|f| {
+                    if f == DATE_FIELD {
+                        columns::DATE.to_owned()
+                    } else {
+                        f.clone()
+                    }
+                })
+                .collect(),
+            _ => Vec::new(),
+        })
+        .collect();
     // Only the columns this table counts by are copied out of the period's rows.
     let mut needed: Vec<&str> = dim_names.iter().map(String::as_str).collect();
     needed.push(columns::PERSON);
-    for m in &spec.measures {
-        match m {
-            Measure::Sum { field: f, .. } => needed.push(f.as_str()),
-            Measure::Distinct { fields, .. } => needed.extend(fields.iter().map(|f| {
-                if f == DATE_FIELD {
-                    columns::DATE
-                } else {
-                    f.as_str()
-                }
-            })),
-            Measure::Persons | Measure::PersonTimes => {}
+    for (m, keys) in spec.measures.iter().zip(&distinct_keys) {
+        if let Measure::Sum { field: f, .. } = m {
+            needed.push(f.as_str());
         }
+        needed.extend(keys.iter().map(String::as_str));
     }
     let mut seen = std::collections::HashSet::new();
     needed.retain(|n| seen.insert(*n));
@@ -366,24 +377,6 @@ fn count_table(
     let n_cells: usize = axes.iter().map(|a| a.cells.len()).product();
     let mut values = vec![vec![0i64; n_cells]; spec.measures.len()];
     let mut persons = vec![0i64; n_cells];
-    // Each distinct measure's (leaf cell, value) pairs, its value being one field or several.
-    let distinct_keys: Vec<Vec<String>> = spec
-        .measures
-        .iter()
-        .map(|m| match m {
-            Measure::Distinct { fields, .. } => fields
-                .iter()
-                .map(|f| {
-                    if f == DATE_FIELD {
-                        columns::DATE.to_owned()
-                    } else {
-                        f.clone()
-                    }
-                })
-                .collect(),
-            _ => Vec::new(),
-        })
-        .collect();
     let distinct_frames: Vec<Option<DataFrame>> = distinct_keys
         .iter()
         .map(|keys| {

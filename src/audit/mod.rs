@@ -145,7 +145,7 @@ pub struct Report {
     pub p_percent: Option<u32>,
     /// The (n,k)-dominance rule the manifest declares for sums, likewise.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub nk_dominance: Option<read::Dominance>,
+    pub nk_dominance: Option<crate::config::plan::Dominance>,
     pub seconds: f64,
     pub findings: Vec<Finding>,
     pub intervals: Vec<CellInterval>,

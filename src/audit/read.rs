@@ -54,16 +54,10 @@ pub struct Protection {
     pub p_percent: Option<u32>,
     /// The (n,k)-dominance rule for sums, when asked for and a table publishes one.
     #[serde(default)]
-    pub nk_dominance: Option<Dominance>,
+    pub nk_dominance: Option<crate::config::plan::Dominance>,
     pub zeros: crate::config::raw::Zeros,
     #[serde(default)]
     pub summary: Summary,
-}
-
-#[derive(Debug, Clone, Copy, Deserialize, serde::Serialize)]
-pub struct Dominance {
-    pub n: u32,
-    pub k: u32,
 }
 
 #[derive(Debug, Default, Deserialize)]

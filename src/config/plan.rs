@@ -419,8 +419,9 @@ pub const DEFAULT_MISSING_IDS: &[&str] = &[
 pub const MAX_NAME_LEN: usize = 100;
 /// Largest `threshold`: a threshold is a small count of persons.
 pub const MAX_THRESHOLD: u64 = 1_000;
-/// The (n,k)-dominance rule: the `n` largest contributions may hold at most `k` % of a sum.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+/// The (n,k)-dominance rule: the `n` largest contributions may hold at most `k` % of a sum. The
+/// manifest writes it, and the audit reads it back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Dominance {
     pub n: u32,
     pub k: u32,

@@ -1,8 +1,8 @@
 //! What the protector and the auditor must agree on, written once: the primary rule, the need of
-//! a withheld number, how the integers of an interval are counted, and how an axis's codes form
-//! the tree its margins follow, and what a published measure counts.
-
-use super::system::AxisTree;
+//! a withheld number, how the integers of an interval are counted, and what a published measure
+//! counts. How an axis's codes form the tree its margins follow is [`AxisTree::from_ranks`].
+//!
+//! [`AxisTree::from_ranks`]: super::system::AxisTree::from_ranks
 
 /// What a published measure counts, read from its name in the `measure` column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,43 +45,6 @@ pub fn is_count(measure: &str) -> bool {
     MeasureKind::of(measure) != Some(MeasureKind::Sum)
 }
 
-/// Whether a code of an axis is a leaf, a group of leaves or the axis total.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Rank {
-    Leaf,
-    Group,
-    Total,
-}
-
-/// The tree of one axis: a code's parent is the one it declares (a leaf's group), else the total;
-/// the total has none. `declared[i]` is the position of code `i`'s parent, if any (the list may be
-/// shorter than the codes).
-///
-/// # Panics
-/// When an axis has more than `u32::MAX` codes (a code list is far smaller).
-#[must_use]
-pub fn axis_tree(
-    domain: String,
-    codes: Vec<String>,
-    ranks: &[Rank],
-    declared: &[Option<u32>],
-) -> AxisTree {
-    let total = ranks
-        .iter()
-        .position(|&r| r == Rank::Total)
-        .map(|p| u32::try_from(p).expect("small axis"));
-    let parent = ranks
-        .iter()
-        .enumerate()
-        .map(|(i, rank)| match rank {
-            Rank::Leaf | Rank::Group => declared.get(i).copied().flatten().or(total),
-            Rank::Total => None,
-        })
-        .collect();
-    let is_total = ranks.iter().map(|&r| r == Rank::Total).collect();
-    AxisTree::new(domain, codes, parent, is_total)
-}
-
 /// The primary rule: a cell of `persons` distinct persons is sensitive when `0 < persons < k`,
 /// and when it is empty if empty cells are declared sensitive.
 #[must_use]
@@ -120,19 +83,6 @@ pub fn int_width(lower: f64, upper: f64) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_leaf_hangs_under_its_group_else_the_total() {
-        let tree = axis_tree(
-            "island".into(),
-            ["a", "b", "c", "g", "all"].map(String::from).to_vec(),
-            &[Rank::Leaf, Rank::Leaf, Rank::Leaf, Rank::Group, Rank::Total],
-            &[Some(3), Some(3), None, None, None],
-        );
-        assert_eq!(tree.parent, [Some(3), Some(3), Some(4), Some(4), None]);
-        assert_eq!(tree.children[4], [2, 3]);
-        assert_eq!(tree.is_total, [false, false, false, false, true]);
-    }
 
     #[test]
     fn a_small_cell_is_primary_and_an_empty_one_only_when_declared_sensitive() {

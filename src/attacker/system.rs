@@ -18,6 +18,14 @@
 use super::rules::MeasureKind;
 use std::collections::{HashMap, HashSet};
 
+/// Whether a code of an axis is a leaf, a group of leaves or the axis total.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rank {
+    Leaf,
+    Group,
+    Total,
+}
+
 /// One dimension as a tree: leaves, groups and the total, each with its parent.
 #[derive(Debug, Clone)]
 pub struct AxisTree {
@@ -51,6 +59,35 @@ impl AxisTree {
             children,
             is_total,
         }
+    }
+
+    /// The tree of one axis as the protector and the auditor both read it: a code's parent is the
+    /// one it declares (a leaf's group), else the total; the total has none. `declared[i]` is the
+    /// position of code `i`'s parent, if any (the list may be shorter than the codes).
+    ///
+    /// # Panics
+    /// When an axis has more than `u32::MAX` codes (a code list is far smaller).
+    #[must_use]
+    pub fn from_ranks(
+        domain: String,
+        codes: Vec<String>,
+        ranks: &[Rank],
+        declared: &[Option<u32>],
+    ) -> Self {
+        let total = ranks
+            .iter()
+            .position(|&r| r == Rank::Total)
+            .map(|p| u32::try_from(p).expect("small axis"));
+        let parent = ranks
+            .iter()
+            .enumerate()
+            .map(|(i, rank)| match rank {
+                Rank::Leaf | Rank::Group => declared.get(i).copied().flatten().or(total),
+                Rank::Total => None,
+            })
+            .collect();
+        let is_total = ranks.iter().map(|&r| r == Rank::Total).collect();
+        Self::new(domain, codes, parent, is_total)
     }
 
     /// Number of positions.
@@ -367,6 +404,19 @@ fn atom_key(shape: &Shape, positions: &[u32]) -> String {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+
+    #[test]
+    fn a_leaf_hangs_under_its_group_else_the_total() {
+        let tree = AxisTree::from_ranks(
+            "island".into(),
+            ["a", "b", "c", "g", "all"].map(String::from).to_vec(),
+            &[Rank::Leaf, Rank::Leaf, Rank::Leaf, Rank::Group, Rank::Total],
+            &[Some(3), Some(3), None, None, None],
+        );
+        assert_eq!(tree.parent, [Some(3), Some(3), Some(4), Some(4), None]);
+        assert_eq!(tree.children[4], [2, 3]);
+        assert_eq!(tree.is_total, [false, false, false, false, true]);
+    }
 
     /// A flat axis of `n` leaves with a total.
     pub fn flat(domain: &str, n: usize) -> AxisTree {

@@ -32,8 +32,8 @@ use serde::Serialize;
 
 use crate::attacker::CellStatus;
 use crate::attacker::lp::{self, Solver};
-use crate::attacker::rules::{self, Rank, int_width};
-use crate::attacker::system::{Shape, System};
+use crate::attacker::rules::{self, int_width};
+use crate::attacker::system::{AxisTree, Rank, Shape, System};
 use crate::config::raw::{ProtectionMethod, Zeros};
 use protection::{check_intervals, check_threshold};
 use read::{Manifest, TextColumns, TextFrame};

@@ -157,7 +157,7 @@ pub(super) fn shape_of(
             .iter()
             .map(|c| c.parent.as_deref().and_then(position))
             .collect();
-        axes.push(rules::axis_tree(
+        axes.push(AxisTree::from_ranks(
             dim.name.clone(),
             codes.iter().map(|c| c.code.clone()).collect(),
             &ranks,

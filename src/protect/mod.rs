@@ -35,8 +35,8 @@ use serde::Serialize;
 
 use crate::attacker::CellStatus;
 use crate::attacker::lp::{self, Method, Solver};
-use crate::attacker::rules::{self, Rank, int_width};
-use crate::attacker::system::{AxisTree, Shape, System};
+use crate::attacker::rules::{self, int_width};
+use crate::attacker::system::{AxisTree, Rank, Shape, System};
 use crate::config::Plan;
 use crate::config::plan::{CellRule, Protection};
 pub use crate::config::raw::Cost;
@@ -660,7 +660,7 @@ fn shape_of(table: &Table, plan: &Plan) -> Shape {
                         Level::Total => Rank::Total,
                     })
                     .collect();
-                rules::axis_tree(
+                AxisTree::from_ranks(
                     axis.name.clone(),
                     axis.cells.iter().map(|c| c.code.clone()).collect(),
                     &ranks,

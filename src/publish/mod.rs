@@ -15,6 +15,7 @@
 
 mod atomic;
 pub mod datapackage;
+mod files;
 mod frames;
 mod layout;
 pub mod manifest;

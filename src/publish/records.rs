@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use super::manifest::FileEntry;
+use super::files::FileEntry;
 use crate::attacker::risk::Risk;
 use crate::config::Plan;
 use crate::config::plan::{FieldOrigin, Level};

@@ -311,10 +311,14 @@ fn count_table(
     }
     let mut seen = std::collections::HashSet::new();
     needed.retain(|n| seen.insert(*n));
-    let scoped = lf
-        .select(needed.iter().map(|n| col(*n)).collect::<Vec<_>>())
-        .collect()?;
-    let rows_in_scope = scoped.height() as u64;
+    let scoped_lf = lf.select(needed.iter().map(|n| col(*n)).collect::<Vec<_>>());
+    // The period's rows are held only when a distinct measure counts its own pairs from them; the
+    // (cell, person) pairs stream out of the whole frame.
+    let scoped = if distinct_keys.iter().any(|k| !k.is_empty()) {
+        Some(scoped_lf.clone().collect()?)
+    } else {
+        None
+    };
 
     // Distinct (cell, person) pairs with their record counts and sums; distinct-value measures need
     // their own (cell, value) pairs.
@@ -339,15 +343,20 @@ fn count_table(
         .iter()
         .map(|&d| plan.domains[d].codes.len())
         .collect();
-    let person_cells = match packed_key(&scoped, &dim_names, &sizes) {
-        Some(key) => by_packed_key(&scoped, key, &dim_names, &sizes, person_aggs)?,
-        None => scoped
-            .clone()
-            .lazy()
+    let person_cells = match packed_key(frame, &dim_names, &sizes) {
+        Some(key) => by_packed_key(scoped_lf, key, &dim_names, &sizes, person_aggs)?,
+        None => scoped_lf
             .group_by(keys)
             .agg(person_aggs)
-            .collect()?,
+            .collect_with_engine(Engine::Streaming)?
+            .unwrap_single(),
     };
+    // Every row in scope is in one (cell, person) pair's count.
+    let rows_in_scope = person_cells
+        .column("__times")?
+        .i64()?
+        .sum()
+        .map_or(0, |n| u64::try_from(n).unwrap_or(0));
     let (person_cells, bounding) = match &bounder {
         Some(b) => {
             // Differential privacy: additivity is declared, never read from the data (a flag that
@@ -383,6 +392,9 @@ fn count_table(
             if keys.is_empty() {
                 return Ok(None);
             }
+            let scoped = scoped.as_ref().ok_or_else(|| {
+                PolarsError::ComputeError("a distinct measure without its rows".into())
+            })?;
             distinct_rows(scoped.clone().lazy(), &dim_names, keys)
                 .collect()
                 .map(Some)
@@ -589,7 +601,7 @@ fn packed_key(frame: &DataFrame, dims: &[String], sizes: &[usize]) -> Option<Exp
 /// Groups rows by their packed (cell, person) key and unpacks it into the dimension and person
 /// columns, in the order a group-by on those columns gives.
 fn by_packed_key(
-    frame: &DataFrame,
+    lf: LazyFrame,
     key: Expr,
     dims: &[String],
     sizes: &[usize],
@@ -617,11 +629,7 @@ fn by_packed_key(
             .cast(DataType::UInt32)
             .alias(columns::PERSON),
     );
-    let mut grouped = frame
-        .clone()
-        .lazy()
-        .group_by([key.alias("__key")])
-        .agg(aggs);
+    let mut grouped = lf.group_by([key.alias("__key")]).agg(aggs);
     // Then the aggregates, under the names they were given.
     let schema = grouped.collect_schema()?;
     unpacked.extend(
@@ -630,7 +638,10 @@ fn by_packed_key(
             .filter(|n| n.as_str() != "__key")
             .map(|n| col(n.clone())),
     );
-    grouped.select(unpacked).collect()
+    Ok(grouped
+        .select(unpacked)
+        .collect_with_engine(Engine::Streaming)?
+        .unwrap_single())
 }
 
 /// The population a table counts: its source and period.

@@ -61,7 +61,8 @@ fn a_packed_key_groups_as_the_columns_do_and_only_when_codes_fit() {
         df.sort(["a", "b", columns::PERSON], SortMultipleOptions::default())
             .expect("sorts")
     };
-    let packed = sort(by_packed_key(&frame, key, &dims, &[9, 2], aggs()).expect("groups"));
+    let packed =
+        sort(by_packed_key(frame.clone().lazy(), key, &dims, &[9, 2], aggs()).expect("groups"));
     let plain = sort(
         frame
             .clone()

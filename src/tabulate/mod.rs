@@ -300,7 +300,7 @@ fn count_table(
             _ => Vec::new(),
         })
         .collect();
-    // Only the columns this table counts by are copied out of the period's rows.
+    // The columns this table counts by: dimensions, person, and each sum's and distinct measure's.
     let mut needed: Vec<&str> = dim_names.iter().map(String::as_str).collect();
     needed.push(columns::PERSON);
     for (m, keys) in spec.measures.iter().zip(&distinct_keys) {
@@ -312,8 +312,8 @@ fn count_table(
     let mut seen = std::collections::HashSet::new();
     needed.retain(|n| seen.insert(*n));
     let scoped_lf = lf.select(needed.iter().map(|n| col(*n)).collect::<Vec<_>>());
-    // The period's rows are held only when a distinct measure counts its own pairs from them; the
-    // (cell, person) pairs stream out of the whole frame.
+    // The period's rows are copied out only when a distinct measure counts its own pairs from them;
+    // the (cell, person) pairs stream out of the frame.
     let scoped = if distinct_keys.iter().any(|k| !k.is_empty()) {
         Some(scoped_lf.clone().collect()?)
     } else {
